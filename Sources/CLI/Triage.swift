@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `triage` command. Each subcommand lives in its own file in this folder.
+@main
+struct Triage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "triage",
+        abstract: "Chest-CT triage: read image series, detect lung nodules, write ranked findings reports.",
+        version: TriageVersion.string,
+        subcommands: [
+            // Add each command here as it lands.
+        ]
+    )
+}
+
+enum TriageVersion {
+    static let string = "0.1.0"
+}

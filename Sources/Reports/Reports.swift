@@ -1,0 +1,1 @@
+/// Reports: findings.json, report.html with key images, and the batch worklist.

@@ -1,0 +1,2 @@
+// libpng (Debian: libpng-dev). Installed by scripts/setup.sh.
+#include <png.h>

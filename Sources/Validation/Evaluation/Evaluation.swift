@@ -1,0 +1,1 @@
+/// Evaluation: LUNA16-style FROC scoring of findings against ground truth.

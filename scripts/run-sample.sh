@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job on sample-scans/: installs what is missing, builds in release mode,
+# runs the nightly pipeline and prints where the reports are.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+swift build -c release --product triage
+triage=".build/release/triage"
+out="${OUT:-out/sample}"
+"$triage" inspect sample-scans
