@@ -49,7 +49,10 @@ let package = Package(
                 swiftSettings: swiftSettings),
 
         // Input.
-        .target(name: "ImageCodecs", dependencies: ["CPNG", "CJPEG"],
+        // C shim: the setjmp landing point libpng/libjpeg error handling needs (Swift cannot setjmp).
+        .target(name: "CImageCodecShim", dependencies: ["CPNG", "CJPEG"], path: "Sources/System/CImageCodecShim",
+                linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]),
+        .target(name: "ImageCodecs", dependencies: ["CPNG", "CJPEG", "CImageCodecShim"],
                 path: "Sources/Input/ImageCodecs", swiftSettings: swiftSettings),
         .target(name: "DICOM", dependencies: ["ImageCodecs"],
                 path: "Sources/Input/DICOM", swiftSettings: swiftSettings),
@@ -88,7 +91,7 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], path: "Tests/DICOMTests",
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs"], path: "Tests/ImageCodecsTests",
-                    swiftSettings: swiftSettings),
+                    resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "SeriesInputTests", dependencies: ["SeriesInput", "DICOM", "ImageCodecs", "Volumes"],
                     path: "Tests/SeriesInputTests", swiftSettings: swiftSettings),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Volumes"], path: "Tests/KernelsTests",
@@ -98,7 +101,7 @@ let package = Package(
         .testTarget(name: "PhantomsTests", dependencies: ["Phantoms", "SeriesInput", "Volumes"],
                     path: "Tests/PhantomsTests", swiftSettings: swiftSettings),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], path: "Tests/EvaluationTests",
-                    swiftSettings: swiftSettings),
+                    resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Detection", "SeriesInput", "Volumes"],
                     path: "Tests/ReportsTests", swiftSettings: swiftSettings),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Phantoms", "SeriesInput"],
