@@ -1,1 +1,0 @@
-/// Evaluation: LUNA16-style FROC scoring of findings against ground truth.

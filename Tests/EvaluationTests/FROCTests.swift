@@ -1,0 +1,103 @@
+@testable import Evaluation
+import Testing
+
+/// FROC points, interpolation and CPM on cases computed by hand.
+struct FROCTests {
+    /// Two scans, four nodules. Candidates by score (H = hit, F = false positive):
+    /// 0.95 F (on n3's boundary), 0.9 H (n1), 0.8 F, 0.7 H (n4), 0.6 F, 0.3 F, 0.2 F;
+    /// n1's second finding (0.5) is a duplicate; n2 and n3 are missed.
+    static func twoScans() -> (GroundTruth, [StudyReport]) {
+        let a = truthCase("a", [nodule("n1", 0, 0, 0, diameter: 10), nodule("n2", 50, 0, 0, diameter: 8)])
+        let b = truthCase("b", [nodule("n3", 0, 0, 0, diameter: 6), nodule("n4", 0, 50, 0, diameter: 20)])
+        let reportA = report(for: a, [
+            finding(1, 0, 0, score: 0.9), finding(0, 2, 0, score: 0.5),
+            finding(100, 0, 0, score: 0.8), finding(0, 100, 0, score: 0.3),
+        ])
+        let reportB = report(for: b, [
+            finding(0, 45, 0, score: 0.7), finding(3, 0, 0, score: 0.95),  // |d| = 3 = radius: not inside
+            finding(-80, 0, 0, score: 0.6), finding(0, -80, 0, score: 0.2),
+        ])
+        return (GroundTruth(cases: [a, b]), [reportA, reportB])
+    }
+
+    @Test func pointsMatchHandComputation() {
+        let (truth, reports) = Self.twoScans()
+        let summary = Evaluator.evaluate(truth: truth, reports: reports, options: .init(bootstrapReplicates: 0))
+        let points = summary.froc.points
+        let expected: [(Double, Double, Double?)] = [
+            (0, 0, nil), (0.5, 0, 0.95), (0.5, 0.25, 0.9), (1.0, 0.25, 0.8),
+            (1.0, 0.5, 0.7), (1.5, 0.5, 0.6), (2.0, 0.5, 0.3), (2.5, 0.5, 0.2),
+        ]
+        #expect(points.count == expected.count)
+        for (point, want) in zip(points, expected) {
+            #expect(point.falsePositivesPerScan == want.0)
+            #expect(point.sensitivity == want.1)
+            #expect(point.threshold == want.2)
+        }
+        // numpy.interp: 1/8, 1/4 on the flat start; 1/2 and 1 take the highest of the tied points.
+        let sensitivities = summary.froc.sensitivities.map(\.sensitivity)
+        #expect(sensitivities == [0, 0, 0.25, 0.5, 0.5, 0.5, 0.5])
+        #expect(abs(summary.froc.cpm! - 2.25 / 7) < 1e-15)
+        #expect(summary.findings.falsePositives == 5)
+        #expect(summary.findings.duplicateHits == 1)
+        #expect(summary.findings.detectedNodules == 2)
+        #expect(summary.froc.nodules == 4)
+    }
+
+    /// One scan, two nodules: a hit and a false positive tied at 0.8 (a sloped segment), two
+    /// false positives at 0.5, a hit at 0.3. Points (0,0), (1,.5), (3,.5), (3,1).
+    @Test func interpolationBetweenPointsAndBeyondTheLast() {
+        let scan = truthCase("s", [nodule("n1", 0, 0, 0, diameter: 10), nodule("n2", 40, 0, 0, diameter: 10)])
+        let reports = [report(for: scan, [
+            finding(0, 0, 1, score: 0.8), finding(90, 0, 0, score: 0.8),
+            finding(-90, 0, 0, score: 0.5), finding(0, 90, 0, score: 0.5), finding(41, 0, 0, score: 0.3),
+        ])]
+        let curve = FROCCandidates(scans: [LUNA16Matcher.match(nodules: scan.nodules, findings: reports[0].findings)]).curve()
+        #expect(curve.falsePositivesPerScan == [0, 1, 3, 3])
+        #expect(curve.sensitivity == [0, 0.5, 0.5, 1])
+        let atRates = FROCCurve.luna16Rates.map { curve.sensitivity(atFalsePositivesPerScan: $0) }
+        #expect(atRates == [0.0625, 0.125, 0.25, 0.5, 0.5, 1, 1])
+        #expect(abs(curve.cpm - 3.4375 / 7) < 1e-15)
+        // Operating point for <= 1 FP/scan: threshold 0.8 (the next one, 0.5, gives 3 FPs).
+        let operating = curve.operatingPoint(maxFalsePositivesPerScan: 1)
+        #expect(operating.threshold == 0.8)
+        #expect(operating.sensitivity == 0.5)
+    }
+
+    @Test func noFalsePositivesGivesFlatCurveAtZero() {
+        let scan = truthCase("s", [nodule("n1", 0, 0, 0, diameter: 10), nodule("n2", 40, 0, 0, diameter: 10)])
+        let match = LUNA16Matcher.match(nodules: scan.nodules, findings: [finding(0, 0, 0, score: 0.4)])
+        let curve = FROCCandidates(scans: [match]).curve()
+        #expect(curve.falsePositivesPerScan == [0, 0])
+        #expect(FROCCurve.luna16Rates.map { curve.sensitivity(atFalsePositivesPerScan: $0) } == Array(repeating: 0.5, count: 7))
+    }
+
+    @Test func noNodulesGivesUndefinedSensitivity() {
+        let scan = truthCase("clean", [])
+        let match = LUNA16Matcher.match(nodules: [], findings: [finding(0, 0, 0, score: 0.4)])
+        let summary = Evaluator.evaluate(truth: GroundTruth(cases: [scan]),
+                                         reports: [report(for: scan, [finding(0, 0, 0, score: 0.4)])],
+                                         options: .init(bootstrapReplicates: 0))
+        #expect(match.falsePositiveScores == [0.4])
+        #expect(summary.froc.cpm == nil)
+        #expect(summary.froc.sensitivities.allSatisfy { $0.sensitivity == nil })
+    }
+
+    /// The subset FROC for nodules >= 6 mm drops hits on smaller nodules: not hits, not FPs.
+    @Test func subsetIgnoresHitsOnSmallNodules() {
+        let scan = truthCase("s", [nodule("small", 0, 0, 0, diameter: 4), nodule("large", 50, 0, 0, diameter: 12)])
+        let reports = [report(for: scan, [
+            finding(0, 0, 0, score: 0.9),     // on the 4 mm nodule
+            finding(100, 0, 0, score: 0.8),   // false positive
+            finding(52, 0, 0, score: 0.7),    // on the 12 mm nodule
+        ])]
+        let summary = Evaluator.evaluate(truth: GroundTruth(cases: [scan]), reports: reports,
+                                         options: .init(bootstrapReplicates: 0))
+        let large = summary.frocNodules6MMOrLarger
+        #expect(large.nodules == 1)
+        #expect(large.points.map(\.falsePositivesPerScan) == [0, 1, 1])
+        #expect(large.points.map(\.sensitivity) == [0, 0, 1])
+        #expect(summary.froc.points.map(\.falsePositivesPerScan) == [0, 0, 1, 1])
+        #expect(summary.froc.points.map(\.sensitivity) == [0, 0.5, 0.5, 1])
+    }
+}

@@ -1,0 +1,156 @@
+@testable import Evaluation
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+
+/// Reading truth.json and findings.json: good files, bad files, clear reasons.
+struct InputFileTests {
+    static let truthJSON = """
+    {"schema": "triage.truth.v1", "seed": 7, "generator": "test",
+     "cases": [{"case_id": "case-000", "patient_id": "P0", "study_instance_uid": "1.1",
+                "series_instance_uid": "1.1.1", "folder": "case-000", "format": "dicom",
+                "slices": 10, "rows": 64, "columns": 64,
+                "nodules": [{"id": "n1", "center_mm": [1.5, -2, 30], "diameter_mm": 8, "volume_mm3": 268.1,
+                             "type": "part-solid", "shape": "lobulated", "location": "juxtapleural"}]},
+               {"case_id": "case-001", "series_instance_uid": "1.1.2", "nodules": []}]}
+    """
+
+    @Test func readsTruth() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("truth.json")
+        try write(Self.truthJSON, to: url)
+        let truth = try GroundTruth.load(from: url)
+        #expect(truth.cases.count == 2)
+        #expect(truth.cases[0].nodules[0].centerMM == [1.5, -2, 30])
+        #expect(truth.cases[0].nodules[0].type == "part-solid")
+        #expect(truth.cases[0].nodules[0].location == "juxtapleural")
+        #expect(truth.cases[1].nodules.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("{\"schema\": \"triage.truth.v2\", \"cases\": []}", "expected \"triage.truth.v1\""),
+        ("{\"schema\": \"triage.truth.v1\"}", "missing key \"cases\""),
+        ("{\"schema\": \"triage.truth.v1\", \"cases\": [{\"case_id\": \"c\", \"series_instance_uid\": \"1\", \"nodules\": [{\"id\": \"n\", \"center_mm\": [0, 0], \"diameter_mm\": 5}]}]}",
+         "center_mm must be three numbers"),
+        ("{\"schema\": \"triage.truth.v1\", \"cases\": [{\"case_id\": \"c\", \"series_instance_uid\": \"1\", \"nodules\": [{\"id\": \"n\", \"center_mm\": [0, 0, 0], \"diameter_mm\": -5}]}]}",
+         "diameter_mm must be a positive number"),
+        ("{\"schema\": \"triage.truth.v1\", \"cases\": [{\"case_id\": \"a\", \"series_instance_uid\": \"1\", \"nodules\": []}, {\"case_id\": \"b\", \"series_instance_uid\": \"1\", \"nodules\": []}]}",
+         "cases a and b have the same series_instance_uid"),
+        ("{\"schema\": \"triage.truth.v1\", \"cases\": [{\"case_id\": \"a\", \"series_instance_uid\": \"1\", \"nodules\": \"none\"}]}",
+         "wrong type at cases[0].nodules"),
+        ("{not json", "not valid JSON"),
+    ])
+    func badTruthNamesFileAndReason(text: String, reason: String) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("truth.json")
+        try write(text, to: url)
+        do {
+            _ = try GroundTruth.load(from: url)
+            Issue.record("expected an error for \(text)")
+        } catch let error as EvaluationError {
+            #expect(error.description.hasPrefix(url.path))
+            #expect(error.description.contains(reason), "\(error.description)")
+        }
+    }
+
+    @Test func missingTruthFileIsAClearError() {
+        let url = URL(fileURLWithPath: "/nonexistent/truth.json")
+        #expect(throws: EvaluationError.self) { try GroundTruth.load(from: url) }
+    }
+
+    static func findingsJSON(series: String, status: String = "ok", findings: String = "[]", score: String = "0.5") -> String {
+        """
+        {"schema": "triage.findings.v1", "status": "\(status)", "error": null,
+         "study": {"patient_id": "P", "study_instance_uid": "1", "series_instance_uid": "\(series)"},
+         "triage": {"priority": "routine", "score": \(score), "lung_rads": "2"},
+         "findings": \(findings)}
+        """
+    }
+
+    @Test func collectsReportsRecursivelyAndSkipsBadOnes() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try write(Self.findingsJSON(series: "1.1.1", findings: """
+            [{"id": "f1", "center_mm": [1, 2, 3], "score": 0.75, "diameter_mm": 7.5, "type": "solid"}]
+            """), to: folder.appendingPathComponent("studies/b/findings.json"))
+        try write(Self.findingsJSON(series: "1.1.2"), to: folder.appendingPathComponent("deep/er/a/findings.json"))
+        try write("{", to: folder.appendingPathComponent("studies/broken/findings.json"))
+        try write(Self.findingsJSON(series: "1.1.3", findings: "[{\"center_mm\": [1, 2], \"score\": 0.5}]"),
+                  to: folder.appendingPathComponent("studies/short/findings.json"))
+        try write(Self.findingsJSON(series: "1.1.4", findings: "[{\"center_mm\": [1, 2, 3], \"score\": true}]"),
+                  to: folder.appendingPathComponent("studies/boolean/findings.json"))
+        try write(Self.findingsJSON(series: "1.1.5", status: "pending"),
+                  to: folder.appendingPathComponent("studies/pending/findings.json"))
+        try write("{\"schema\": \"other\"}", to: folder.appendingPathComponent("studies/other/findings.json"))
+        try write("unrelated", to: folder.appendingPathComponent("studies/b/report.html"))
+
+        let collection = try StudyReportCollector.collect(directory: folder)
+        #expect(collection.reports.map(\.path) == ["deep/er/a/findings.json", "studies/b/findings.json"])
+        let b = collection.reports[1]
+        #expect(b.findings == [finding(1, 2, 3, score: 0.75, diameter: 7.5, type: "solid")])
+        #expect(b.triageScore == 0.5)
+        #expect(collection.warnings.count == 5)
+        let reasons = [
+            "studies/boolean/findings.json: skipped: findings[0].score is not a number",
+            "studies/broken/findings.json: skipped: not valid JSON",
+            "studies/other/findings.json: skipped: schema is \"other\", expected \"triage.findings.v1\"",
+            "studies/pending/findings.json: skipped: status is \"pending\", expected \"ok\" or \"failed\"",
+            "studies/short/findings.json: skipped: findings[0].center_mm is not three numbers",
+        ]
+        #expect(collection.warnings == reasons)
+    }
+
+    @Test func twoReportsForOneSeriesIsAnError() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try write(Self.findingsJSON(series: "1.1.1"), to: folder.appendingPathComponent("a/findings.json"))
+        try write(Self.findingsJSON(series: "1.1.1"), to: folder.appendingPathComponent("b/findings.json"))
+        #expect(throws: EvaluationError.duplicateReports(firstPath: "a/findings.json", secondPath: "b/findings.json")) {
+            try StudyReportCollector.collect(directory: folder)
+        }
+        #expect(throws: EvaluationError.notADirectory(path: folder.appendingPathComponent("a/findings.json").path)) {
+            try StudyReportCollector.collect(directory: folder.appendingPathComponent("a/findings.json"))
+        }
+    }
+
+    /// End to end on files: evaluate, write evaluation.json and froc.svg, read them back.
+    @Test func writesOutputsThatParse() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let truthURL = folder.appendingPathComponent("truth.json")
+        try write(Self.truthJSON, to: truthURL)
+        try write(Self.findingsJSON(series: "1.1.1", findings: """
+            [{"center_mm": [2, -2, 31], "score": 0.8}, {"center_mm": [60, 0, 0], "score": 0.3}]
+            """, score: "0.8"), to: folder.appendingPathComponent("reports/one/findings.json"))
+        try write(Self.findingsJSON(series: "1.1.2", findings: "[{\"center_mm\": [0, 0, 0], \"score\": 0.6}]", score: "0.6"),
+                  to: folder.appendingPathComponent("reports/two/findings.json"))
+        let summary = try Evaluator.evaluate(truthFile: truthURL, reportsDirectory: folder.appendingPathComponent("reports"),
+                                             options: .init(bootstrapReplicates: 50, seed: 1))
+        // Candidates: 0.8 hit, 0.6 FP, 0.3 FP over 2 scans.
+        #expect(summary.froc.points.map(\.falsePositivesPerScan) == [0, 0, 0.5, 1])
+        #expect(summary.studyAUC.auc == 1)
+        let out = folder.appendingPathComponent("out")
+        let files = try EvaluationOutput.write(summary, to: out)
+        #expect(files.map(\.lastPathComponent) == ["evaluation.json", "froc.svg"])
+        let decoded = try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: files[0]))
+        #expect(decoded == summary)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: files[0])) as? [String: Any])
+        #expect(object["schema"] as? String == "triage.evaluation.v1")
+        #expect((object["froc_nodules_6mm_or_larger"] as? [String: Any])?["nodules"] as? Int == 1)
+        // The SVG is well-formed XML with the curve and the band.
+        let svgData = try Data(contentsOf: files[1])
+        let document = try XMLDocument(data: svgData)
+        #expect(document.rootElement()?.name == "svg")
+        let svg = String(decoding: svgData, as: UTF8.self)
+        #expect(svg.contains("<polyline"))
+        #expect(svg.contains("<polygon"))
+        #expect(svg.contains(">1/8<") && svg.contains(">8<"))
+        // No leftover temporary files.
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(names == ["evaluation.json", "froc.svg"])
+    }
+}
