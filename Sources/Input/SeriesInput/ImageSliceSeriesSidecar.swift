@@ -1,0 +1,174 @@
+import Foundation
+import Volumes
+
+/// The optional `series.json` beside a folder of PNG/JPEG slices: what a DICOM header
+/// would otherwise say. Every key is optional; an unknown key is an error (a typo such as
+/// `slice_spacing` must not silently fall back to 1 mm). Documented in docs/image-series.md.
+public struct ImageSeriesSidecar: Sendable, Equatable {
+    /// The file name looked for in the slice folder.
+    public static let fileName = "series.json"
+
+    /// In-plane spacing in mm: `columnMM` between neighbouring columns (x), `rowMM` between
+    /// neighbouring rows (y). JSON `pixel_spacing_mm`: one number, or `[column, row]`
+    /// (note: the reverse of DICOM's Pixel Spacing order).
+    public var columnSpacingMM: Double?
+    public var rowSpacingMM: Double?
+    /// Distance between slice centres in mm (`slice_spacing_mm`).
+    public var sliceSpacingMM: Double?
+    /// HU = stored value x slope + intercept (`rescale_slope`, `rescale_intercept`).
+    public var rescaleSlope: Double?
+    public var rescaleIntercept: Double?
+    /// Stored value that marks pixels outside the field of view (`pixel_padding_value`):
+    /// they become -1024 HU and are left out of statistics and detection.
+    public var pixelPaddingValue: Int?
+    /// LPS position (mm) of the centre of the first pixel of the first slice (`origin_mm`).
+    public var originMM: SIMD3<Double>?
+    /// Direction cosines as DICOM Image Orientation (Patient): the direction of increasing
+    /// column, then of increasing row (`orientation`, six numbers). Slices are stacked along
+    /// their cross product, in natural file-name order.
+    public var orientation: [Double]?
+    public var identity: SeriesIdentity
+
+    public init(columnSpacingMM: Double? = nil, rowSpacingMM: Double? = nil, sliceSpacingMM: Double? = nil,
+                rescaleSlope: Double? = nil, rescaleIntercept: Double? = nil, pixelPaddingValue: Int? = nil,
+                originMM: SIMD3<Double>? = nil, orientation: [Double]? = nil, identity: SeriesIdentity = SeriesIdentity()) {
+        self.columnSpacingMM = columnSpacingMM
+        self.rowSpacingMM = rowSpacingMM
+        self.sliceSpacingMM = sliceSpacingMM
+        self.rescaleSlope = rescaleSlope
+        self.rescaleIntercept = rescaleIntercept
+        self.pixelPaddingValue = pixelPaddingValue
+        self.originMM = originMM
+        self.orientation = orientation
+        self.identity = identity
+    }
+
+    /// The keys `series.json` may hold.
+    public static let knownKeys: [String] = [
+        "pixel_spacing_mm", "slice_spacing_mm", "rescale_slope", "rescale_intercept", "pixel_padding_value",
+        "origin_mm", "orientation", "modality", "patient_id", "patient_name", "study_instance_uid",
+        "series_instance_uid", "accession_number", "study_date", "series_description", "series_number",
+    ]
+
+    /// Reads `folder/series.json`; nil when there is none.
+    public static func load(folder: URL) throws -> ImageSeriesSidecar? {
+        let url = folder.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ImageSliceSeriesError(path: url.path, reason: "cannot read the sidecar (\(error.localizedDescription))")
+        }
+        return try parse(data, path: url.path)
+    }
+
+    /// Parses sidecar JSON; errors name `path` and the offending key.
+    public static func parse(_ data: Data, path: String) throws -> ImageSeriesSidecar {
+        func fail(_ reason: String) -> ImageSliceSeriesError { ImageSliceSeriesError(path: path, reason: reason) }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw fail("not valid JSON (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "parse error"))")
+        }
+        guard let dictionary = object as? [String: Any] else { throw fail("the sidecar must be a JSON object") }
+        let known = Set(knownKeys)
+        if let unknown = dictionary.keys.sorted().first(where: { !known.contains($0) }) {
+            throw fail("unknown key \"\(unknown)\" (known keys: \(knownKeys.joined(separator: ", ")))")
+        }
+
+        func number(_ key: String) throws -> Double? {
+            guard let value = dictionary[key], !(value is NSNull) else { return nil }
+            guard let n = numericValue(value), n.isFinite else { throw fail("\"\(key)\" must be a number") }
+            return n
+        }
+        func positive(_ key: String) throws -> Double? {
+            guard let n = try number(key) else { return nil }
+            guard n > 0 else { throw fail("\"\(key)\" must be greater than 0 (got \(n))") }
+            return n
+        }
+        func numbers(_ key: String, count: Int) throws -> [Double]? {
+            guard let value = dictionary[key], !(value is NSNull) else { return nil }
+            guard let array = value as? [Any], array.count == count,
+                  case let values = array.compactMap(numericValue), values.count == count,
+                  values.allSatisfy(\.isFinite) else {
+                throw fail("\"\(key)\" must be an array of \(count) numbers")
+            }
+            return values
+        }
+        func string(_ key: String) throws -> String? {
+            guard let value = dictionary[key], !(value is NSNull) else { return nil }
+            guard let s = value as? String, !isNumber(value) else { throw fail("\"\(key)\" must be a string") }
+            return s
+        }
+
+        var sidecar = ImageSeriesSidecar()
+        if let value = dictionary["pixel_spacing_mm"], !(value is NSNull) {
+            if let single = numericValue(value) {
+                guard single.isFinite, single > 0 else { throw fail("\"pixel_spacing_mm\" must be greater than 0") }
+                sidecar.columnSpacingMM = single
+                sidecar.rowSpacingMM = single
+            } else {
+                guard let pair = try numbers("pixel_spacing_mm", count: 2) else { throw fail("\"pixel_spacing_mm\"") }
+                guard pair[0] > 0, pair[1] > 0 else {
+                    throw fail("\"pixel_spacing_mm\" values must be greater than 0 (got \(pair))")
+                }
+                sidecar.columnSpacingMM = pair[0]
+                sidecar.rowSpacingMM = pair[1]
+            }
+        }
+        sidecar.sliceSpacingMM = try positive("slice_spacing_mm")
+        sidecar.rescaleSlope = try number("rescale_slope")
+        if sidecar.rescaleSlope == 0 { throw fail("\"rescale_slope\" must not be 0") }
+        sidecar.rescaleIntercept = try number("rescale_intercept")
+        if let padding = try number("pixel_padding_value") {
+            guard padding == padding.rounded(), abs(padding) <= 65535 else {
+                throw fail("\"pixel_padding_value\" must be an integer stored value (got \(padding))")
+            }
+            sidecar.pixelPaddingValue = Int(padding)
+        }
+        if let origin = try numbers("origin_mm", count: 3) { sidecar.originMM = SIMD3(origin[0], origin[1], origin[2]) }
+        if let cosines = try numbers("orientation", count: 6) {
+            let row = SIMD3(cosines[0], cosines[1], cosines[2]), column = SIMD3(cosines[3], cosines[4], cosines[5])
+            let rowLength = (row * row).sum().squareRoot(), columnLength = (column * column).sum().squareRoot()
+            guard abs(rowLength - 1) < 1e-3, abs(columnLength - 1) < 1e-3, abs((row * column).sum()) < 1e-3 else {
+                throw fail("\"orientation\" must be two orthogonal unit vectors (row direction, column direction)")
+            }
+            sidecar.orientation = cosines
+        }
+        var identity = SeriesIdentity()
+        identity.modality = try string("modality")
+        identity.patientID = try string("patient_id")
+        identity.patientName = try string("patient_name")
+        identity.studyInstanceUID = try string("study_instance_uid")
+        identity.seriesInstanceUID = try string("series_instance_uid")
+        identity.accessionNumber = try string("accession_number")
+        identity.studyDate = try string("study_date")
+        identity.seriesDescription = try string("series_description")
+        if let seriesNumber = try number("series_number") {
+            guard seriesNumber == seriesNumber.rounded(), abs(seriesNumber) < 1e9 else {
+                throw fail("\"series_number\" must be an integer")
+            }
+            identity.seriesNumber = Int(seriesNumber)
+        }
+        sidecar.identity = identity
+        return sidecar
+    }
+
+    /// JSON numbers arrive as NSNumber; JSON true/false do too, and must not count as numbers.
+    private static func numericValue(_ value: Any) -> Double? {
+        guard isNumber(value), let n = value as? NSNumber else { return nil }
+        return n.doubleValue
+    }
+
+    private static func isNumber(_ value: Any) -> Bool {
+        guard let n = value as? NSNumber else { return false }
+        #if canImport(Darwin)
+        return CFGetTypeID(n) != CFBooleanGetTypeID()
+        #else
+        // swift-corelibs-foundation reports JSON booleans with objCType "c" (char).
+        return String(cString: n.objCType) != "c"
+        #endif
+    }
+}
