@@ -9,6 +9,7 @@ struct Triage: ParsableCommand {
         version: TriageVersion.string,
         subcommands: [
             // Add each command here as it lands.
+            InspectCommand.self,
             EvaluateCommand.self,
         ]
     )
