@@ -11,6 +11,9 @@ struct Triage: ParsableCommand {
             // Add each command here as it lands.
             InspectCommand.self,
             EvaluateCommand.self,
+            RunCommand.self,
+            EnqueueCommand.self,
+            ValidateCommand.self,
         ]
     )
 }
