@@ -1,1 +1,0 @@
-/// Reports: findings.json, report.html with key images, and the batch worklist.
