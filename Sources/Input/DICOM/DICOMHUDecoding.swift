@@ -28,7 +28,7 @@ extension DICOMFile {
         if transferSyntax.pixelEncoding == .native, !transferSyntax.isBigEndian, d.bitsAllocated == 16,
            d.samplesPerPixel == 1 {
             let element = try pixelDataElement()
-            let needed = d.bytesPerFrame * d.numberOfFrames
+            let needed = d.nativeDataBytes
             guard element.fragments == nil, element.length >= needed else {
                 throw DICOMError(.pixelDataTooShort(expectedBytes: needed, actualBytes: element.length), path: path)
             }

@@ -65,12 +65,22 @@ extension DICOMFile {
         guard element.fragments == nil else {
             throw DICOMError(.malformed("encapsulated pixel data in a native transfer syntax \(transferSyntax.uid)"))
         }
-        let needed = d.bytesPerFrame * d.numberOfFrames
+        let needed = d.nativeDataBytes
         guard element.length >= needed else {
             throw DICOMError(.pixelDataTooShort(expectedBytes: needed, actualBytes: element.length))
         }
-        let start = element.valueOffset + frame * d.bytesPerFrame
         let n = d.rows * d.columns
+        if d.isBitPacked {
+            let firstBit = frame * n
+            return dataSet.bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Int32] in
+                (0..<n).map { (i: Int) -> Int32 in
+                    let bit = firstBit + i
+                    let byte: UInt8 = raw[element.valueOffset + (bit >> 3)]
+                    return Int32((byte >> UInt8(bit & 7)) & 1)
+                }
+            }
+        }
+        let start = element.valueOffset + frame * d.bytesPerFrame
         let spp = d.samplesPerPixel
         let planar = spp > 1 && d.planarConfiguration == 1
         let big = transferSyntax.isBigEndian

@@ -56,8 +56,11 @@ public struct DICOMPixelDescription: Sendable, Equatable {
         guard rows > 0, columns > 0 else {
             throw DICOMError(.malformed("image size \(columns)x\(rows) is empty"))
         }
-        guard [8, 16, 32].contains(bitsAllocated) else {
-            throw DICOMError(.unsupported("Bits Allocated \(bitsAllocated) (8, 16 and 32 are read)"))
+        guard [1, 8, 16, 32].contains(bitsAllocated) else {
+            throw DICOMError(.unsupported("Bits Allocated \(bitsAllocated) (1, 8, 16 and 32 are read)"))
+        }
+        guard bitsAllocated != 1 || samplesPerPixel == 1 else {
+            throw DICOMError(.unsupported("1-bit pixels with \(samplesPerPixel) samples per pixel"))
         }
         guard bitsStored >= 1, bitsStored <= bitsAllocated, highBit >= bitsStored - 1, highBit < bitsAllocated else {
             throw DICOMError(.malformed(
@@ -79,9 +82,16 @@ public struct DICOMPixelDescription: Sendable, Equatable {
 
     /// Samples in one frame (pixels x samples per pixel).
     public var samplesPerFrame: Int { rows * columns * samplesPerPixel }
+    /// Bytes per sample (0 for 1-bit bitmaps, which pack 8 pixels a byte).
     public var bytesPerSample: Int { bitsAllocated / 8 }
-    /// Bytes of one uncompressed frame.
+    /// Bytes of one uncompressed frame (whole bytes; see `nativeDataBytes` for 1-bit data).
     public var bytesPerFrame: Int { samplesPerFrame * bytesPerSample }
+    /// 1-bit bitmaps (segmentation masks): bits packed least significant first, frames back to back.
+    public var isBitPacked: Bool { bitsAllocated == 1 }
+    /// Bytes all frames of native Pixel Data need.
+    public var nativeDataBytes: Int {
+        isBitPacked ? (samplesPerFrame * numberOfFrames + 7) / 8 : bytesPerFrame * numberOfFrames
+    }
     /// MONOCHROME1: low values are bright (inverted grey scale).
     public var isMonochrome1: Bool { photometricInterpretation == "MONOCHROME1" }
 

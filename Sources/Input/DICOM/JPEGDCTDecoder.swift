@@ -10,6 +10,9 @@ enum JPEGDCTDecoder {
         let header: JPEGCodec.Header
         do {
             header = try JPEGCodec.header(data: data)
+        } catch let error as ImageCodecError where error.kind == .unsupported {
+            // e.g. 12-bit Extended: libjpeg-turbo here is built for 8-bit samples only.
+            throw DICOMError(.unsupported("JPEG frame: \(error)"))
         } catch {
             throw DICOMError(.decodeFailed("JPEG header: \(error)"))
         }

@@ -5,6 +5,7 @@ import Foundation
 /// (for each sample, its most significant byte first).
 enum RLEDecoder {
     static func decode(_ frame: Data, description d: DICOMPixelDescription) throws -> [Int32] {
+        guard !d.isBitPacked else { throw DICOMError(.unsupported("RLE-compressed 1-bit pixels")) }
         let pixels = d.rows * d.columns
         let bytesPerSample = d.bytesPerSample
         let segmentCount = d.samplesPerPixel * bytesPerSample
