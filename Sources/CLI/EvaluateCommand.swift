@@ -9,7 +9,7 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Score findings reports against a truth file the LUNA16 way (FROC, CPM, study AUC).",
         discussion: """
         Reads every findings.json under REPORTS_DIR, matches each to a truth case by Series \
-        Instance UID, and writes evaluation.json and froc.svg to --out (default: \
+        Instance UID, and writes evaluation.json, froc.svg and froc.png to --out (default: \
         REPORTS_DIR/evaluation). The rules are in docs/evaluation.md.
         """)
 
@@ -19,7 +19,7 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "Folder searched recursively for findings.json files.")
     var reportsDir: String
 
-    @Option(name: .long, help: "Output folder for evaluation.json and froc.svg (default: REPORTS_DIR/evaluation).")
+    @Option(name: .long, help: "Output folder for evaluation.json, froc.svg and froc.png (default: REPORTS_DIR/evaluation).")
     var out: String?
 
     @Option(name: .long, help: "Bootstrap replicates over scans for the 95% intervals (0 = none).")

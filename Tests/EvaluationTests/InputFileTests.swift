@@ -135,7 +135,7 @@ struct InputFileTests {
         #expect(summary.studyAUC.auc == 1)
         let out = folder.appendingPathComponent("out")
         let files = try EvaluationOutput.write(summary, to: out)
-        #expect(files.map(\.lastPathComponent) == ["evaluation.json", "froc.svg"])
+        #expect(files.map(\.lastPathComponent) == ["evaluation.json", "froc.svg", "froc.png"])
         let decoded = try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: files[0]))
         #expect(decoded == summary)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: files[0])) as? [String: Any])
@@ -151,6 +151,42 @@ struct InputFileTests {
         #expect(svg.contains(">1/8<") && svg.contains(">8<"))
         // No leftover temporary files.
         let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-        #expect(names == ["evaluation.json", "froc.svg"])
+        #expect(names == ["evaluation.json", "froc.png", "froc.svg"])
+
+        // The PNG: signature, IHDR size and colour type (2 = RGB), read from the bytes.
+        let png = [UInt8](try Data(contentsOf: files[2]))
+        #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        let be32 = { (offset: Int) in png[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
+        #expect(be32(16) == 760 && be32(20) == 560 && png[25] == 2)
+    }
+
+    /// The raster plot puts the markers where the curve is and writes the title.
+    @Test func rasterPlotDrawsCurveAndText() throws {
+        // One scan, two nodules (4 and 8 mm): hit on the 8 mm one at 0.9, one FP at 0.5.
+        let scan = truthCase("s", [nodule("a", 0, 0, 0, diameter: 4), nodule("b", 50, 0, 0, diameter: 8)])
+        let summary = Evaluator.evaluate(truth: GroundTruth(cases: [scan]),
+                                         reports: [report(for: scan, [finding(50, 0, 0, score: 0.9), finding(90, 0, 0, score: 0.5)])],
+                                         options: .init(bootstrapReplicates: 0))
+        let image = FROCPlot.drawing(for: summary).raster()
+        #expect(image.width == 760 && image.height == 560)
+        func pixel(_ x: Double, _ y: Double) -> (Int, Int, Int) {
+            let index = (Int(y) * image.width + Int(x)) * 3
+            return (Int(image.rgb[index]), Int(image.rgb[index + 1]), Int(image.rgb[index + 2]))
+        }
+        #expect(pixel(3, 3) == (255, 255, 255))
+        // All nodules: 0.5 at every rate (blue dot); >= 6 mm: 1.0 (orange dot).
+        let blue = pixel(FROCPlot.xPosition(2), FROCPlot.yPosition(0.5))
+        #expect(blue.2 > 150 && blue.0 < 80, "\(blue)")
+        // (3 px below the centre: the plot frame is drawn over the 1.0 line.)
+        let orange = pixel(FROCPlot.xPosition(2), FROCPlot.yPosition(1.0) + 3)
+        #expect(orange.0 > 180 && orange.2 < 80, "\(orange)")
+        // A point on no curve, inside the plot, is background or grid (grey, r = g = b).
+        let empty = pixel(FROCPlot.xPosition(0.7), FROCPlot.yPosition(0.75))
+        #expect(empty.0 == empty.1 && empty.1 == empty.2 && empty.0 > 200)
+        // Title glyphs: dark pixels in the title band, none above it.
+        let titleDark = (14..<34).contains { y in (200..<560).contains { x in pixel(Double(x), Double(y)).0 < 100 } }
+        let aboveTitle = (0..<8).contains { y in (0..<760).contains { x in pixel(Double(x), Double(y)).0 < 250 } }
+        #expect(titleDark)
+        #expect(!aboveTitle)
     }
 }

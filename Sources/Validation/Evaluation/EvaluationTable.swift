@@ -89,8 +89,8 @@ public enum EvaluationTable {
 
 /// Writes evaluation outputs, each to a temporary name first and then renamed into place.
 public enum EvaluationOutput {
-    /// Writes `evaluation.json` and `froc.svg` into `directory` (created if needed); returns the
-    /// written files.
+    /// Writes `evaluation.json`, `froc.svg` and `froc.png` into `directory` (created if
+    /// needed); returns the written files.
     @discardableResult
     public static func write(_ summary: EvaluationSummary, to directory: URL) throws -> [URL] {
         do {
@@ -102,7 +102,15 @@ public enum EvaluationOutput {
         let svg = directory.appendingPathComponent("froc.svg")
         try writeAtomically(try summary.jsonData(), to: json)
         try writeAtomically(Data(FROCPlot.svg(for: summary).utf8), to: svg)
-        return [json, svg]
+        let png = directory.appendingPathComponent("froc.png")
+        let pngData: Data
+        do {
+            pngData = try FROCPlot.png(for: summary)
+        } catch {
+            throw EvaluationError.writeFailed(path: png.path, reason: "PNG encoding failed: \(error)")
+        }
+        try writeAtomically(pngData, to: png)
+        return [json, svg, png]
     }
 
     /// Writes to `<name>.tmp-<pid>` in the same folder, then renames over the target.

@@ -1,36 +1,34 @@
 import Foundation
+import ImageCodecs
 
-/// Draws FROC curves as a standalone SVG: log2 false-positive axis from 1/8 to 8 per scan
-/// (the LUNA16 range), sensitivity 0-1, grid, the bootstrap band of the all-nodule curve, and
-/// markers at the seven CPM rates.
+/// Draws FROC curves: log2 false-positive axis from 1/8 to 8 per scan (the LUNA16 range),
+/// sensitivity 0-1, grid, the bootstrap band of the all-nodule curve, and markers at the seven
+/// CPM rates. One layout, two outputs: a standalone SVG and a PNG (libpng via ImageCodecs).
 public enum FROCPlot {
     public static let width = 760.0
     public static let height = 560.0
     static let left = 78.0, right = 24.0, top = 64.0, bottom = 72.0
     static let minimumLog2 = -3.0, maximumLog2 = 3.0
-
-    struct Series {
-        var label: String
-        var color: String
-        var dashed: Bool
-        var summary: EvaluationSummary.FROCSummary
-    }
+    static let allColor = PlotDrawing.Color(hex: 0x1F5FBF)
+    static let largeColor = PlotDrawing.Color(hex: 0xD9731A)
 
     /// The SVG document for an evaluation summary.
     public static func svg(for summary: EvaluationSummary) -> String {
-        let series = [
-            Series(label: "all nodules (\(summary.froc.nodules))", color: "#1f5fbf", dashed: false,
-                   summary: summary.froc),
-            Series(label: "nodules \u{2265} 6 mm (\(summary.frocNodules6MMOrLarger.nodules))", color: "#d9731a",
-                   dashed: true, summary: summary.frocNodules6MMOrLarger),
-        ]
-        var svg = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(fmt(width))" height="\(fmt(height))" viewBox="0 0 \(fmt(width)) \(fmt(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
-        <rect x="0" y="0" width="\(fmt(width))" height="\(fmt(height))" fill="#ffffff"/>
+        drawing(for: summary).svg()
+    }
 
-        """
-        // Title: CPM with its interval.
+    /// The same plot as PNG bytes (8-bit RGB).
+    public static func png(for summary: EvaluationSummary) throws -> Data {
+        try PNGCodec.encode(drawing(for: summary).raster())
+    }
+
+    static func drawing(for summary: EvaluationSummary) -> PlotDrawing {
+        typealias Point = SIMD2<Double>
+        var drawing = PlotDrawing(width: width, height: height)
+        let white = PlotDrawing.Color(hex: 0xFFFFFF)
+        drawing.elements.append(.rectangle(origin: Point(0, 0), size: Point(width, height), fill: white,
+                                           fillOpacity: 1, stroke: nil, strokeWidth: 0))
+
         var title = "FROC"
         if let cpm = summary.froc.cpm {
             title += " \u{2014} CPM \(decimal(cpm))"
@@ -39,71 +37,89 @@ public enum FROCPlot {
             }
         }
         title += ", \(summary.froc.scans) scans"
-        svg += text(title, x: width / 2, y: 30, size: 18, anchor: "middle", weight: "bold")
+        drawing.elements.append(.text(title, position: Point(width / 2, 30), size: 18, anchor: .middle,
+                                      bold: true, vertical: false))
 
-        // Grid and ticks.
+        // Grid and tick labels.
         let plotLeft = left, plotRight = width - right, plotTop = top, plotBottom = height - bottom
+        let rateLabels = ["1/8", "1/4", "1/2", "1", "2", "4", "8"]
         for (index, rate) in FROCCurve.luna16Rates.enumerated() {
             let x = xPosition(rate)
-            svg += line(x, plotTop, x, plotBottom, stroke: "#d0d0d0", width: 1)
-            let labels = ["1/8", "1/4", "1/2", "1", "2", "4", "8"]
-            svg += text(labels[index], x: x, y: plotBottom + 22, size: 14, anchor: "middle")
+            drawing.elements.append(.polyline(points: [Point(x, plotTop), Point(x, plotBottom)],
+                                              color: .init(hex: 0xD0D0D0), width: 1, dash: nil))
+            drawing.elements.append(.text(rateLabels[index], position: Point(x, plotBottom + 22), size: 14,
+                                          anchor: .middle, bold: false, vertical: false))
         }
         for step in 0...10 {
             let value = Double(step) / 10
             let y = yPosition(value)
-            svg += line(plotLeft, y, plotRight, y, stroke: step % 5 == 0 ? "#b8b8b8" : "#e4e4e4", width: 1)
-            svg += text(String(format: "%.1f", value), x: plotLeft - 8, y: y + 5, size: 13, anchor: "end")
+            drawing.elements.append(.polyline(points: [Point(plotLeft, y), Point(plotRight, y)],
+                                              color: .init(hex: step % 5 == 0 ? 0xB8B8B8 : 0xE4E4E4), width: 1, dash: nil))
+            drawing.elements.append(.text(String(format: "%.1f", value), position: Point(plotLeft - 8, y + 5), size: 13,
+                                          anchor: .end, bold: false, vertical: false))
         }
-        svg += "<rect x=\"\(fmt(plotLeft))\" y=\"\(fmt(plotTop))\" width=\"\(fmt(plotRight - plotLeft))\" height=\"\(fmt(plotBottom - plotTop))\" fill=\"none\" stroke=\"#404040\" stroke-width=\"1.2\"/>\n"
-        svg += text("Average false positives per scan (log scale)", x: (plotLeft + plotRight) / 2, y: height - 22,
-                    size: 15, anchor: "middle")
-        svg += "<text x=\"22\" y=\"\(fmt((plotTop + plotBottom) / 2))\" font-size=\"15\" text-anchor=\"middle\" transform=\"rotate(-90 22 \(fmt((plotTop + plotBottom) / 2)))\">Sensitivity</text>\n"
+        drawing.elements.append(.text("Average false positives per scan (log scale)",
+                                      position: Point((plotLeft + plotRight) / 2, height - 22), size: 15,
+                                      anchor: .middle, bold: false, vertical: false))
+        drawing.elements.append(.text("Sensitivity", position: Point(26, (plotTop + plotBottom) / 2), size: 15,
+                                      anchor: .middle, bold: false, vertical: true))
 
         // Bootstrap band of the all-nodule curve.
         let curve = summary.froc.curve
         if let lows = curve.ciLow, let highs = curve.ciHigh {
-            var upper: [String] = [], lower: [String] = []
+            var upper: [Point] = [], lower: [Point] = []
             for index in curve.falsePositivesPerScan.indices {
                 guard let low = lows[index], let high = highs[index] else { continue }
                 let x = xPosition(curve.falsePositivesPerScan[index])
-                upper.append("\(fmt(x)),\(fmt(yPosition(high)))")
-                lower.append("\(fmt(x)),\(fmt(yPosition(low)))")
+                upper.append(Point(x, yPosition(high)))
+                lower.append(Point(x, yPosition(low)))
             }
             if !upper.isEmpty {
-                let polygon = (upper + lower.reversed()).joined(separator: " ")
-                svg += "<polygon points=\"\(polygon)\" fill=\"#1f5fbf\" fill-opacity=\"0.15\" stroke=\"none\"/>\n"
+                drawing.elements.append(.polygon(points: upper + lower.reversed(), color: allColor, opacity: 0.15))
             }
         }
 
         // Curves and markers.
+        let series: [(label: String, color: PlotDrawing.Color, dash: (Double, Double)?, froc: EvaluationSummary.FROCSummary)] = [
+            ("all nodules (\(summary.froc.nodules))", allColor, nil, summary.froc),
+            ("nodules \u{2265} 6 mm (\(summary.frocNodules6MMOrLarger.nodules))", largeColor, (7, 4),
+             summary.frocNodules6MMOrLarger),
+        ]
         for item in series {
-            guard let points = pathPoints(item.summary.points), !points.isEmpty else { continue }
-            let path = points.map { "\(fmt(xPosition($0.0))),\(fmt(yPosition($0.1)))" }.joined(separator: " ")
-            svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2.4\""
-            svg += item.dashed ? " stroke-dasharray=\"7 4\"/>\n" : "/>\n"
-            for rate in item.summary.sensitivities {
+            guard let points = pathPoints(item.froc.points), !points.isEmpty else { continue }
+            drawing.elements.append(.polyline(points: points.map { Point(xPosition($0.0), yPosition($0.1)) },
+                                              color: item.color, width: 2.4, dash: item.dash))
+            for rate in item.froc.sensitivities {
                 guard let value = rate.sensitivity else { continue }
-                svg += "<circle cx=\"\(fmt(xPosition(rate.falsePositivesPerScan)))\" cy=\"\(fmt(yPosition(value)))\" r=\"4\" fill=\"\(item.color)\"/>\n"
+                drawing.elements.append(.circle(center: Point(xPosition(rate.falsePositivesPerScan), yPosition(value)),
+                                                radius: 4, color: item.color))
             }
         }
 
-        // Legend (lower right, where FROC curves rarely are... above the axis).
-        var legendY = plotBottom - 20.0 * Double(series.count + 1) - 8
-        let legendX = plotRight - 250
-        svg += "<rect x=\"\(fmt(legendX - 10))\" y=\"\(fmt(legendY - 16))\" width=\"246\" height=\"\(fmt(20.0 * Double(series.count + 1) + 8))\" fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#b0b0b0\"/>\n"
+        // Legend, lower right.
+        let rowCount = Double(series.count + (curve.ciLow != nil ? 1 : 0))
+        let legendWidth = 280.0
+        let legendX = plotRight - legendWidth - 8
+        var legendY = plotBottom - 20 * rowCount - 4
+        drawing.elements.append(.rectangle(origin: Point(legendX - 10, legendY - 18), size: Point(legendWidth + 8, 20 * rowCount + 10),
+                                           fill: white, fillOpacity: 0.9, stroke: .init(hex: 0xB0B0B0), strokeWidth: 1))
         for item in series {
-            svg += line(legendX, legendY - 5, legendX + 30, legendY - 5, stroke: item.color, width: 2.4,
-                        dash: item.dashed ? "7 4" : nil)
-            svg += text(item.label, x: legendX + 38, y: legendY, size: 13, anchor: "start")
+            drawing.elements.append(.polyline(points: [Point(legendX, legendY - 5), Point(legendX + 30, legendY - 5)],
+                                              color: item.color, width: 2.4, dash: item.dash))
+            drawing.elements.append(.text(item.label, position: Point(legendX + 38, legendY), size: 13, anchor: .start,
+                                          bold: false, vertical: false))
             legendY += 20
         }
         if curve.ciLow != nil {
-            svg += "<rect x=\"\(fmt(legendX))\" y=\"\(fmt(legendY - 12))\" width=\"30\" height=\"10\" fill=\"#1f5fbf\" fill-opacity=\"0.15\"/>\n"
-            svg += text("95% bootstrap band (all nodules)", x: legendX + 38, y: legendY, size: 13, anchor: "start")
+            drawing.elements.append(.rectangle(origin: Point(legendX, legendY - 12), size: Point(30, 10), fill: allColor,
+                                               fillOpacity: 0.15, stroke: nil, strokeWidth: 0))
+            drawing.elements.append(.text("95% bootstrap band", position: Point(legendX + 38, legendY),
+                                          size: 13, anchor: .start, bold: false, vertical: false))
         }
-        svg += "</svg>\n"
-        return svg
+        // Frame last, over the band's edges.
+        drawing.elements.append(.rectangle(origin: Point(plotLeft, plotTop), size: Point(plotRight - plotLeft, plotBottom - plotTop),
+                                           fill: nil, fillOpacity: 1, stroke: .init(hex: 0x404040), strokeWidth: 1.2))
+        return drawing
     }
 
     /// The exact piecewise-linear FROC (linear in FPs/scan, as it is interpolated) between
@@ -150,31 +166,7 @@ public enum FROCPlot {
         return height - bottom - clamped * (height - bottom - top)
     }
 
-    static func fmt(_ value: Double) -> String {
-        String(format: "%.2f", value)
-    }
-
     static func decimal(_ value: Double) -> String {
         String(format: "%.3f", value)
-    }
-
-    static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double,
-                     dash: String? = nil) -> String {
-        var element = "<line x1=\"\(fmt(x1))\" y1=\"\(fmt(y1))\" x2=\"\(fmt(x2))\" y2=\"\(fmt(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(fmt(width))\""
-        if let dash { element += " stroke-dasharray=\"\(dash)\"" }
-        return element + "/>\n"
-    }
-
-    static func text(_ content: String, x: Double, y: Double, size: Double, anchor: String,
-                     weight: String = "normal") -> String {
-        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" font-size=\"\(fmt(size))\" text-anchor=\"\(anchor)\" font-weight=\"\(weight)\" fill=\"#202020\">\(escape(content))</text>\n"
-    }
-
-    /// XML text escaping.
-    static func escape(_ content: String) -> String {
-        content.replacingOccurrences(of: "&", with: "&amp;")
-            .replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
-            .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
