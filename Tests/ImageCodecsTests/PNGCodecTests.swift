@@ -177,6 +177,16 @@ import Testing
         #expect(decoded[0, 1] == 0)
     }
 
+    @Test func rgbFileOfGrayPixelsIsNotColour() throws {
+        let gray = GrayImage(width: 4, height: 2, bitDepth: 8, samples: [0, 1, 2, 3, 128, 200, 254, 255])
+        let decoded = try PNGCodec.decode(data: try PNGCodec.encode(RGBImage(gray: gray)))
+        #expect(!decoded.wasColor)
+        #expect(decoded.samples == gray.samples)
+        var tinted = RGBImage(gray: gray)
+        tinted[3, 1] = SIMD3(255, 255, 254)
+        #expect(try PNGCodec.decode(data: try PNGCodec.encode(tinted)).wasColor)
+    }
+
     @Test func writeReplacesAtomicallyAndLeavesNoTemporaryFiles() throws {
         let folder = try TemporaryFolder()
         let url = folder.url.appendingPathComponent("key.png")

@@ -11,8 +11,9 @@ public struct GrayImage: Sendable, Equatable {
     public let bitDepth: Int
     /// `width * height` samples, row-major.
     public var samples: [UInt16]
-    /// The file stored colour (RGB, RGBA, a palette with non-gray entries, or a 3-component
-    /// JPEG); `samples` then hold its BT.601 luminance (see `Luminance`).
+    /// The image had colour and `samples` hold its BT.601 luminance (see `Luminance`).
+    /// PNG: some pixel of an RGB/RGBA/palette file has R, G, B not all equal (an RGB file of
+    /// gray pixels is exact and not flagged). JPEG: the file has 3 components (YCbCr/RGB).
     public let wasColor: Bool
     /// The file had an alpha channel, which was ignored (samples are not composited).
     public let hadAlpha: Bool

@@ -6,7 +6,7 @@ import CImageCodecShim
 /// Decoding accepts every PNG colour type and bit depth: gray (1/2/4-bit gray scaled to
 /// 8-bit as libpng's expand does; 8/16-bit kept raw), gray+alpha, palette, RGB and RGBA
 /// (8/16-bit), interlaced or not. Colour becomes BT.601 luminance (`Luminance`) with
-/// `wasColor` set; alpha is ignored; gamma, sBIT and colour-profile chunks are ignored so
+/// `wasColor` set when some pixel really has colour; alpha is ignored; gamma, sBIT and colour-profile chunks are ignored so
 /// samples are exactly the stored values. 16-bit data is stored big-endian in the file and
 /// returned as native integers.
 public enum PNGCodec {
@@ -35,18 +35,15 @@ public enum PNGCodec {
               (1...4).contains(channels) else {
             throw ImageCodecError(format: .png, kind: .corrupt, reason: "unexpected decoded layout")
         }
-        let isColorType = channels >= 3
-        let wasColor = isColorType && info.gray_palette == 0
         let hadAlpha = channels == 2 || channels == 4
 
         var samples = [UInt16](repeating: 0, count: count)
-        samples.withUnsafeMutableBufferPointer { out in
+        let wasColor = samples.withUnsafeMutableBufferPointer { out -> Bool in
             if bitDepth == 8 {
-                convert(UnsafePointer(pixels), channels: channels, into: out)
-            } else {
-                pixels.withMemoryRebound(to: UInt16.self, capacity: count * channels) { wide in
-                    convert(UnsafePointer(wide), channels: channels, into: out)
-                }
+                return convert(UnsafePointer(pixels), channels: channels, into: out)
+            }
+            return pixels.withMemoryRebound(to: UInt16.self, capacity: count * channels) { wide in
+                convert(UnsafePointer(wide), channels: channels, into: out)
             }
         }
         return GrayImage(width: width, height: height, bitDepth: bitDepth, samples: samples,
@@ -64,20 +61,26 @@ public enum PNGCodec {
     }
 
     /// Interleaved samples -> one gray sample per pixel (first channel for gray(+alpha),
-    /// BT.601 luminance for RGB(A)).
+    /// BT.601 luminance for RGB(A)). Returns whether any pixel had colour (R, G, B not all
+    /// equal): an RGB or palette file holding only gray pixels is not reported as colour.
     @inline(__always)
     private static func convert<Sample: FixedWidthInteger & UnsignedInteger>(
         _ source: UnsafePointer<Sample>, channels: Int, into out: UnsafeMutableBufferPointer<UInt16>
-    ) {
+    ) -> Bool {
         let n = out.count
         switch channels {
         case 1, 2:
             for i in 0..<n { out[i] = UInt16(truncatingIfNeeded: source[i * channels]) }
+            return false
         default:
+            var chroma: Sample = 0
             for i in 0..<n {
                 let p = source + i * channels
-                out[i] = Luminance.bt601(red: UInt32(p[0]), green: UInt32(p[1]), blue: UInt32(p[2]))
+                let r = p[0], g = p[1], b = p[2]
+                chroma |= (r ^ g) | (g ^ b)
+                out[i] = Luminance.bt601(red: UInt32(r), green: UInt32(g), blue: UInt32(b))
             }
+            return chroma != 0
         }
     }
 
