@@ -193,9 +193,10 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
         public var sphericity: Double
         public var vesselness: Double
         public var distanceToPleuraMM: Double
-        /// The axial key image with the finding circled, relative to the study folder.
-        public var keyImage: String
-        public var keyImages: KeyImages
+        /// The axial key image with the finding circled, relative to the study folder; nil
+        /// for findings ranked beyond the writer's `keyImageFindingLimit`.
+        public var keyImage: String?
+        public var keyImages: KeyImages?
 
         enum CodingKeys: String, CodingKey {
             case id, rank, score, centerMM = "center_mm", centerVoxel = "center_voxel"
@@ -206,7 +207,7 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             case distanceToPleuraMM = "distance_to_pleura_mm", keyImage = "key_image", keyImages = "key_images"
         }
 
-        public init(finding f: Finding, keyImages: KeyImages) {
+        public init(finding f: Finding, keyImages: KeyImages?) {
             id = f.id
             rank = f.rank
             score = rounded(f.score, 4)
@@ -228,8 +229,35 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             sphericity = rounded(f.sphericity, 3)
             vesselness = rounded(f.vesselness, 3)
             distanceToPleuraMM = rounded(f.distanceToPleuraMM, 2)
-            keyImage = keyImages.axial
+            keyImage = keyImages?.axial
             self.keyImages = keyImages
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(rank, forKey: .rank)
+            try c.encode(score, forKey: .score)
+            try c.encode(centerMM, forKey: .centerMM)
+            try c.encode(centerVoxel, forKey: .centerVoxel)
+            try c.encode(sliceNumber, forKey: .sliceNumber)
+            try c.encode(diameterMM, forKey: .diameterMM)
+            try c.encode(longAxisMM, forKey: .longAxisMM)
+            try c.encode(shortAxisMM, forKey: .shortAxisMM)
+            try c.encode(equivalentDiameterMM, forKey: .equivalentDiameterMM)
+            try c.encode(volumeMM3, forKey: .volumeMM3)
+            try c.encode(meanHU, forKey: .meanHU)
+            try c.encode(minHU, forKey: .minHU)
+            try c.encode(maxHU, forKey: .maxHU)
+            try c.encode(type, forKey: .type)
+            try c.encode(lungRADS, forKey: .lungRADS)
+            try c.encode(lungSide, forKey: .lungSide)
+            try c.encode(lungZone, forKey: .lungZone)
+            try c.encode(sphericity, forKey: .sphericity)
+            try c.encode(vesselness, forKey: .vesselness)
+            try c.encode(distanceToPleuraMM, forKey: .distanceToPleuraMM)
+            try c.encode(keyImage, forKey: .keyImage)
+            try c.encode(keyImages, forKey: .keyImages)
         }
     }
 

@@ -28,7 +28,8 @@ enum StudyReportHTML {
             h += "<p>No nodule candidate above the detection threshold.</p>\n"
         } else {
             h += findingsTable(d)
-            for f in d.findings {
+            let withoutImages = d.findings.filter { figures[$0.id] == nil }
+            for f in d.findings where figures[f.id] != nil {
                 h += "<section class=\"finding\" id=\"finding-\(f.rank)\">\n"
                 h += "<h3>F\(f.rank): \(HTMLText.number(f.diameterMM, decimals: 1)) mm \(HTMLText.escape(f.type)), "
                 h += "Lung-RADS \(HTMLText.escape(f.lungRADS)), \(location(f))</h3>\n<div class=\"images\">\n"
@@ -38,6 +39,10 @@ enum StudyReportHTML {
                     h += "<figcaption>\(HTMLText.escape(fig.caption))</figcaption></figure>\n"
                 }
                 h += "</div>\n</section>\n"
+            }
+            if !withoutImages.isEmpty {
+                h += "<p class=\"muted\">No key images for the \(withoutImages.count) lower-ranked finding"
+                h += "\(withoutImages.count == 1 ? "" : "s") (F\(withoutImages.map(\.rank).min() ?? 0) and below).</p>\n"
             }
         }
         h += footer(d)
@@ -112,7 +117,8 @@ enum StudyReportHTML {
 
         """
         for f in d.findings {
-            h += "<tr><td class=\"num\"><a href=\"#finding-\(f.rank)\">F\(f.rank)</a></td>"
+            h += f.keyImages == nil ? "<tr><td class=\"num\">F\(f.rank)</td>"
+                : "<tr><td class=\"num\"><a href=\"#finding-\(f.rank)\">F\(f.rank)</a></td>"
             h += "<td>\(location(f))</td>"
             h += "<td class=\"num\">\(HTMLText.number(f.longAxisMM, decimals: 1)) &times; \(HTMLText.number(f.shortAxisMM, decimals: 1)) "
             h += "(\(HTMLText.number(f.diameterMM, decimals: 1)))</td>"

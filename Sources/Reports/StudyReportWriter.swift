@@ -35,6 +35,11 @@ public struct StudyReportWriter: Sendable {
     public var outputDirectory: URL
     public var provenance: ReportProvenance
     public var renderer: KeyImageRenderer
+    /// Key images are drawn for the findings ranked 1...keyImageFindingLimit; the rest are
+    /// listed in findings.json and the table without pictures. Encoding four PNGs per
+    /// finding costs tens of ms at 512x512, and a detector tuned for FROC may report many
+    /// low-score candidates.
+    public var keyImageFindingLimit: Int = 20
 
     public init(outputDirectory: URL, provenance: ReportProvenance, renderer: KeyImageRenderer = KeyImageRenderer()) {
         self.outputDirectory = outputDirectory
@@ -91,14 +96,18 @@ public struct StudyReportWriter: Sendable {
 
             var records: [FindingsDocument.FindingRecord] = []
             var figures: [String: [StudyReportHTML.Figure]] = [:]
-            for finding in findings {
+            for (index, finding) in findings.enumerated() {
+                guard index < keyImageFindingLimit else {
+                    records.append(FindingsDocument.FindingRecord(finding: finding, keyImages: nil))
+                    continue
+                }
                 let (images, figureList) = try writeKeyImages(for: finding, volume: volume, into: keyDirectory)
                 records.append(FindingsDocument.FindingRecord(finding: finding, keyImages: images))
                 figures[finding.id] = figureList
             }
             var thumbnail: String
-            if let first = records.first {
-                thumbnail = first.keyImages.zoom
+            if let zoom = records.first?.keyImages?.zoom {
+                thumbnail = zoom
             } else {
                 thumbnail = "\(Self.keyImagesFolder)/overview.png"
                 let middle = SIMD3(Double(volume.columns - 1) / 2, Double(volume.rows - 1) / 2,

@@ -12,9 +12,10 @@ import Volumes
 /// scripts/test.sh and CI run, installs Debian's `chromium`), so a missing browser FAILS
 /// this test instead of skipping it. Set TRIAGE_SKIP_BROWSER_TESTS=1 to skip it on a
 /// developer machine without a browser; set TRIAGE_REPORT_SCREENSHOTS=DIR to keep the
-/// screenshots (that is how docs/images/example-*.png are made).
+/// screenshots (that is how docs/images/example-*.png are made, see docs/reports.md).
 @Suite struct BrowserRenderTests {
-    static func exampleBatch(at out: URL) throws {
+    /// - Parameter scale: 1 for the docs' pictures; smaller keeps the DEBUG test quick.
+    static func exampleBatch(at out: URL, scale k: Double) throws {
         let writer = StudyReportWriter(outputDirectory: out,
                                        provenance: ReportProvenance(pipelineName: "chest-ct-nightly",
                                                                     pipelineVersion: "1.0", softwareVersion: "0.1.0"))
@@ -26,10 +27,10 @@ import Volumes
         // Urgent: a 14 mm part-solid nodule (right lung) and a 6 mm solid one (left lung).
         let urgent = ChestLikeStudy.make(seed: 11, nodules: [.init(center: SIMD3(48, 72, 22), diameterMM: 14, hu: 10),
                                                              .init(center: SIMD3(112, 60, 14), diameterMM: 6, hu: 30)],
-                                         identity: identity("PAT-1007", "Example^Anna", "A1007"))
+                                         identity: identity("PAT-1007", "Example^Anna", "A1007"), scale: k)
         func finding(_ rank: Int, _ s: ImageSeries, _ c: SIMD3<Double>, _ d: Double, _ score: Double, _ type: NoduleType,
                      _ rads: LungRADSCategory, _ side: String, _ zone: String) -> Finding {
-            var f = SyntheticStudy.finding(rank: rank, series: s, center: c, diameterMM: d, score: score, type: type,
+            var f = SyntheticStudy.finding(rank: rank, series: s, center: c * k, diameterMM: d, score: score, type: type,
                                            lungRADS: rads)
             f.lungSide = side
             f.lungZone = zone
@@ -40,11 +41,11 @@ import Volumes
              finding(2, urgent, SIMD3(112, 60, 14), 6, 0.62, .solid, .category3, "left", "lower")],
             priority: .urgent, score: 0.94), timingMS: ["decode": 410, "detect": 2310])
         let soon = ChestLikeStudy.make(seed: 23, nodules: [.init(center: SIMD3(106, 80, 26), diameterMM: 7, hu: 35)],
-                                       identity: identity("PAT-2291", "Example^Boris", "A2291"))
+                                       identity: identity("PAT-2291", "Example^Boris", "A2291"), scale: k)
         try writer.writeReport(folderName: "series-81c0d4e5", series: soon, assessment: SyntheticStudy.assessment(
             [finding(1, soon, SIMD3(106, 80, 26), 7, 0.71, .solid, .category3, "left", "middle")],
             priority: .soon, score: 0.71), timingMS: ["decode": 395, "detect": 2290])
-        let clean = ChestLikeStudy.make(seed: 31, nodules: [], identity: identity("PAT-3310", "Example^Chen", "A3310"))
+        let clean = ChestLikeStudy.make(seed: 31, nodules: [], identity: identity("PAT-3310", "Example^Chen", "A3310"), scale: k)
         try writer.writeReport(folderName: "series-c2d7702b", series: clean, assessment: SyntheticStudy.assessment(
             [], priority: .routine, score: 0.04), timingMS: ["decode": 388, "detect": 2270])
         try writer.writeFailure(folderName: "series-0be41190", identity: identity("PAT-4410", "Example^Dana", "A4410"),
@@ -53,14 +54,18 @@ import Volumes
         try WorklistWriter.writeFromReports(outputDirectory: out)
     }
 
-    @Test func worklistAndReportRenderInChromiumWithEveryImageLoaded() throws {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TRIAGE_SKIP_BROWSER_TESTS"] != "1",
+                   "TRIAGE_SKIP_BROWSER_TESTS=1"))
+    func worklistAndReportRenderInChromiumWithEveryImageLoaded() throws {
         let environment = ProcessInfo.processInfo.environment
-        if environment["TRIAGE_SKIP_BROWSER_TESTS"] == "1" { return }
         let out = try SyntheticStudy.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        try Self.exampleBatch(at: out)
+        let keep = environment["TRIAGE_REPORT_SCREENSHOTS"]
+        // TRIAGE_REPORT_EXAMPLE_SCALE=1.6 gives 1 mm pixels for the docs' pictures.
+        let scale = environment["TRIAGE_REPORT_EXAMPLE_SCALE"].flatMap(Double.init) ?? 0.6
+        try Self.exampleBatch(at: out, scale: scale)
 
-        let screenshots = environment["TRIAGE_REPORT_SCREENSHOTS"].map { URL(fileURLWithPath: $0) }
+        let screenshots = keep.map { URL(fileURLWithPath: $0) }
             ?? out.appendingPathComponent("screenshots")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -10,9 +10,11 @@ import Volumes
 enum ChestLikeStudy {
     struct Nodule { var center: SIMD3<Double>; var diameterMM: Double; var hu: Float }
 
-    static func make(seed: UInt64, nodules: [Nodule], identity: SeriesIdentity,
-                     columns: Int = 160, rows: Int = 160, slices: Int = 40) -> ImageSeries {
-        let spacing = VoxelSpacing(columnMM: 1.6, rowMM: 1.6, sliceMM: 5.0)
+    /// `scale` 1 gives a 160 x 160 x 40 grid of 1.6 x 1.6 x 5 mm voxels; smaller scales give
+    /// the same anatomy on a coarser grid (nodule centres are given on the scale-1 grid).
+    static func make(seed: UInt64, nodules: [Nodule], identity: SeriesIdentity, scale k: Double = 1) -> ImageSeries {
+        let columns = Int(160 * k), rows = Int(160 * k), slices = Int(40 * k)
+        let spacing = VoxelSpacing(columnMM: 1.6 / k, rowMM: 1.6 / k, sliceMM: 5.0 / k)
         var rng = seed | 1
         func random() -> Double {   // xorshift64*, deterministic per seed
             rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27
@@ -25,8 +27,8 @@ enum ChestLikeStudy {
             let lungScale = 1 - 0.55 * t * t
             for y in 0..<rows {
                 for x in 0..<columns {
-                    let dx = Double(x) - cx, dy = Double(y) - cy
-                    let body = pow(dx / 72, 2) + pow(dy / 52, 2)
+                    let dx = (Double(x) - cx) / k, dy = (Double(y) - cy) / k   // scale-1 pixels
+                    let body = (dx / 72) * (dx / 72) + (dy / 52) * (dy / 52)
                     var hu: Float = -1000
                     if body <= 1 { hu = body > 0.85 ? -100 : 40 }
                     for side in [-1.0, 1.0] {
@@ -34,7 +36,7 @@ enum ChestLikeStudy {
                         // Flatter medial border where the heart sits.
                         if lx * lx + ly * ly <= 1 && !(side * dx < 14 && dy > -8) { hu = -860 }
                     }
-                    if pow(dx / 9, 2) + pow((dy - 38) / 8, 2) <= 1 { hu = 450 }
+                    if (dx / 9) * (dx / 9) + ((dy - 38) / 8) * ((dy - 38) / 8) <= 1 { hu = 450 }
                     voxels[(s * rows + y) * columns + x] = hu + (hu > -1000 ? Float(random() * 24 - 12) : 0)
                 }
             }
@@ -42,10 +44,10 @@ enum ChestLikeStudy {
         // Vessels: straight tubes from each hilum, drawn only where there is lung.
         for _ in 0..<60 {
             let side = random() < 0.5 ? -1.0 : 1.0
-            let start = SIMD3(cx + side * 16, cy, Double(slices) * 0.45)
+            let start = SIMD3(cx + side * 16 * k, cy, Double(slices) * 0.45)
             let direction = SIMD3(side * (0.3 + random()), random() * 2 - 1, (random() * 2 - 1) * 0.35)
-            let radius = 0.6 + random() * 1.2
-            for step in 0..<160 {
+            let radius = (0.6 + random() * 1.2) * k
+            for step in 0..<Int(160 * k) {
                 let p = start + direction * (Double(step) * 0.35)
                 let r = radius * (1 - Double(step) / 240)
                 for dz in -1...1 { for dy in -2...2 { for dx in -2...2 {
@@ -57,7 +59,8 @@ enum ChestLikeStudy {
                 }}}
             }
         }
-        for n in nodules {
+        for var n in nodules {
+            n.center = SIMD3(n.center.x * k, n.center.y * k, n.center.z * k)
             let r = n.diameterMM / 2
             // Only the nodule's bounding box (plus the partial-volume rim).
             let reach = SIMD3(r + 1, r + 1, r + 1) / SIMD3(spacing.columnMM, spacing.rowMM, spacing.sliceMM)

@@ -38,7 +38,7 @@ import Volumes
     @Test func axialImageCirclesTheFindingToScale() throws {
         let (folder, record) = try write()
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent().deletingLastPathComponent()) }
-        let image = try DecodedRGB.read(folder.appendingPathComponent(record.keyImages.axial))
+        let image = try DecodedRGB.read(folder.appendingPathComponent(try #require(record.keyImages).axial))
         #expect(image.width == 64 && image.height == 64)   // 0.8 mm pixels, native size
         let radius = 5.0 / 0.8                              // 10 mm diameter -> 6.25 px
         for (x, y) in ringSamples(cx: 30, cy: 34, radius: radius) {
@@ -58,7 +58,7 @@ import Volumes
     @Test func coronalReformatIsResampledToSquarePixelsWithSuperiorUp() throws {
         let (folder, record) = try write()
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent().deletingLastPathComponent()) }
-        let path = try #require(record.keyImages.coronal)
+        let path = try #require(record.keyImages?.coronal)
         #expect(path.hasSuffix("coronal.png"))
         let image = try DecodedRGB.read(folder.appendingPathComponent(path))
         // Width: 64 columns x 0.8 mm / 0.8 mm; height: 24 slices x 2 mm / 0.8 mm = 60 pixels.
@@ -76,7 +76,7 @@ import Volumes
     @Test func sagittalReformatGoesThroughTheCentre() throws {
         let (folder, record) = try write()
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent().deletingLastPathComponent()) }
-        let image = try DecodedRGB.read(folder.appendingPathComponent(try #require(record.keyImages.sagittal)))
+        let image = try DecodedRGB.read(folder.appendingPathComponent(try #require(record.keyImages?.sagittal)))
         #expect(image.width == 64 && image.height == 60)
         // Rows run posterior (+y): anterior stays on the left, so row 34 is at x = 34.
         let cy = 23 / 0.8 - 0.5
@@ -89,7 +89,7 @@ import Volumes
     @Test func zoomIsCentredWithTheCircleAtScale() throws {
         let (folder, record) = try write()
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent().deletingLastPathComponent()) }
-        let image = try DecodedRGB.read(folder.appendingPathComponent(record.keyImages.zoom))
+        let image = try DecodedRGB.read(folder.appendingPathComponent(try #require(record.keyImages).zoom))
         #expect(image.width == 256 && image.height == 256)
         // Field = max(4 x 10 mm, 30 mm) = 40 mm over 256 px: the 5 mm radius is 32 px.
         let radius = 5.0 / (40.0 / 256)

@@ -165,6 +165,32 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         #expect(!FileManager.default.fileExists(atPath: out.deletingLastPathComponent().appendingPathComponent("escape").path))
     }
 
+    @Test func findingsBeyondTheKeyImageLimitAreListedWithoutImages() throws {
+        let series = SyntheticStudy.ballSeries()
+        let findings = (1...3).map {
+            SyntheticStudy.finding(rank: $0, series: series, center: SIMD3(30, 34, 12), diameterMM: 10,
+                                   score: 1 - 0.2 * Double($0))
+        }
+        let out = try SyntheticStudy.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        var writer = StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
+        writer.keyImageFindingLimit = 1
+        try writer.writeReport(folderName: "s", series: series, assessment: SyntheticStudy.assessment(findings))
+        let folder = out.appendingPathComponent("studies/s")
+        let json = try jsonObject(folder.appendingPathComponent("findings.json"))
+        let records = try #require(json["findings"] as? [[String: Any]])
+        #expect(records.count == 3)
+        #expect(records[0]["key_image"] is String)
+        #expect(records[1]["key_image"] is NSNull && records[2]["key_images"] is NSNull)
+        let schema = try MiniJSONSchema(contentsOf: repositoryRoot.appendingPathComponent("docs/findings-schema.json"))
+        #expect(schema.validate(json) == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("key-images").path)
+            .allSatisfy { $0.hasPrefix("finding-1-") })
+        let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("No key images for the 2 lower-ranked findings (F2 and below)"))
+        #expect(html.contains("id=\"finding-1\"") && !html.contains("id=\"finding-2\""))
+    }
+
     @Test func hostileValuesAreEscapedInTheReport() throws {
         var identity = SyntheticStudy.defaultIdentity
         identity.patientName = "<script>alert('x')</script>&\"Bobby\""
