@@ -23,44 +23,62 @@ func storeVector(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
+/// Which of the three order slots a `combineLines` call fills, as a type so each combination
+/// gets its own specialised loop (generic specialisation is reliable where flag arguments to an
+/// inlined function are not).
+protocol OrderSlots {
+    static var has0: Bool { get }
+    static var has1: Bool { get }
+    static var has2: Bool { get }
+}
+enum Slots0: OrderSlots { static let has0 = true, has1 = false, has2 = false }
+enum Slots1: OrderSlots { static let has0 = false, has1 = true, has2 = false }
+enum Slots2: OrderSlots { static let has0 = false, has1 = false, has2 = true }
+enum Slots01: OrderSlots { static let has0 = true, has1 = true, has2 = false }
+enum Slots02: OrderSlots { static let has0 = true, has1 = false, has2 = true }
+enum Slots12: OrderSlots { static let has0 = false, has1 = true, has2 = true }
+enum Slots012: OrderSlots { static let has0 = true, has1 = true, has2 = true }
+
 /// Combine `2r+1` lines (pointers indexed -r...r around `lines`) into up to three outputs at once:
 /// slot 0 and slot 2 use even (symmetric) weights, slot 1 odd (antisymmetric) weights, which
 /// is how Gaussian orders 0, 2 and 1 are shaped. Each pair of loads `(+j, -j)` is shared by all
-/// outputs as a sum (even) and a difference (odd). `has*` are constants at every call site so the
-/// unused slots compile away.
-@inline(__always)
-func combineLines(_ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, count n: Int,
-                  has0: Bool, _ w0: UnsafePointer<Float>, _ out0: UnsafeMutablePointer<Float>,
-                  has1: Bool, _ w1: UnsafePointer<Float>, _ out1: UnsafeMutablePointer<Float>,
-                  has2: Bool, _ w2: UnsafePointer<Float>, _ out2: UnsafeMutablePointer<Float>) {
+/// outputs as a sum (even) and a difference (odd).
+@inline(never)
+func combineLines<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, count n: Int,
+                                 _ w0: UnsafePointer<Float>, _ out0: UnsafeMutablePointer<Float>,
+                                 _ w1: UnsafePointer<Float>, _ out1: UnsafeMutablePointer<Float>,
+                                 _ w2: UnsafePointer<Float>, _ out2: UnsafeMutablePointer<Float>) {
+    let has0 = S.has0, has1 = S.has1, has2 = S.has2
+    let outputs = (has0 ? 1 : 0) + (has1 ? 1 : 0) + (has2 ? 1 : 0)
     var v = 0
     let center = lines[0]
-    // Two vectors per iteration for more independent accumulators.
-    while v + 16 <= n {
-        let c0 = loadVector(center + v), c1 = loadVector(center + v + 8)
-        var a0 = SIMD8<Float>(repeating: w0[0]) * c0, b0 = SIMD8<Float>(repeating: w0[0]) * c1
-        var a1 = SIMD8<Float>(repeating: 0), b1 = SIMD8<Float>(repeating: 0)
-        var a2 = SIMD8<Float>(repeating: w2[0]) * c0, b2 = SIMD8<Float>(repeating: w2[0]) * c1
-        var j = 1
-        while j <= r {
-            let p = lines[j] + v, m = lines[-j] + v
-            let p0 = loadVector(p), p1 = loadVector(p + 8)
-            let m0 = loadVector(m), m1 = loadVector(m + 8)
-            if has0 || has2 {
-                let s0 = p0 + m0, s1 = p1 + m1
-                if has0 { let t = SIMD8<Float>(repeating: w0[j]); a0 += t * s0; b0 += t * s1 }
-                if has2 { let t = SIMD8<Float>(repeating: w2[j]); a2 += t * s0; b2 += t * s1 }
-            }
+    // Two vectors per iteration for one output (more independent adds); one vector otherwise
+    // so the accumulators stay in registers.
+    if outputs == 1 {
+        let w = has0 ? w0 : (has1 ? w1 : w2)
+        let out = has0 ? out0 : (has1 ? out1 : out2)
+        while v + 16 <= n {
+            var a: SIMD8<Float>, b: SIMD8<Float>
             if has1 {
-                let t = SIMD8<Float>(repeating: w1[j])
-                a1 += t * (p0 - m0); b1 += t * (p1 - m1)
+                a = SIMD8<Float>(repeating: 0); b = a
+            } else {
+                let t = SIMD8<Float>(repeating: w[0])
+                a = t * loadVector(center + v); b = t * loadVector(center + v + 8)
             }
-            j += 1
+            var j = 1
+            while j <= r {
+                let p = lines[j] + v, m = lines[-j] + v
+                let t = SIMD8<Float>(repeating: w[j])
+                if has1 {
+                    a += t * (loadVector(p) - loadVector(m)); b += t * (loadVector(p + 8) - loadVector(m + 8))
+                } else {
+                    a += t * (loadVector(p) + loadVector(m)); b += t * (loadVector(p + 8) + loadVector(m + 8))
+                }
+                j += 1
+            }
+            storeVector(a, out + v); storeVector(b, out + v + 8)
+            v += 16
         }
-        if has0 { storeVector(a0, out0 + v); storeVector(b0, out0 + v + 8) }
-        if has1 { storeVector(a1, out1 + v); storeVector(b1, out1 + v + 8) }
-        if has2 { storeVector(a2, out2 + v); storeVector(b2, out2 + v + 8) }
-        v += 16
     }
     while v + 8 <= n {
         let c0 = loadVector(center + v)
@@ -99,28 +117,21 @@ func combineLines(_ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, c
     }
 }
 
-/// Dispatch on which of the three order slots are wanted (constant-folded specialisations).
+/// Dispatch on which of the three order slots are wanted.
 @inline(__always)
 func combineLines(_ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, count n: Int,
                   weights w: AxisWeights, outputs o: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?)) {
     let d = w.dummy
+    let o0 = o.0 ?? d, o1 = o.1 ?? d, o2 = o.2 ?? d
     switch (o.0 != nil, o.1 != nil, o.2 != nil) {
-    case (true, false, false):
-        combineLines(lines, radius: r, count: n, has0: true, w.w0, o.0!, has1: false, w.w1, d, has2: false, w.w2, d)
-    case (false, true, false):
-        combineLines(lines, radius: r, count: n, has0: false, w.w0, d, has1: true, w.w1, o.1!, has2: false, w.w2, d)
-    case (false, false, true):
-        combineLines(lines, radius: r, count: n, has0: false, w.w0, d, has1: false, w.w1, d, has2: true, w.w2, o.2!)
-    case (true, true, false):
-        combineLines(lines, radius: r, count: n, has0: true, w.w0, o.0!, has1: true, w.w1, o.1!, has2: false, w.w2, d)
-    case (true, false, true):
-        combineLines(lines, radius: r, count: n, has0: true, w.w0, o.0!, has1: false, w.w1, d, has2: true, w.w2, o.2!)
-    case (false, true, true):
-        combineLines(lines, radius: r, count: n, has0: false, w.w0, d, has1: true, w.w1, o.1!, has2: true, w.w2, o.2!)
-    case (true, true, true):
-        combineLines(lines, radius: r, count: n, has0: true, w.w0, o.0!, has1: true, w.w1, o.1!, has2: true, w.w2, o.2!)
-    case (false, false, false):
-        break
+    case (true, false, false): combineLines(Slots0.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
+    case (false, true, false): combineLines(Slots1.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
+    case (false, false, true): combineLines(Slots2.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
+    case (true, true, false): combineLines(Slots01.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
+    case (true, false, true): combineLines(Slots02.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
+    case (false, true, true): combineLines(Slots12.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
+    case (true, true, true): combineLines(Slots012.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
+    case (false, false, false): break
     }
 }
 
