@@ -108,12 +108,13 @@ enum HTMLText {
     tr.failed td { color: #ffb4b4; }
     .finding { break-inside: avoid; page-break-inside: avoid; margin-bottom: 18px; }
     .images { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
+    .images figure { max-width: 400px; }
     figure { margin: 0; }
     figure img { display: block; background: #000; border: 1px solid #333; }
     figcaption { font-size: 12px; color: #9aa0a6; margin-top: 2px; }
     /* Key images at a common reading size whatever the matrix (small series are enlarged). */
-    img.axial { width: 360px; height: auto; }
-    img.coronal, img.sagittal { height: 300px; width: auto; max-width: 480px; }
+    img.axial { width: 300px; height: auto; }
+    img.coronal, img.sagittal { height: 240px; width: auto; max-width: 400px; }
     img.zoom { width: 256px; height: 256px; }
     img.thumb { width: 72px; height: 72px; object-fit: cover; }
     .warnings { color: #ffcc80; }
