@@ -213,7 +213,7 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             score = rounded(f.score, 4)
             centerMM = [f.centerMM.x, f.centerMM.y, f.centerMM.z].map { rounded($0, 3) }
             centerVoxel = [f.centerVoxel.x, f.centerVoxel.y, f.centerVoxel.z].map { rounded($0, 3) }
-            sliceNumber = Int(f.centerVoxel.z.rounded()) + 1
+            sliceNumber = f.centerVoxel.z.isFinite ? Int(min(max(f.centerVoxel.z, 0), 1e9).rounded()) + 1 : 1
             diameterMM = rounded(f.diameterMM, 2)
             longAxisMM = rounded(f.longAxisMM, 2)
             shortAxisMM = rounded(f.shortAxisMM, 2)

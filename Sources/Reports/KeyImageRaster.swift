@@ -59,7 +59,8 @@ public struct RGBRaster: Sendable, Equatable {
     /// pixel centre to the curve (first-order: |f| / |grad f| for f = (x/rx)^2 + (y/ry)^2 - 1).
     public mutating func strokeEllipse(centerX cx: Double, centerY cy: Double, radiusX rx: Double, radiusY ry: Double,
                                        lineWidth: Double, color: RGBColor) {
-        guard rx > 0, ry > 0, cx.isFinite, cy.isFinite else { return }
+        // Guards Int conversions below: nothing drawable lies beyond a million pixels.
+        guard rx > 0, ry > 0, rx < 1e6, ry < 1e6, abs(cx) < 1e6, abs(cy) < 1e6, lineWidth.isFinite else { return }
         let half = lineWidth / 2
         let x0 = max(0, Int((cx - rx - half - 1).rounded(.down)))
         let x1 = min(width - 1, Int((cx + rx + half + 1).rounded(.up)))

@@ -123,7 +123,8 @@ public struct KeyImageRenderer: Sendable {
         case .row: (.column, .slice)
         case .column: (.row, .slice)
         }
-        let fixedIndex = min(max(Int(center[fixed.rawValue].rounded()), 0), count(volume, fixed) - 1)
+        let c = center[fixed.rawValue]
+        let fixedIndex = c.isFinite ? Int(min(max(c, 0), Double(count(volume, fixed) - 1)).rounded()) : 0
         var flipH = false, flipV = false
         if orient {
             let hStep = step(volume.affine, h), vStep = step(volume.affine, v)
@@ -234,7 +235,8 @@ public struct KeyImageRenderer: Sendable {
             -> [(Int, Int, Double)] {
             (0..<n).map { i in
                 var a = (origin + (Double(i) + 0.5) * pixelMM) / s - 0.5
-                if a < -0.5 || a > Double(indices) - 0.5 { return (-1, -1, 0) }
+                // Outside the volume (or NaN from a degenerate geometry): drawn black.
+                if !(a >= -0.5 && a <= Double(indices) - 0.5) { return (-1, -1, 0) }
                 a = min(max(a, 0), Double(indices - 1))
                 if flip { a = Double(indices - 1) - a }
                 let i0 = Int(a.rounded(.down)), i1 = min(i0 + 1, indices - 1)

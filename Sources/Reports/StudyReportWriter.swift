@@ -97,7 +97,7 @@ public struct StudyReportWriter: Sendable {
             var records: [FindingsDocument.FindingRecord] = []
             var figures: [String: [StudyReportHTML.Figure]] = [:]
             for (index, finding) in findings.enumerated() {
-                guard index < keyImageFindingLimit else {
+                guard index < keyImageFindingLimit, volume.voxelCount > 0 else {
                     records.append(FindingsDocument.FindingRecord(finding: finding, keyImages: nil))
                     continue
                 }
@@ -105,9 +105,11 @@ public struct StudyReportWriter: Sendable {
                 records.append(FindingsDocument.FindingRecord(finding: finding, keyImages: images))
                 figures[finding.id] = figureList
             }
-            var thumbnail: String
+            var thumbnail: String?
             if let zoom = records.first?.keyImages?.zoom {
                 thumbnail = zoom
+            } else if volume.voxelCount == 0 {
+                thumbnail = nil
             } else {
                 thumbnail = "\(Self.keyImagesFolder)/overview.png"
                 let middle = SIMD3(Double(volume.columns - 1) / 2, Double(volume.rows - 1) / 2,
@@ -199,8 +201,13 @@ public struct StudyReportWriter: Sendable {
     /// Renders and writes the axial (native), zoom, and two reformat images of a finding.
     private func writeKeyImages(for finding: Finding, volume: Volume, into directory: URL) throws
         -> (FindingsDocument.KeyImages, [StudyReportHTML.Figure]) {
-        let center = finding.centerVoxel
-        let radiusMM = max(finding.diameterMM, 0) / 2
+        // A detector bug must not cost the report: a non-finite or far-away centre is drawn
+        // at the nearest point of the volume, a non-finite or negative size as 0.
+        func clamp(_ v: Double, _ count: Int) -> Double { v.isFinite ? min(max(v, 0), Double(count - 1)) : Double(count - 1) / 2 }
+        let center = SIMD3(clamp(finding.centerVoxel.x, volume.columns), clamp(finding.centerVoxel.y, volume.rows),
+                           clamp(finding.centerVoxel.z, volume.slices))
+        let diameterMM = finding.diameterMM.isFinite ? min(max(finding.diameterMM, 0), 1000) : 0
+        let radiusMM = diameterMM / 2
         let label = "F\(finding.rank)"
         let prefix = "finding-\(finding.rank)"
         let folder = Self.keyImagesFolder
@@ -211,8 +218,9 @@ public struct StudyReportWriter: Sendable {
             let r = radiusMM / image.pixelMM
             image.raster.strokeEllipse(centerX: image.referenceX, centerY: image.referenceY, radiusX: r, radiusY: r,
                                        lineWidth: Self.outlineWidth, color: .findingOutline)
-            let lx = Int((image.referenceX + r * 0.75 + 4).rounded())
-            let ly = Int((image.referenceY - r * 0.75 - Double(9 * labelScale)).rounded())
+            func pixel(_ v: Double) -> Int { v.isFinite ? Int(min(max(v, -1e6), 1e6).rounded()) : 0 }
+            let lx = pixel(image.referenceX + r * 0.75 + 4)
+            let ly = pixel(image.referenceY - r * 0.75 - Double(9 * labelScale))
             image.raster.drawLabel(label, x: min(lx, image.raster.width - RGBRaster.labelWidth(label, scale: labelScale) - 2),
                                    y: max(ly, 2), scale: labelScale, color: .findingOutline)
             return image
@@ -226,7 +234,7 @@ public struct StudyReportWriter: Sendable {
                              height: axial.raster.height,
                              caption: "\(axial.planeName.capitalized) slice \(sliceNumber) of \(volume.slices), lung window"))
 
-        let field = Self.zoomFieldMM(diameterMM: finding.diameterMM)
+        let field = Self.zoomFieldMM(diameterMM: diameterMM)
         var zoom = circled(renderer.zoomedNativeSlice(of: volume, through: center, fieldMM: field, side: Self.zoomSide),
                            labelScale: 2)
         // 10 mm scale bar, bottom left.
@@ -237,7 +245,7 @@ public struct StudyReportWriter: Sendable {
         try writePNG(zoom.raster, to: directory.appendingPathComponent(zoomName))
         figures.append(.init(path: "\(folder)/\(zoomName)", cssClass: "zoom", width: zoom.raster.width,
                              height: zoom.raster.height,
-                             caption: "Zoom, \(Int(field.rounded())) mm field, circle = \(String(format: "%.1f", finding.diameterMM)) mm"))
+                             caption: "Zoom, \(Int(field.rounded())) mm field, circle = \(String(format: "%.1f", diameterMM)) mm"))
 
         var coronalPath: String?, sagittalPath: String?
         if volume.slices > 1 {

@@ -191,6 +191,47 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         #expect(html.contains("id=\"finding-1\"") && !html.contains("id=\"finding-2\""))
     }
 
+    @Test func degenerateFindingsStillGiveAValidReport() throws {
+        // A buggy detector: NaN centre, infinite size, a centre far outside the volume.
+        let series = SyntheticStudy.ballSeries()
+        var nanCentre = SyntheticStudy.finding(rank: 1, series: series, center: SIMD3(30, 34, 12), diameterMM: 10, score: 0.9)
+        nanCentre.centerVoxel = SIMD3(.nan, 3, .nan)
+        nanCentre.centerMM = SIMD3(.nan, .nan, .nan)
+        nanCentre.sphericity = .nan
+        var hugeSize = SyntheticStudy.finding(rank: 2, series: series, center: SIMD3(30, 34, 12), diameterMM: .infinity,
+                                              score: 0.8)
+        hugeSize.volumeMM3 = .infinity
+        let outside = SyntheticStudy.finding(rank: 3, series: series, center: SIMD3(1e12, -5e9, 400), diameterMM: 8,
+                                             score: 0.7)
+        let out = try SyntheticStudy.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        try StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
+            .writeReport(folderName: "s", series: series, assessment: SyntheticStudy.assessment([nanCentre, hugeSize, outside]))
+        let json = try jsonObject(out.appendingPathComponent("studies/s/findings.json"))
+        let schema = try MiniJSONSchema(contentsOf: repositoryRoot.appendingPathComponent("docs/findings-schema.json"))
+        #expect(schema.validate(json) == [])
+        let records = try #require(json["findings"] as? [[String: Any]])
+        #expect(records.count == 3)
+        #expect(records[0]["center_voxel"] as? [Double] == [0, 3, 0])   // NaN has no JSON form: written as 0
+        #expect(records.allSatisfy { $0["key_image"] is String })
+    }
+
+    @Test func singleSliceSeriesHasNoReformats() throws {
+        let series = SyntheticStudy.ballSeries(columns: 48, rows: 48, slices: 1, center: SIMD3(20, 20, 0), diameterMM: 8)
+        let finding = SyntheticStudy.finding(rank: 1, series: series, center: SIMD3(20, 20, 0), diameterMM: 8, score: 0.6)
+        let out = try SyntheticStudy.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let document = try StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
+            .writeReport(folderName: "one", series: series, assessment: SyntheticStudy.assessment([finding]))
+        let images = try #require(document.findings.first?.keyImages)
+        #expect(images.coronal == nil && images.sagittal == nil)
+        let json = try jsonObject(out.appendingPathComponent("studies/one/findings.json"))
+        let schema = try MiniJSONSchema(contentsOf: repositoryRoot.appendingPathComponent("docs/findings-schema.json"))
+        #expect(schema.validate(json) == [])
+        let keyImages = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("studies/one/key-images").path)
+        #expect(Set(keyImages) == ["finding-1-axial.png", "finding-1-zoom.png"])
+    }
+
     @Test func hostileValuesAreEscapedInTheReport() throws {
         var identity = SyntheticStudy.defaultIdentity
         identity.patientName = "<script>alert('x')</script>&\"Bobby\""
