@@ -50,82 +50,91 @@ public struct Conv3DLayer: Sendable, Equatable {
     public var patchLength: Int { inChannels * kernelSize * kernelSize * kernelSize }
 }
 
-/// 3D convolution by im2col + `cblas_sgemm`.
+/// 3D convolution by im2col + `cblas_sgemm` (K. Chellapilla, S. Puri, P. Simard, "High
+/// performance convolutional neural networks for document processing", 2006).
 ///
-/// The output positions are processed in tiles; for each tile the im2col matrix
-/// (`C_in k^3` rows x tile columns) is filled in parallel (Dispatch, one row per task) and then
-/// multiplied by the `C_out x C_in k^3` weight matrix with one sgemm on the calling thread using
-/// `workers` OpenBLAS threads (see `KernelContext`). The tile is chosen so the im2col buffer stays
-/// within `im2colBudgetBytes` (default 32 MB) whatever the layer size.
+/// Output positions are cut into tiles of about `tileBytes` of im2col (`C_in k^3` rows x tile
+/// columns) so a tile is still in cache when sgemm reads it back. With many tiles each Dispatch
+/// worker runs im2col + a 1-thread sgemm on its own tiles; with few tiles im2col rows are filled
+/// in parallel and one sgemm uses `workers` OpenBLAS threads (the `KernelContext` policy).
+/// All im2col buffers together stay within `im2colBudgetBytes` (default 32 MB) whatever the
+/// layer size. Padding is zero padding.
 public enum Convolution3D {
     public static let defaultIm2colBudgetBytes = 32 << 20
 
+    /// Budget for one worker's im2col tile: small enough that the tile is still in L2/L3 when
+    /// sgemm reads it back right after im2col wrote it.
+    public static let defaultTileBytes = 1 << 20
+
     public static func apply(_ layer: Conv3DLayer, to input: FeatureVolume, context: KernelContext = .default,
-                             im2colBudgetBytes: Int = defaultIm2colBudgetBytes) -> FeatureVolume {
+                             im2colBudgetBytes: Int = defaultIm2colBudgetBytes,
+                             tileBytes: Int = defaultTileBytes) -> FeatureVolume {
         precondition(input.channels == layer.inChannels, "input has \(input.channels) channels, layer expects \(layer.inChannels)")
         let oz = layer.outputExtent(input.slices), oy = layer.outputExtent(input.rows), ox = layer.outputExtent(input.columns)
         var output = FeatureVolume(channels: layer.outChannels, slices: oz, rows: oy, columns: ox)
         let positions = oz * oy * ox
         if positions == 0 { return output }
         let kLen = layer.patchLength
-        let tile = Swift.max(1, Swift.min(positions, im2colBudgetBytes / (kLen * 4)))
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: kLen * tile)
-        defer { columns.deallocate() }
-        let k = layer.kernelSize, s = layer.stride, pad = layer.padding
-        let iz = input.slices, iy = input.rows, ix = input.columns
+        let workers = context.workers
+        // Tile columns: about `tileBytes` of im2col per worker (at least 256 columns so sgemm
+        // stays efficient), and never more than the total budget across workers.
+        let budgetColumns = Swift.max(1, im2colBudgetBytes / (kLen * 4 * workers))
+        let tile = Swift.max(1, Swift.min(positions, budgetColumns, Swift.max(256, tileBytes / (kLen * 4))))
+        let tileCount = (positions + tile - 1) / tile
+        let geometry = Im2colGeometry(k: layer.kernelSize, stride: layer.stride, padding: layer.padding,
+                                      inSlices: input.slices, inRows: input.rows, inColumns: input.columns,
+                                      outRows: oy, outColumns: ox)
         let m = layer.outChannels
+        let bias = layer.bias, relu = layer.relu
         input.data.withUnsafeBufferPointer { src in
             layer.weights.withUnsafeBufferPointer { w in
                 output.data.withUnsafeMutableBufferPointer { out in
-                    let srcBase = src.baseAddress!, outBase = out.baseAddress!
-                    var p0 = 0
-                    while p0 < positions {
-                        let n = Swift.min(tile, positions - p0)
-                        Profiler.span("conv3d.im2col", voxels: n, bytesMoved: 2 * kLen * n * 4) {
-                            context.parallelFor(kLen) { row in
-                                // row = ((c * k + dz) * k + dy) * k + dx
-                                let dx = row % k, dy = (row / k) % k, dz = (row / (k * k)) % k, c = row / (k * k * k)
-                                let dst = columns + row * n
-                                let channel = srcBase + c * iz * iy * ix
-                                var p = p0
-                                while p < p0 + n {
-                                    let px = p % ox, py = (p / ox) % oy, pz = p / (ox * oy)
-                                    let run = Swift.min(ox - px, p0 + n - p)   // same (pz, py) for `run` positions
-                                    let zIn = pz * s - pad + dz, yIn = py * s - pad + dy
-                                    let d = dst + (p - p0)
-                                    if zIn < 0 || zIn >= iz || yIn < 0 || yIn >= iy {
-                                        d.update(repeating: 0, count: run)
-                                    } else {
-                                        let line = channel + (zIn * iy + yIn) * ix
-                                        for q in 0..<run {
-                                            let xIn = (px + q) * s - pad + dx
-                                            d[q] = (xIn >= 0 && xIn < ix) ? line[xIn] : 0
-                                        }
+                    let srcBase = src.baseAddress!, outBase = out.baseAddress!, wBase = w.baseAddress!
+                    /// GEMM of one tile into output columns p0..<p0+n, then bias/ReLU there.
+                    func gemmTile(_ columns: UnsafeMutablePointer<Float>, _ p0: Int, _ n: Int) {
+                        Profiler.span("conv3d.gemm", voxels: n, bytesMoved: (m * kLen + kLen * n + m * n) * 4,
+                                      flops: 2 * m * n * kLen) {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(kLen),
+                                        1, wBase, Int32(kLen), columns, Int32(n), 0, outBase + p0, Int32(positions))
+                        }
+                        for c in 0..<m {
+                            let b = bias[c]
+                            let o = outBase + c * positions + p0
+                            if relu {
+                                for i in 0..<n { o[i] = Swift.max(0, o[i] + b) }
+                            } else if b != 0 {
+                                for i in 0..<n { o[i] += b }
+                            }
+                        }
+                    }
+                    if tileCount >= 2 * workers || workers == 1 {
+                        // Many tiles: each worker does im2col + single-threaded sgemm on its own tiles
+                        // (tiles stay in its cache; Dispatch workers x 1 BLAS thread = cores).
+                        context.withBLASThreads(1) {
+                            context.parallelRanges(tileCount) { _, tiles in
+                                let columns = UnsafeMutablePointer<Float>.allocate(capacity: kLen * tile)
+                                defer { columns.deallocate() }
+                                for t in tiles {
+                                    let p0 = t * tile, n = Swift.min(tile, positions - p0)
+                                    Profiler.span("conv3d.im2col", voxels: n, bytesMoved: 2 * kLen * n * 4) {
+                                        for row in 0..<kLen { geometry.fill(row: row, p0: p0, n: n, source: srcBase, into: columns + row * n) }
                                     }
-                                    p += run
+                                    gemmTile(columns, p0, n)
                                 }
                             }
                         }
-                        Profiler.span("conv3d.gemm", voxels: n, bytesMoved: (m * kLen + kLen * n + m * n) * 4,
-                                      flops: 2 * m * n * kLen) {
-                            context.withBLASThreads(context.workers) {
-                                // out[m][p0 ..< p0+n] = W (m x kLen) * columns (kLen x n); ldc = positions.
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(kLen),
-                                            1, w.baseAddress, Int32(kLen), columns, Int32(n), 0,
-                                            outBase + p0, Int32(positions))
+                    } else {
+                        // Few tiles: parallel im2col rows, then one sgemm with all cores' BLAS threads.
+                        let columns = UnsafeMutablePointer<Float>.allocate(capacity: kLen * tile)
+                        defer { columns.deallocate() }
+                        for t in 0..<tileCount {
+                            let p0 = t * tile, n = Swift.min(tile, positions - p0)
+                            Profiler.span("conv3d.im2col", voxels: n, bytesMoved: 2 * kLen * n * 4) {
+                                context.parallelFor(kLen) { row in
+                                    geometry.fill(row: row, p0: p0, n: n, source: srcBase, into: columns + row * n)
+                                }
                             }
-                        }
-                        p0 += n
-                    }
-                    // Bias and ReLU in one pass over the output, per channel.
-                    let bias = layer.bias, relu = layer.relu
-                    context.parallelFor(m) { c in
-                        let b = bias[c]
-                        let o = outBase + c * positions
-                        if relu {
-                            for i in 0..<positions { o[i] = Swift.max(0, o[i] + b) }
-                        } else if b != 0 {
-                            for i in 0..<positions { o[i] += b }
+                            context.withBLASThreads(workers) { gemmTile(columns, p0, n) }
                         }
                     }
                 }
@@ -158,5 +167,47 @@ public enum Convolution3D {
             } } }
         }
         return output
+    }
+}
+
+/// Index arithmetic of one im2col row: row `((c * k + dz) * k + dy) * k + dx` holds, for each
+/// output position p, the input value under kernel tap (dz, dy, dx) of channel c (0 in the padding).
+struct Im2colGeometry {
+    let k: Int, stride: Int, padding: Int
+    let inSlices: Int, inRows: Int, inColumns: Int
+    let outRows: Int, outColumns: Int
+
+    @inline(__always)
+    func fill(row: Int, p0: Int, n: Int, source: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        let dx = row % k, dy = (row / k) % k, dz = (row / (k * k)) % k, c = row / (k * k * k)
+        let channel = source + c * inSlices * inRows * inColumns
+        let ox = outColumns, oy = outRows, s = stride, pad = padding, ix = inColumns
+        var p = p0
+        while p < p0 + n {
+            let px = p % ox, py = (p / ox) % oy, pz = p / (ox * oy)
+            let run = Swift.min(ox - px, p0 + n - p)   // same (pz, py) for `run` positions
+            let zIn = pz * s - pad + dz, yIn = py * s - pad + dy
+            let d = dst + (p - p0)
+            if zIn < 0 || zIn >= inSlices || yIn < 0 || yIn >= inRows {
+                d.update(repeating: 0, count: run)
+            } else {
+                let line = channel + (zIn * inRows + yIn) * ix
+                if s == 1 {
+                    // Contiguous copy of the in-range part, zeros in the padding.
+                    let first = px - pad + dx
+                    var q = 0
+                    while q < run && first + q < 0 { d[q] = 0; q += 1 }
+                    let copyEnd = Swift.min(run, ix - first)
+                    if copyEnd > q { (d + q).update(from: line + first + q, count: copyEnd - q); q = copyEnd }
+                    while q < run { d[q] = 0; q += 1 }
+                } else {
+                    for q in 0..<run {
+                        let xIn = (px + q) * s - pad + dx
+                        d[q] = (xIn >= 0 && xIn < ix) ? line[xIn] : 0
+                    }
+                }
+            }
+            p += run
+        }
     }
 }
