@@ -94,14 +94,37 @@ struct InputFileTests {
         #expect(b.findings == [finding(1, 2, 3, score: 0.75, diameter: 7.5, type: "solid")])
         #expect(b.triageScore == 0.5)
         #expect(collection.warnings.count == 5)
+        #expect(collection.warnings[0].hasPrefix("studies/boolean/findings.json: skipped: wrong type at findings[0].score"))
         let reasons = [
-            "studies/boolean/findings.json: skipped: findings[0].score is not a number",
             "studies/broken/findings.json: skipped: not valid JSON",
             "studies/other/findings.json: skipped: schema is \"other\", expected \"triage.findings.v1\"",
             "studies/pending/findings.json: skipped: status is \"pending\", expected \"ok\" or \"failed\"",
             "studies/short/findings.json: skipped: findings[0].center_mm is not three numbers",
         ]
-        #expect(collection.warnings == reasons)
+        #expect(Array(collection.warnings.dropFirst()) == reasons)
+    }
+
+    /// Coordinates are read correctly rounded. (Foundation's JSONSerialization on Linux reads
+    /// "-162.35000000000002" one ulp off, which moved findings that lie exactly on a nodule's
+    /// boundary inside it; the cross-check against the Python reference on 1000 cases found it.)
+    @Test func numbersAreReadExactly() throws {
+        let texts = ["-162.35000000000002", "-132.98000000000002", "-265.77000000000004", "-236.73999999999998"]
+        let json = Self.findingsJSON(series: "1", findings: "[" + texts.map { "{\"center_mm\": [\($0), 0, \($0)], \"score\": \($0)}" }
+            .joined(separator: ", ") + "]")
+        let parsed = try StudyReportCollector.parse(Data(json.utf8), path: "x")
+        for (finding, text) in zip(parsed.findings, texts) {
+            let exact = try #require(Double(text))
+            #expect(finding.centerMM.x.bitPattern == exact.bitPattern)
+            #expect(finding.centerMM.z.bitPattern == exact.bitPattern)
+            #expect(finding.score.bitPattern == exact.bitPattern)
+        }
+        // And the hit decision that depends on it: a finding exactly on the sphere is not a hit.
+        let center = -162.35000000000002 - 7.3 / 2
+        let onSurface = try #require(Double("\(center + 7.3 / 2)"))
+        let match = LUNA16Matcher.match(nodules: [nodule("n", 0, 0, center, diameter: 7.3)],
+                                        findings: [finding(0, 0, onSurface, score: 0.5)])
+        let inside = (onSurface - center) * (onSurface - center) < (7.3 / 2) * (7.3 / 2)
+        #expect(match.nodules[0].isDetected == inside)
     }
 
     @Test func twoReportsForOneSeriesIsAnError() throws {

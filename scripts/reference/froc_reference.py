@@ -449,7 +449,7 @@ def generate(out_dir, seed, n_cases):
             continue  # missing report
         triage_score = q(max([f["score"] for f in findings], default=0.0)) if status == "ok" else None
         reports.append((f"study-{index:03d}", uid, status, triage_score, findings if status == "ok" else []))
-    reports.append(("study-orphan", f"1.2.826.0.1.3680043.99.{seed}.999.2", "ok", 0.5,
+    reports.append(("study-orphan", f"1.2.826.0.1.3680043.99.{seed}.{n_cases}.2", "ok", 0.5,
                     [dict(center_mm=[0.0, 0.0, -100.0], score=0.9, diameter_mm=8.0, type="solid")]))
 
     os.makedirs(out_dir, exist_ok=True)

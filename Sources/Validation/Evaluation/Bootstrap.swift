@@ -29,17 +29,23 @@ public enum ScanBootstrap {
     /// replacement, index by index, from one SplitMix64 stream seeded with `seed`
     /// (replicate 0 takes the first `scanCount` draws, replicate 1 the next, ...).
     public static func replicates(scanCount: Int, count: Int, seed: UInt64) -> [[Int]] {
-        var generator = SplitMix64(seed: seed)
         var result: [[Int]] = []
         result.reserveCapacity(count)
+        forEachReplicate(scanCount: scanCount, count: count, seed: seed) { result.append($0) }
+        return result
+    }
+
+    /// The same draws, one replicate at a time (memory stays at one multiplicity array).
+    public static func forEachReplicate(scanCount: Int, count: Int, seed: UInt64, _ body: ([Int]) -> Void) {
+        var generator = SplitMix64(seed: seed)
+        var multiplicity = Array(repeating: 0, count: scanCount)
         for _ in 0..<count {
-            var multiplicity = Array(repeating: 0, count: scanCount)
+            for index in multiplicity.indices { multiplicity[index] = 0 }
             for _ in 0..<scanCount {
                 multiplicity[generator.nextIndex(below: scanCount)] += 1
             }
-            result.append(multiplicity)
+            body(multiplicity)
         }
-        return result
     }
 
     /// LUNA16's `computeMeanCI`: the mean, and the values at sorted positions

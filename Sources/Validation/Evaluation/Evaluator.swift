@@ -105,8 +105,8 @@ public enum Evaluator {
         var aucSamples: [Double] = []
         if options.bootstrapReplicates > 0, !truth.cases.isEmpty {
             var samplesAll = BootstrapSamples(), samplesLarge = BootstrapSamples()
-            for multiplicity in ScanBootstrap.replicates(scanCount: truth.cases.count,
-                                                         count: options.bootstrapReplicates, seed: options.seed) {
+            ScanBootstrap.forEachReplicate(scanCount: truth.cases.count, count: options.bootstrapReplicates,
+                                           seed: options.seed) { multiplicity in
                 samplesAll.add(allCandidates.curve(scanMultiplicity: multiplicity))
                 samplesLarge.add(largeCandidates.curve(scanMultiplicity: multiplicity))
                 aucSamples.append(studyAUC.auc(studyMultiplicity: multiplicity))

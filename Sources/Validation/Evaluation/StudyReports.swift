@@ -67,13 +67,13 @@ public enum StudyReportCollector {
             let full = url.resolvingSymlinksInPath().path
             return full.hasPrefix(rootPath) ? String(full.dropFirst(rootPath.count)) : full
         }
-        files.sort { relative($0) < relative($1) }
+        // Relative names computed once (resolving symlinks costs system calls).
+        let named = files.map { (url: $0, name: relative($0)) }.sorted { $0.name < $1.name }
 
         var reports: [StudyReport] = []
         var warnings: [String] = []
         var pathBySeries: [String: String] = [:]
-        for file in files {
-            let name = relative(file)
+        for (file, name) in named {
             do {
                 let data = try Data(contentsOf: file)
                 let report = try parse(data, path: name)
@@ -99,73 +99,87 @@ public enum StudyReportCollector {
 
     /// Parses one findings document. Extra fields are ignored; the fields evaluation relies on
     /// must have the right types.
+    ///
+    /// `JSONDecoder`, not `JSONSerialization`: on Linux the latter rounds some 17-digit
+    /// decimals to a neighbouring double (1-2 ulp off), which flips findings that lie exactly
+    /// on a nodule's boundary; `JSONDecoder` reads every number correctly rounded.
     public static func parse(_ data: Data, path: String) throws -> StudyReport {
-        let object: Any
+        let decoder = JSONDecoder()
+        let header: ReportHeader
         do {
-            object = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw ReportParseError(reason: "not valid JSON")
+            header = try decoder.decode(ReportHeader.self, from: data)
+        } catch let error as DecodingError {
+            throw ReportParseError(reason: reason(for: error))
         }
-        guard let root = object as? [String: Any] else {
-            throw ReportParseError(reason: "top level is not a JSON object")
-        }
-        guard let schema = root["schema"] as? String else {
-            throw ReportParseError(reason: "missing \"schema\"")
-        }
+        guard let schema = header.schema else { throw ReportParseError(reason: "missing \"schema\"") }
         guard schema == StudyReport.schemaName else {
             throw ReportParseError(reason: "schema is \"\(schema)\", expected \"\(StudyReport.schemaName)\"")
         }
-        guard let study = root["study"] as? [String: Any],
-              let seriesUID = study["series_instance_uid"] as? String, !seriesUID.isEmpty else {
+        guard let seriesUID = header.study?.seriesInstanceUID, !seriesUID.isEmpty else {
             throw ReportParseError(reason: "missing study.series_instance_uid")
         }
-        guard let status = root["status"] as? String else {
-            throw ReportParseError(reason: "missing \"status\"")
-        }
+        guard let status = header.status else { throw ReportParseError(reason: "missing \"status\"") }
         switch status {
         case "ok": break
         case "failed":
+            // Whatever else a failed report holds is not read: it counts as no findings.
             return StudyReport(path: path, seriesInstanceUID: seriesUID, succeeded: false, triageScore: nil, findings: [])
         default:
             throw ReportParseError(reason: "status is \"\(status)\", expected \"ok\" or \"failed\"")
         }
-        var triageScore: Double?
-        if let triage = root["triage"] as? [String: Any], let value = triage["score"] {
-            guard let score = number(value) else {
-                throw ReportParseError(reason: "triage.score is not a number")
-            }
-            triageScore = score
+        let body: ReportBody
+        do {
+            body = try decoder.decode(ReportBody.self, from: data)
+        } catch let error as DecodingError {
+            throw ReportParseError(reason: reason(for: error))
         }
-        guard let list = root["findings"] as? [Any] else {
-            throw ReportParseError(reason: "missing \"findings\" list")
-        }
+        guard let list = body.findings else { throw ReportParseError(reason: "missing \"findings\" list") }
         var findings: [ReportedFinding] = []
         findings.reserveCapacity(list.count)
         for (index, item) in list.enumerated() {
-            guard let finding = item as? [String: Any] else {
-                throw ReportParseError(reason: "findings[\(index)] is not an object")
-            }
-            guard let center = finding["center_mm"] as? [Any], center.count == 3,
-                  let x = number(center[0]), let y = number(center[1]), let z = number(center[2]) else {
+            guard item.centerMM.count == 3, item.centerMM.allSatisfy(\.isFinite) else {
                 throw ReportParseError(reason: "findings[\(index)].center_mm is not three numbers")
             }
-            guard let scoreValue = finding["score"], let score = number(scoreValue) else {
-                throw ReportParseError(reason: "findings[\(index)].score is not a number")
-            }
-            let diameter = finding["diameter_mm"].flatMap(number)
-            let type = finding["type"] as? String
-            findings.append(ReportedFinding(centerMM: SIMD3(x, y, z), score: score, diameterMM: diameter, type: type))
+            findings.append(ReportedFinding(centerMM: SIMD3(item.centerMM[0], item.centerMM[1], item.centerMM[2]),
+                                            score: item.score, diameterMM: item.diameterMM, type: item.type))
         }
         return StudyReport(path: path, seriesInstanceUID: seriesUID, succeeded: true,
-                           triageScore: triageScore, findings: findings)
+                           triageScore: body.triage?.score, findings: findings)
     }
 
-    /// A finite JSON number (booleans are not numbers here).
-    private static func number(_ value: Any) -> Double? {
-        guard let number = value as? NSNumber else { return nil }
-        // JSONSerialization hands booleans over as NSNumber too (objCType "c"); reject them.
-        if String(cString: number.objCType) == "c" { return nil }
-        let double = number.doubleValue
-        return double.isFinite ? double : nil
+    /// The fields needed to decide how to read the rest.
+    private struct ReportHeader: Decodable {
+        struct Study: Decodable {
+            var seriesInstanceUID: String?
+            enum CodingKeys: String, CodingKey { case seriesInstanceUID = "series_instance_uid" }
+        }
+        var schema: String?
+        var status: String?
+        var study: Study?
+    }
+
+    private struct ReportBody: Decodable {
+        struct Triage: Decodable {
+            var score: Double?
+        }
+        struct Finding: Decodable {
+            var centerMM: [Double]
+            var score: Double
+            var diameterMM: Double?
+            var type: String?
+            enum CodingKeys: String, CodingKey {
+                case centerMM = "center_mm"
+                case score
+                case diameterMM = "diameter_mm"
+                case type
+            }
+        }
+        var triage: Triage?
+        var findings: [Finding]?
+    }
+
+    private static func reason(for error: DecodingError) -> String {
+        if case .dataCorrupted(let context) = error, context.codingPath.isEmpty { return "not valid JSON" }
+        return EvaluationError.describe(error)
     }
 }
