@@ -90,16 +90,19 @@ private func writeSeries16(_ folder: SliceFolder, names: [String], width: Int = 
          "pixel_padding_value": 0, "modality": "CT", "patient_id": "P-1", "patient_name": "Doe^Jane",
          "study_instance_uid": "1.2.3", "series_instance_uid": "1.2.3.4", "accession_number": "A7",
          "study_date": "20240131", "series_description": "Chest 1.25", "series_number": 3,
-         "origin_mm": [-180, -170, -300.5], "orientation": [1, 0, 0, 0, 1, 0]}
+         "image_position_patient": [-180, -170, -300.5], "image_orientation_patient": [1, 0, 0, 0, 1, 0],
+         "slice_step_mm": [0, 0, -1.25]}
         """)
-        #expect(sidecar.columnSpacingMM == 0.7)
-        #expect(sidecar.rowSpacingMM == 0.8)
+        // DICOM Pixel Spacing order: row spacing first.
+        #expect(sidecar.rowSpacingMM == 0.7)
+        #expect(sidecar.columnSpacingMM == 0.8)
         #expect(sidecar.sliceSpacingMM == 1.25)
         #expect(sidecar.rescaleSlope == 1)
         #expect(sidecar.rescaleIntercept == -1024)
         #expect(sidecar.pixelPaddingValue == 0)
-        #expect(sidecar.originMM == SIMD3(-180, -170, -300.5))
-        #expect(sidecar.orientation == [1, 0, 0, 0, 1, 0])
+        #expect(sidecar.imagePositionPatient == SIMD3(-180, -170, -300.5))
+        #expect(sidecar.imageOrientationPatient == [1, 0, 0, 0, 1, 0])
+        #expect(sidecar.sliceStepMM == SIMD3(0, 0, -1.25))
         #expect(sidecar.identity == SeriesIdentity(patientID: "P-1", patientName: "Doe^Jane", studyInstanceUID: "1.2.3",
                                                    seriesInstanceUID: "1.2.3.4", accessionNumber: "A7",
                                                    studyDate: "20240131", modality: "CT",
@@ -130,9 +133,11 @@ private func writeSeries16(_ folder: SliceFolder, names: [String], width: Int = 
         (#"{"rescale_intercept": "-1024"}"#, "rescale_intercept"),
         (#"{"pixel_padding_value": 1.5}"#, "pixel_padding_value"),
         (#"{"patient_id": 12345}"#, "patient_id"),
-        (#"{"origin_mm": [1, 2]}"#, "origin_mm"),
-        (#"{"orientation": [1, 0, 0, 1, 0, 0]}"#, "orientation"),
-        (#"{"orientation": [2, 0, 0, 0, 1, 0]}"#, "orientation"),
+        (#"{"image_position_patient": [1, 2]}"#, "image_position_patient"),
+        (#"{"image_orientation_patient": [1, 0, 0, 1, 0, 0]}"#, "image_orientation_patient"),
+        (#"{"image_orientation_patient": [2, 0, 0, 0, 1, 0]}"#, "image_orientation_patient"),
+        (#"{"slice_step_mm": [1, 0, 0]}"#, "slice_step_mm"),
+        (#"{"slice_step_mm": [0, 0, 2], "slice_spacing_mm": 2.5}"#, "slice_step_mm"),
         (#"{"series_number": 2.5}"#, "series_number"),
     ])
     func badValueNamesTheKey(json: String, key: String) throws {
@@ -157,16 +162,17 @@ private func writeSeries16(_ folder: SliceFolder, names: [String], width: Int = 
         try folder.writeSidecar("""
         {"pixel_spacing_mm": [0.7, 0.8], "slice_spacing_mm": 2.5, "rescale_slope": 0.5, "rescale_intercept": -1024,
          "pixel_padding_value": 1000, "modality": "CT", "series_instance_uid": "1.2.826.0.1.3680043.2.1125.7",
-         "origin_mm": [-10, -20, -30]}
+         "image_position_patient": [-10, -20, -30]}
         """)
         let series = try ImageSliceSeriesReader.read(folder: folder.url, files: try folder.files(), workers: 2)
         let volume = series.volume
         #expect(series.kind == .png)
         #expect(series.sourcePaths.map { URL(fileURLWithPath: $0).lastPathComponent } == ["ct-1.png", "ct-2.png", "ct-10.png"])
         #expect((volume.columns, volume.rows, volume.slices) == (6, 4, 3))
-        #expect(volume.spacing == VoxelSpacing(columnMM: 0.7, rowMM: 0.8, sliceMM: 2.5))
-        #expect(volume.affine == PatientAffine(origin: SIMD3(-10, -20, -30), columnStep: SIMD3(0.7, 0, 0),
-                                               rowStep: SIMD3(0, 0.8, 0), sliceStep: SIMD3(0, 0, 2.5)))
+        // pixel_spacing_mm is [row, column] as in DICOM.
+        #expect(volume.spacing == VoxelSpacing(columnMM: 0.8, rowMM: 0.7, sliceMM: 2.5))
+        #expect(volume.affine == PatientAffine(origin: SIMD3(-10, -20, -30), columnStep: SIMD3(0.8, 0, 0),
+                                               rowStep: SIMD3(0, 0.7, 0), sliceStep: SIMD3(0, 0, 2.5)))
         #expect(series.orientation == "axial")
         #expect(series.identity.modality == "CT")
         #expect(series.identity.seriesInstanceUID == "1.2.826.0.1.3680043.2.1125.7")
@@ -267,8 +273,8 @@ private func writeSeries16(_ folder: SliceFolder, names: [String], width: Int = 
         try writeSeries16(folder, names: ["1.png", "2.png"])
         // Rows run anterior->posterior (+y), columns run head->feet (-z): a sagittal plane.
         try folder.writeSidecar("""
-        {"pixel_spacing_mm": [0.5, 0.6], "slice_spacing_mm": 2, "orientation": [0, 1, 0, 0, 0, -1],
-         "origin_mm": [100, 0, 0], "rescale_slope": 1, "rescale_intercept": 0}
+        {"pixel_spacing_mm": [0.6, 0.5], "slice_spacing_mm": 2, "image_orientation_patient": [0, 1, 0, 0, 0, -1],
+         "image_position_patient": [100, 0, 0], "rescale_slope": 1, "rescale_intercept": 0}
         """)
         let series = try ImageSliceSeriesReader.read(folder: folder.url, files: try folder.files())
         #expect(series.orientation == "sagittal")
@@ -278,6 +284,27 @@ private func writeSeries16(_ folder: SliceFolder, names: [String], width: Int = 
         // normal = (0,1,0) x (0,0,-1) = (-1, 0, 0)
         #expect(affine.sliceStep == SIMD3(-2, 0, 0))
         #expect(series.volume.patientPosition(column: 2, row: 1, slice: 1) == SIMD3(98, 1.0, -0.6))
+    }
+
+    @Test func superiorFirstSeriesFromTheSliceStep() throws {
+        // The sidecar the phantom writer emits: files run head -> feet, so each file moves
+        // -1.25 mm in z although the axial normal points +z.
+        let folder = try SliceFolder()
+        try writeSeries16(folder, names: ["slice-0001.png", "slice-0002.png", "slice-0003.png"])
+        try folder.writeSidecar("""
+        {"modality": "CT", "pixel_spacing_mm": [0.75, 0.75], "slice_spacing_mm": 1.25, "rescale_slope": 1,
+         "rescale_intercept": -1024, "patient_id": "PH-1", "study_instance_uid": "2.25.1",
+         "series_instance_uid": "2.25.2", "series_description": "PHANTOM CHEST PNG",
+         "image_position_patient": [-190, -190, 40], "image_orientation_patient": [1, 0, 0, 0, 1, 0],
+         "slice_step_mm": [0, 0, -1.25]}
+        """)
+        let series = try ImageSliceSeriesReader.read(folder: folder.url, files: try folder.files())
+        #expect(series.volume.spacing == VoxelSpacing(columnMM: 0.75, rowMM: 0.75, sliceMM: 1.25))
+        #expect(series.volume.affine.sliceStep == SIMD3(0, 0, -1.25))
+        #expect(series.volume.patientPosition(column: 0, row: 0, slice: 2) == SIMD3(-190, -190, 37.5))
+        #expect(series.orientation == "axial")
+        #expect(series.identity.patientID == "PH-1")
+        #expect(series.warnings.isEmpty, "\(series.warnings)")
     }
 
     @Test func differentSizeNamesTheOddFile() throws {

@@ -89,13 +89,13 @@ public enum ImageSliceSeriesReader {
         }
 
         var warnings: [String] = []
-        let spacing = VoxelSpacing(columnMM: sidecar?.columnSpacingMM ?? 1, rowMM: sidecar?.rowSpacingMM ?? 1,
-                                   sliceMM: sidecar?.sliceSpacingMM ?? 1)
+        let geometry = SliceGeometry(sidecar: sidecar)
+        let spacing = geometry.spacing
         if let sidecar {
             if sidecar.columnSpacingMM == nil {
                 warnings.append("\(ImageSeriesSidecar.fileName) gives no pixel_spacing_mm: 1 mm pixels assumed")
             }
-            if sidecar.sliceSpacingMM == nil && slices.count > 1 {
+            if sidecar.sliceSpacingMM == nil && sidecar.sliceStepMM == nil && slices.count > 1 {
                 warnings.append("\(ImageSeriesSidecar.fileName) gives no slice_spacing_mm: 1 mm between slices assumed")
             }
             if sidecar.rescaleSlope == nil && sidecar.rescaleIntercept == nil {
@@ -114,23 +114,15 @@ public enum ImageSliceSeriesReader {
             warnings.append("\(alphaSlices) of \(slices.count) slice(s) had an alpha channel: ignored")
         }
 
-        let cosines = sidecar?.orientation ?? [1, 0, 0, 0, 1, 0]
-        let rowDirection = SIMD3(cosines[0], cosines[1], cosines[2])
-        let columnDirection = SIMD3(cosines[3], cosines[4], cosines[5])
-        let normal = SeriesGeometry.sliceNormal(imageOrientation: cosines) ?? SIMD3(0, 0, 1)
-        let affine = PatientAffine(origin: sidecar?.originMM ?? .zero,
-                                   columnStep: rowDirection * spacing.columnMM,
-                                   rowStep: columnDirection * spacing.rowMM,
-                                   sliceStep: normal * spacing.sliceMM)
         let volume = Volume(columns: columns, rows: rows, slices: slices.count, voxels: voxels, spacing: spacing,
-                            affine: affine)
+                            affine: geometry.affine)
         let statistics = HUStatistics(minHU: total.count > 0 ? total.minHU : 0,
                                       maxHU: total.count > 0 ? total.maxHU : 0,
                                       meanHU: total.meanHU ?? 0, voxelCount: total.count,
                                       paddingVoxelCount: total.paddingCount)
         return ImageSeries(kind: first.format == .png ? .png : .jpeg, identity: sidecar?.identity ?? SeriesIdentity(),
                            sourcePaths: slices.map(\.path), grouping: "folder", volume: volume,
-                           orientation: SeriesGeometry.orientationLabel(normal: normal), warnings: warnings,
+                           orientation: SeriesGeometry.orientationLabel(normal: geometry.normal), warnings: warnings,
                            statistics: statistics)
     }
 
@@ -192,6 +184,36 @@ public enum ImageSliceSeriesReader {
         if i < a.count { return 1 }
         if j < b.count { return -1 }
         return 0
+    }
+
+    /// Spacing and voxel -> LPS affine from the sidecar (or the axial 1 mm default).
+    struct SliceGeometry {
+        var spacing: VoxelSpacing
+        var affine: PatientAffine
+        /// Unit normal of the slice planes (row direction x column direction).
+        var normal: SIMD3<Double>
+
+        init(sidecar: ImageSeriesSidecar?) {
+            let cosines = sidecar?.imageOrientationPatient ?? [1, 0, 0, 0, 1, 0]
+            let rowDirection = SIMD3(cosines[0], cosines[1], cosines[2])     // increasing column
+            let columnDirection = SIMD3(cosines[3], cosines[4], cosines[5])  // increasing row
+            normal = SeriesGeometry.sliceNormal(imageOrientation: cosines) ?? SIMD3(0, 0, 1)
+            let step: SIMD3<Double>
+            let sliceMM: Double
+            if let given = sidecar?.sliceStepMM {
+                step = given
+                sliceMM = abs((given * normal).sum())
+            } else {
+                sliceMM = sidecar?.sliceSpacingMM ?? 1
+                step = normal * sliceMM
+            }
+            spacing = VoxelSpacing(columnMM: sidecar?.columnSpacingMM ?? 1, rowMM: sidecar?.rowSpacingMM ?? 1,
+                                   sliceMM: sliceMM)
+            affine = PatientAffine(origin: sidecar?.imagePositionPatient ?? .zero,
+                                   columnStep: rowDirection * spacing.columnMM,
+                                   rowStep: columnDirection * spacing.rowMM,
+                                   sliceStep: step)
+        }
     }
 
     private struct DecodedSlice {

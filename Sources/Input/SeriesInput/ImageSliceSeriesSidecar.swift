@@ -8,11 +8,11 @@ public struct ImageSeriesSidecar: Sendable, Equatable {
     /// The file name looked for in the slice folder.
     public static let fileName = "series.json"
 
-    /// In-plane spacing in mm: `columnMM` between neighbouring columns (x), `rowMM` between
-    /// neighbouring rows (y). JSON `pixel_spacing_mm`: one number, or `[column, row]`
-    /// (note: the reverse of DICOM's Pixel Spacing order).
-    public var columnSpacingMM: Double?
+    /// In-plane spacing in mm: `rowSpacingMM` between neighbouring rows (y),
+    /// `columnSpacingMM` between neighbouring columns (x). JSON `pixel_spacing_mm`: one
+    /// number, or `[row, column]` in DICOM Pixel Spacing order.
     public var rowSpacingMM: Double?
+    public var columnSpacingMM: Double?
     /// Distance between slice centres in mm (`slice_spacing_mm`).
     public var sliceSpacingMM: Double?
     /// HU = stored value x slope + intercept (`rescale_slope`, `rescale_intercept`).
@@ -21,32 +21,38 @@ public struct ImageSeriesSidecar: Sendable, Equatable {
     /// Stored value that marks pixels outside the field of view (`pixel_padding_value`):
     /// they become -1024 HU and are left out of statistics and detection.
     public var pixelPaddingValue: Int?
-    /// LPS position (mm) of the centre of the first pixel of the first slice (`origin_mm`).
-    public var originMM: SIMD3<Double>?
+    /// LPS position (mm) of the centre of the first pixel of the first slice, as DICOM Image
+    /// Position (Patient) (`image_position_patient`).
+    public var imagePositionPatient: SIMD3<Double>?
     /// Direction cosines as DICOM Image Orientation (Patient): the direction of increasing
-    /// column, then of increasing row (`orientation`, six numbers). Slices are stacked along
-    /// their cross product, in natural file-name order.
-    public var orientation: [Double]?
+    /// column, then of increasing row (`image_orientation_patient`, six numbers).
+    public var imageOrientationPatient: [Double]?
+    /// LPS displacement (mm) from one slice file to the next in natural file order
+    /// (`slice_step_mm`). Without it, slices advance along the cross product of the two
+    /// orientation directions by `slice_spacing_mm`.
+    public var sliceStepMM: SIMD3<Double>?
     public var identity: SeriesIdentity
 
-    public init(columnSpacingMM: Double? = nil, rowSpacingMM: Double? = nil, sliceSpacingMM: Double? = nil,
+    public init(rowSpacingMM: Double? = nil, columnSpacingMM: Double? = nil, sliceSpacingMM: Double? = nil,
                 rescaleSlope: Double? = nil, rescaleIntercept: Double? = nil, pixelPaddingValue: Int? = nil,
-                originMM: SIMD3<Double>? = nil, orientation: [Double]? = nil, identity: SeriesIdentity = SeriesIdentity()) {
-        self.columnSpacingMM = columnSpacingMM
+                imagePositionPatient: SIMD3<Double>? = nil, imageOrientationPatient: [Double]? = nil,
+                sliceStepMM: SIMD3<Double>? = nil, identity: SeriesIdentity = SeriesIdentity()) {
         self.rowSpacingMM = rowSpacingMM
+        self.columnSpacingMM = columnSpacingMM
         self.sliceSpacingMM = sliceSpacingMM
         self.rescaleSlope = rescaleSlope
         self.rescaleIntercept = rescaleIntercept
         self.pixelPaddingValue = pixelPaddingValue
-        self.originMM = originMM
-        self.orientation = orientation
+        self.imagePositionPatient = imagePositionPatient
+        self.imageOrientationPatient = imageOrientationPatient
+        self.sliceStepMM = sliceStepMM
         self.identity = identity
     }
 
     /// The keys `series.json` may hold.
     public static let knownKeys: [String] = [
         "pixel_spacing_mm", "slice_spacing_mm", "rescale_slope", "rescale_intercept", "pixel_padding_value",
-        "origin_mm", "orientation", "modality", "patient_id", "patient_name", "study_instance_uid",
+        "image_position_patient", "image_orientation_patient", "slice_step_mm", "modality", "patient_id", "patient_name", "study_instance_uid",
         "series_instance_uid", "accession_number", "study_date", "series_description", "series_number",
     ]
 
@@ -107,15 +113,15 @@ public struct ImageSeriesSidecar: Sendable, Equatable {
         if let value = dictionary["pixel_spacing_mm"], !(value is NSNull) {
             if let single = numericValue(value) {
                 guard single.isFinite, single > 0 else { throw fail("\"pixel_spacing_mm\" must be greater than 0") }
-                sidecar.columnSpacingMM = single
                 sidecar.rowSpacingMM = single
+                sidecar.columnSpacingMM = single
             } else {
                 guard let pair = try numbers("pixel_spacing_mm", count: 2) else { throw fail("\"pixel_spacing_mm\"") }
                 guard pair[0] > 0, pair[1] > 0 else {
                     throw fail("\"pixel_spacing_mm\" values must be greater than 0 (got \(pair))")
                 }
-                sidecar.columnSpacingMM = pair[0]
-                sidecar.rowSpacingMM = pair[1]
+                sidecar.rowSpacingMM = pair[0]
+                sidecar.columnSpacingMM = pair[1]
             }
         }
         sidecar.sliceSpacingMM = try positive("slice_spacing_mm")
@@ -128,14 +134,33 @@ public struct ImageSeriesSidecar: Sendable, Equatable {
             }
             sidecar.pixelPaddingValue = Int(padding)
         }
-        if let origin = try numbers("origin_mm", count: 3) { sidecar.originMM = SIMD3(origin[0], origin[1], origin[2]) }
-        if let cosines = try numbers("orientation", count: 6) {
+        if let p = try numbers("image_position_patient", count: 3) {
+            sidecar.imagePositionPatient = SIMD3(p[0], p[1], p[2])
+        }
+        let cosines = try numbers("image_orientation_patient", count: 6)
+        if let cosines {
             let row = SIMD3(cosines[0], cosines[1], cosines[2]), column = SIMD3(cosines[3], cosines[4], cosines[5])
             let rowLength = (row * row).sum().squareRoot(), columnLength = (column * column).sum().squareRoot()
             guard abs(rowLength - 1) < 1e-3, abs(columnLength - 1) < 1e-3, abs((row * column).sum()) < 1e-3 else {
-                throw fail("\"orientation\" must be two orthogonal unit vectors (row direction, column direction)")
+                throw fail("\"image_orientation_patient\" must be two orthogonal unit vectors "
+                           + "(direction of increasing column, then of increasing row)")
             }
-            sidecar.orientation = cosines
+            sidecar.imageOrientationPatient = cosines
+        }
+        if let step = try numbers("slice_step_mm", count: 3) {
+            let vector = SIMD3(step[0], step[1], step[2])
+            let normal = SeriesGeometry.sliceNormal(imageOrientation: cosines ?? [1, 0, 0, 0, 1, 0]) ?? SIMD3(0, 0, 1)
+            let length = (vector * vector).sum().squareRoot()
+            let planeDistance = abs((vector * normal).sum())
+            // A step (nearly) inside the slice plane would stack slices on top of each other.
+            guard length > 0, planeDistance >= 0.1 * length else {
+                throw fail("\"slice_step_mm\" must point out of the slice plane (got \(step))")
+            }
+            if let spacing = sidecar.sliceSpacingMM, abs(spacing - planeDistance) > 1e-3 * max(1, spacing) {
+                throw fail("\"slice_step_mm\" \(step) moves \(planeDistance) mm between slice planes but "
+                           + "\"slice_spacing_mm\" is \(spacing)")
+            }
+            sidecar.sliceStepMM = vector
         }
         var identity = SeriesIdentity()
         identity.modality = try string("modality")
