@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Phantoms
+
+/// `triage phantom OUTDIR --cases N --seed S`: synthetic chest CT series with known nodules.
+struct PhantomCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phantom",
+        abstract: "Write synthetic chest CT series with known nodules and their truth.json.",
+        discussion: """
+        Seeds 1000-1999 are for development (tuning, training); 9000-9099 for evaluation only.
+        The same seed and options always give the same scans. See docs/phantoms.md.
+        """)
+
+    @Argument(help: "Output folder (created if missing).")
+    var outputDirectory: String
+
+    @Option(help: "Number of cases.") var cases: Int = 1
+    @Option(help: "Seed (deterministic output).") var seed: UInt64 = 1000
+    @Option(help: "Matrix size (columns = rows).") var size: Int = 512
+    @Option(help: "Number of slices.") var slices: Int = 300
+    @Option(name: .customLong("pixel-spacing"), help: "In-plane spacing in mm (default: 0.6-0.9 mm x 512/size).")
+    var pixelSpacing: Double?
+    @Option(name: .customLong("slice-spacing"), help: "Slice spacing in mm (default: chosen to cover the lungs).")
+    var sliceSpacing: Double?
+    @Option(name: .customLong("clean-fraction"), help: "Fraction of cases without nodules.")
+    var cleanFraction: Double = 0.25
+    @Option(name: .customLong("max-nodules"), help: "Most nodules in one case.") var maxNodules: Int = 4
+    @Option(name: .customLong("min-diameter"), help: "Smallest nodule diameter, mm.") var minDiameter: Double = 3
+    @Option(name: .customLong("max-diameter"), help: "Largest nodule diameter, mm.") var maxDiameter: Double = 30
+    @Option(name: .customLong("vessel-territories"), help: "Terminal branches per vessel tree per lung.")
+    var vesselTerritories: Int?
+    @Option(help: "Pixel representation: signed, unsigned or random.") var pixels: String = "random"
+    @Option(help: "Rescale intercept: 0, -1024 or random.") var intercept: String = "random"
+    @Option(help: "Transfer syntax: explicit, implicit or random.") var vr: String = "random"
+    @Option(help: "Pixel Padding Value outside the FOV: yes, no or random.") var padding: String = "random"
+    @Flag(name: .customLong("png"), help: "Also write each case as a 16-bit PNG series with series.json.")
+    var png = false
+    @Option(help: "Worker threads (default: one per core).") var workers: Int?
+
+    func run() throws {
+        var o = PhantomOptions()
+        o.size = size
+        o.slices = slices
+        o.pixelSpacingMM = pixelSpacing
+        o.sliceSpacingMM = sliceSpacing
+        o.cleanFraction = cleanFraction
+        o.maxNodules = maxNodules
+        o.minNodules = min(1, maxNodules)
+        o.minDiameterMM = minDiameter
+        o.maxDiameterMM = maxDiameter
+        o.vesselTerritories = vesselTerritories
+        o.pngCopies = png
+        func choice(_ name: String, _ value: String, _ yes: String, _ no: String) throws -> Bool? {
+            switch value {
+            case "random": return nil
+            case yes: return true
+            case no: return false
+            default: throw ValidationError("--\(name) must be \(yes), \(no) or random, got '\(value)'")
+            }
+        }
+        o.signedPixels = try choice("pixels", pixels, "signed", "unsigned")
+        o.implicitVR = try choice("vr", vr, "implicit", "explicit")
+        o.paddingOutsideFOV = try choice("padding", padding, "yes", "no")
+        switch intercept {
+        case "random": o.rescaleIntercept = nil
+        case "0": o.rescaleIntercept = 0
+        case "-1024": o.rescaleIntercept = -1024
+        default: throw ValidationError("--intercept must be 0, -1024 or random, got '\(intercept)'")
+        }
+        guard cases >= 1 && cases <= 10_000 else { throw ValidationError("--cases must be 1...10000") }
+        do { try o.validate() } catch let e as PhantomError { throw ValidationError(e.message) }
+        var generator = PhantomGenerator(options: o, seed: seed)
+        if let w = workers { generator.context = .init(workers: max(1, w)) }
+        let out = URL(fileURLWithPath: outputDirectory)
+        let start = Date()
+        let truth = try generator.write(cases: cases, to: out) { id in
+            FileHandle.standardError.write(Data("phantom: wrote \(id) (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)\n".utf8))
+        }
+        let nodules = truth.cases.filter { $0.format == "dicom" }.reduce(0) { $0 + $1.nodules.count }
+        print("wrote \(cases) case(s), \(nodules) nodule(s), truth: \(out.appendingPathComponent("truth.json").path)")
+    }
+}

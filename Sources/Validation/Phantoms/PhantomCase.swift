@@ -1,0 +1,338 @@
+import DICOM
+import Foundation
+
+/// Everything that defines one synthetic scan: anatomy, trees, nodules, acquisition and
+/// storage choices, identifiers. Built deterministically from (seed, case index, options);
+/// rendering it (`PhantomRenderer`) gives the HU volume.
+public struct PhantomCase: Sendable {
+    public let caseID: String
+    public let seed: UInt64
+    public let index: Int
+    public let anatomy: ChestAnatomy
+
+    // Geometry of the rendered grid (generation order: slice 0 is the most inferior).
+    public let columns: Int
+    public let rows: Int
+    public let slices: Int
+    public let pixelSpacingMM: Double
+    public let sliceSpacingMM: Double
+    /// Anatomy-frame position (mm) of voxel (0, 0, 0)'s centre.
+    public let gridOrigin: SIMD3<Double>
+    /// LPS = anatomy + patientOffset (table position, centring).
+    public let patientOffset: SIMD3<Double>
+
+    // Structures.
+    public let vesselSegments: [TubeSegment]
+    /// Per vessel segment: 0 artery, 1 vein (they get different HU with contrast).
+    let vesselIsVein: [Bool]
+    public let airwaySegments: [TubeSegment]
+    let airwayWallMM: [Double]
+    public let ribSegments: [TubeSegment]
+    let ribIsCartilage: [Bool]
+    public let nodules: [PhantomNodule]
+
+    // Acquisition.
+    /// In-plane Gaussian PSF sigma (mm).
+    public let psfSigmaMM: Double
+    /// Target noise standard deviation (HU) in uniform regions.
+    public let noiseHU: Double
+    /// Sub-slices averaged per slice (slice-profile partial volume).
+    public let subSlices: Int
+
+    // Storage.
+    public let storage: PhantomStorage
+    public let identity: PhantomIdentity
+
+    /// Affine of the generation grid (voxel -> LPS mm).
+    public var gridToPatient: (origin: SIMD3<Double>, column: SIMD3<Double>, row: SIMD3<Double>, slice: SIMD3<Double>) {
+        (gridOrigin + patientOffset, SIMD3(pixelSpacingMM, 0, 0), SIMD3(0, pixelSpacingMM, 0), SIMD3(0, 0, sliceSpacingMM))
+    }
+
+    /// Anatomy-frame point -> LPS mm.
+    public func patientPosition(ofAnatomy p: SIMD3<Double>) -> SIMD3<Double> { p + patientOffset }
+
+    public init(seed: UInt64, index: Int, options: PhantomOptions) {
+        self.seed = seed
+        self.index = index
+        caseID = String(format: "case-%03d", index)
+        var r = PhantomRandom(seed: seed, stream: UInt64(index) &+ 1)
+        columns = options.size
+        rows = options.size
+        slices = options.slices
+
+        // Field of view and anatomy scale: the body fills 80-92% of the FOV's width.
+        let spacing = options.pixelSpacingMM ?? r.uniform(0.6, 0.9) * 512 / Double(options.size)
+        pixelSpacingMM = spacing
+        let fov = spacing * Double(options.size)
+        let scale = fov / 2 * r.uniform(0.8, 0.9) / ChestAnatomy.referenceBodyHalfWidthMM
+        var anatomyRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 1_000_001)
+        var a = ChestAnatomy(scale: scale, random: &anatomyRandom)
+        // Keep the body inside the circular reconstruction FOV.
+        var tries = 0
+        while a.bodyRadiusMM > fov / 2 * 0.97 && tries < 8 {
+            a = ChestAnatomy(scale: scale * pow(0.95, Double(tries + 1)), random: &anatomyRandom)
+            tries += 1
+        }
+        anatomy = a
+
+        // Slices: cover apex to the costophrenic recesses (plus some neck and abdomen).
+        let coverage = (a.lungHeightMM + 80 * a.scale + a.leftDomeDropMM) * r.uniform(1.0, 1.2)
+        let allowed = [0.5, 0.625, 0.75, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        let wanted = coverage / Double(options.slices)
+        sliceSpacingMM = options.sliceSpacingMM ?? allowed.min { abs(log($0 / wanted)) < abs(log($1 / wanted)) }!
+        subSlices = Swift.max(1, Swift.min(6, Int((sliceSpacingMM / (spacing * 1.1)).rounded(.up))))
+        let scanLength = sliceSpacingMM * Double(options.slices - 1)
+        let lungMid = (a.lungHeightMM - a.leftDomeDropMM - 60 * a.scale) / 2
+        let zFirst = lungMid - scanLength / 2 + r.uniform(-0.05, 0.05) * scanLength
+        // Body slightly off-centre in the FOV, as patients lie.
+        let shift = SIMD2(r.uniform(-0.03, 0.03) * fov, r.uniform(-0.02, 0.05) * fov)
+        gridOrigin = SIMD3(-fov / 2 + spacing / 2 - shift.x, -fov / 2 + spacing / 2 - shift.y, zFirst)
+        patientOffset = SIMD3(r.uniform(-5, 5), r.uniform(-40, 40) + 0, -r.uniform(100, 400))
+
+        psfSigmaMM = r.uniform(0.45, 0.7)
+        noiseHU = r.uniform(12, 28)
+
+        // Trees.
+        let territories = options.vesselTerritories ?? Swift.max(150, Int(4500 * Swift.min(1, pow(Double(options.size) / 512, 1.3))))
+        var vessels: [TubeSegment] = []
+        var isVein: [Bool] = []
+        var airways: [TubeSegment] = []
+        var walls: [Double] = []
+        var treeRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 2_000_003)
+        for side in 0..<2 {
+            let arteryPoints = PhantomCase.sampleLung(a, side: side, count: territories, random: &treeRandom)
+            let veinPoints = PhantomCase.sampleLung(a, side: side, count: territories, random: &treeRandom)
+            let rootRadius = 7.5 * a.scale
+            let terminal = rootRadius / pow(Double(territories), 1.0 / 3.0)
+            let arteries = BranchingTree.grow(root: a.arteryHilum[side], points: arteryPoints,
+                                              terminalRadiusMM: terminal, random: &treeRandom)
+            let veins = BranchingTree.grow(root: a.veinHilum[side], points: veinPoints,
+                                           terminalRadiusMM: terminal, random: &treeRandom)
+            vessels += arteries.segments; isVein += Array(repeating: false, count: arteries.nodes.count - 1)
+            vessels += veins.segments; isVein += Array(repeating: true, count: veins.nodes.count - 1)
+            // Bronchi run beside the arteries: the same branching, offset sideways, down to
+            // about 0.7 mm lumen radius (smaller airways are invisible on CT).
+            var offsetNode = [SIMD3<Double>](repeating: .zero, count: arteries.nodes.count)
+            offsetNode[0] = a.bronchusHilum[side]
+            for i in arteries.nodes.indices.dropFirst() {
+                let n = arteries.nodes[i], p = arteries.nodes[n.parent]
+                var dir = n.position - p.position
+                dir /= Swift.max(1e-9, (dir * dir).sum().squareRoot())
+                var side = SIMD3(dir.y * 0.3 - dir.z * 1.0, dir.z * 0.2 - dir.x * 0.3, dir.x * 1.0 - dir.y * 0.2)
+                side /= Swift.max(1e-9, (side * side).sum().squareRoot())
+                let lumen = n.radiusMM * 0.95
+                offsetNode[i] = n.position + side * (n.radiusMM + lumen * 1.2 + 0.6 * a.scale)
+                if lumen >= 0.7 && p.radiusMM * 0.95 >= 0.7 {
+                    airways.append(TubeSegment(offsetNode[n.parent], offsetNode[i], p.radiusMM * 0.95, lumen))
+                    walls.append(0.15 * lumen + 0.25)
+                }
+            }
+        }
+        vesselSegments = vessels
+        vesselIsVein = isVein
+        airwaySegments = airways
+        airwayWallMM = walls
+
+        // Ribs: 12 pairs, from the spine around the lung surface, sloping down anteriorly.
+        var ribs: [TubeSegment] = []
+        var cartilage: [Bool] = []
+        let ribRadius = 4.2 * a.scale
+        for side in 0..<2 {
+            let sign: Double = side == 0 ? -1 : 1
+            for k in 0..<12 {
+                let zPost = a.lungHeightMM - 8 * a.scale - Double(k) * a.vertebraPitch
+                let drop = (80 + Double(k) * 4) * a.scale
+                let psiEnd = k < 10 ? -1.75 : -0.2       // floating ribs stop laterally
+                var previous: SIMD3<Double>? = nil
+                let steps = 26
+                for i in 0...steps {
+                    let t = Double(i) / Double(steps)
+                    let psi = 2.0 + (psiEnd - 2.0) * t
+                    let z = zPost - drop * pow(t, 1.4)
+                    guard let sec = a.lungSection(side: side, z: Swift.max(z, -a.leftDomeDropMM - 10 * a.scale)) else { continue }
+                    let c = cos(psi), s = sin(psi)
+                    let b = s > 0 ? sec.bP : sec.bA
+                    let rr = 1 / ((c / sec.a) * (c / sec.a) + (s / b) * (s / b)).squareRoot()
+                    let reach = rr + ribRadius + 0.6 * a.scale
+                    let p = SIMD3(sec.cx + sign * c * reach, sec.cy + s * reach, z)
+                    if let q = previous {
+                        ribs.append(TubeSegment(q, p, ribRadius, ribRadius))
+                        cartilage.append(t > 0.82)
+                    } else {
+                        // Rib head to the vertebra.
+                        ribs.append(TubeSegment(SIMD3(sign * a.vertebralRadius * 0.9, a.spineY, zPost + 4 * a.scale), p, ribRadius * 0.9, ribRadius))
+                        cartilage.append(false)
+                    }
+                    previous = p
+                }
+            }
+        }
+        ribSegments = ribs
+        ribIsCartilage = cartilage
+
+        // Nodules.
+        var nr = PhantomRandom(seed: seed, stream: UInt64(index) &+ 3_000_007)
+        var nodules: [PhantomNodule] = []
+        if !nr.chance(options.cleanFraction) {
+            let count = nr.int(options.minNodules...options.maxNodules)
+            let segmentsByIndex = vessels
+            for k in 0..<count {
+                // Log-uniform diameter over the range, limited by the lung size.
+                let d = exp(nr.uniform(log(options.minDiameterMM), log(Swift.min(options.maxDiameterMM, 60 * a.scale))))
+                let type = nr.weighted([(PhantomNoduleType.solid, 0.6), (.partSolid, 0.15), (.groundGlass, 0.25)])
+                let shape = nr.weighted([(PhantomNoduleShape.spherical, 0.4), (.ellipsoidal, 0.3), (.lobulated, 0.3)])
+                let location = nr.weighted([(PhantomNoduleLocation.isolated, 0.4), (.juxtavascular, 0.3), (.juxtapleural, 0.3)])
+                var n = PhantomNodule.make(id: "n\(k + 1)", diameterMM: d, type: type, shape: shape,
+                                           location: location, random: &nr)
+                if let c = PhantomCase.place(n, anatomy: a, vessels: segmentsByIndex, others: nodules, random: &nr) {
+                    n.center = c
+                    nodules.append(n)
+                }
+            }
+        }
+        self.nodules = nodules
+
+        storage = PhantomStorage(random: &r, options: options)
+        identity = PhantomIdentity(seed: seed, index: index)
+    }
+
+    /// Points spread uniformly through lung `side`, at least 2 mm from its surface.
+    static func sampleLung(_ a: ChestAnatomy, side: Int, count: Int, random r: inout PhantomRandom) -> [SIMD3<Double>] {
+        let (lo, hi) = a.lungBounds(side: side)
+        var out: [SIMD3<Double>] = []
+        out.reserveCapacity(count)
+        var attempts = 0
+        while out.count < count && attempts < count * 40 {
+            attempts += 1
+            let p = SIMD3(r.uniform(lo.x, hi.x), r.uniform(lo.y, hi.y), r.uniform(lo.z, hi.z))
+            let (d, s) = a.lungDistance(p)
+            if s == side && d < -2 * a.scale { out.append(p) }
+        }
+        return out
+    }
+
+    /// A centre for the nodule that fits its location class, or nil when none was found.
+    static func place(_ n: PhantomNodule, anatomy a: ChestAnatomy, vessels: [TubeSegment],
+                      others: [PhantomNodule], random r: inout PhantomRandom) -> SIMD3<Double>? {
+        let R = n.boundingRadiusMM
+        func clearOfOthers(_ c: SIMD3<Double>) -> Bool {
+            others.allSatisfy { o in
+                let d = o.center - c
+                return (d * d).sum().squareRoot() > o.boundingRadiusMM + R + 10
+            }
+        }
+        func nearestVessel(_ c: SIMD3<Double>, minRadius: Double) -> Double {
+            var best = Double.infinity
+            for v in vessels where v.maxRadiusMM >= minRadius {
+                if abs(v.start.z - c.z) > best + 40 && abs(v.end.z - c.z) > best + 40 { continue }
+                best = Swift.min(best, v.signedDistance(c))
+            }
+            return best
+        }
+        let side = r.int(0...1)
+        let (lo, hi) = a.lungBounds(side: side)
+        for _ in 0..<400 {
+            switch n.location {
+            case .isolated:
+                let c = SIMD3(r.uniform(lo.x, hi.x), r.uniform(lo.y, hi.y), r.uniform(lo.z, hi.z))
+                let (d, s) = a.lungDistance(c)
+                guard s != nil, d < -(R + 4), clearOfOthers(c) else { continue }
+                guard nearestVessel(c, minRadius: 0.9) > R + 1.5 else { continue }
+                return c
+            case .juxtavascular:
+                // Beside a medium vessel, the nodule surface overlapping the vessel wall.
+                let v = vessels[r.int(0...(vessels.count - 1))]
+                guard v.maxRadiusMM >= 0.9, v.maxRadiusMM <= 3.5 else { continue }
+                let t = r.uniform(0.2, 0.8)
+                let axisPoint = v.start + t * (v.end - v.start)
+                var dir = v.end - v.start
+                dir /= Swift.max(1e-9, (dir * dir).sum().squareRoot())
+                var perp = r.unitVector()
+                perp -= (perp * dir).sum() * dir
+                perp /= Swift.max(1e-9, (perp * perp).sum().squareRoot())
+                let radiusHere = v.startRadiusMM + (v.endRadiusMM - v.startRadiusMM) * t
+                let c = axisPoint + perp * (radiusHere + n.radiusMM * 0.8)
+                let (d, s) = a.lungDistance(c)
+                guard s != nil, d < -(R + 3), clearOfOthers(c) else { continue }
+                return c
+            case .juxtapleural:
+                // March from a point inside the lung outwards to the pleura, then step back in
+                // so the nodule touches (and slightly indents) the pleura.
+                let start = SIMD3(r.uniform(lo.x, hi.x), r.uniform(lo.y, hi.y), r.uniform(lo.z, hi.z))
+                let (d0, s0) = a.lungDistance(start)
+                guard s0 == side, d0 < -(R + 2) else { continue }
+                var dir = SIMD3(side == 0 ? -1.0 : 1.0, r.uniform(-1, 1.2), r.uniform(-0.3, 0.3))
+                dir /= (dir * dir).sum().squareRoot()
+                var p = start
+                var inside = true
+                for _ in 0..<400 {
+                    let q = p + dir * 0.5
+                    if a.lungDistance(q).distanceMM >= 0 { inside = false; break }
+                    p = q
+                }
+                guard !inside else { continue }
+                let c = p - dir * (n.radiusMM * 0.85)
+                let (d, s) = a.lungDistance(c)
+                guard s != nil, d < -n.radiusMM * 0.5, clearOfOthers(c) else { continue }
+                return c
+            }
+        }
+        return nil
+    }
+}
+
+/// How a case is stored: pixel representation, rescale, padding, VR, slice order, names.
+public struct PhantomStorage: Sendable, Codable, Equatable {
+    public var signedPixels: Bool
+    public var rescaleIntercept: Double
+    /// Stored value outside the circular FOV (nil: none; voxels there are air).
+    public var paddingValue: Int?
+    public var implicitVR: Bool
+    /// Slices stored from superior to inferior (true) or inferior to superior.
+    public var superiorFirst: Bool
+    /// File names shuffled (not following slice order).
+    public var shuffledNames: Bool
+
+    init(random r: inout PhantomRandom, options: PhantomOptions) {
+        let signed = options.signedPixels ?? r.chance(0.6)
+        signedPixels = signed
+        rescaleIntercept = options.rescaleIntercept ?? (signed ? (r.chance(0.5) ? -1024 : 0) : -1024)
+        let pad = options.paddingOutsideFOV ?? r.chance(0.7)
+        if pad {
+            paddingValue = signed ? (rescaleIntercept == 0 ? -3024 : -2000) : 0
+        } else {
+            paddingValue = nil
+        }
+        implicitVR = options.implicitVR ?? r.chance(0.35)
+        superiorFirst = r.chance(0.5)
+        shuffledNames = r.chance(0.5)
+    }
+}
+
+/// Identifiers of a phantom case (all synthetic).
+public struct PhantomIdentity: Sendable, Codable, Equatable {
+    public var patientID: String
+    public var patientName: String
+    public var studyInstanceUID: String
+    public var seriesInstanceUID: String
+    public var frameOfReferenceUID: String
+    public var accessionNumber: String
+
+    init(seed: UInt64, index: Int) {
+        // UID components: our root, then the seed (kept to 15 digits) and the case index.
+        let seedPart = String(seed % 1_000_000_000_000_000)
+        let base = "\(DICOMUIDRoot.value).\(seedPart).\(index + 1)"
+        patientID = "PH\(seedPart)-\(String(format: "%03d", index))"
+        patientName = "PHANTOM^CASE\(String(format: "%03d", index))"
+        studyInstanceUID = base + ".1"
+        seriesInstanceUID = base + ".1.1"
+        frameOfReferenceUID = base + ".2"
+        accessionNumber = "A\(seedPart.suffix(6))\(String(format: "%03d", index))"
+    }
+
+    /// The SOP Instance UID of stored slice `k` (1-based instance numbers).
+    func sopInstanceUID(_ instance: Int) -> String { seriesInstanceUID + ".\(instance)" }
+}
+
+/// The project's UID root, shared with the DICOM writer.
+enum DICOMUIDRoot { static var value: String { DICOMWriter.uidRoot } }

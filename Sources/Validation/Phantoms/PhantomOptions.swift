@@ -1,0 +1,56 @@
+import Foundation
+
+/// What `triage phantom` makes. Everything not fixed here is drawn per case from the seed.
+public struct PhantomOptions: Sendable, Codable, Equatable {
+    /// Matrix size (columns = rows), e.g. 512 at full size, 128 for tests.
+    public var size: Int = 512
+    /// Number of slices.
+    public var slices: Int = 300
+    /// In-plane pixel spacing (mm); nil: drawn from 0.6-0.9 mm scaled by 512/size.
+    public var pixelSpacingMM: Double? = nil
+    /// Slice spacing (mm); nil: chosen so the scan covers the lungs (0.625-2.5 mm at 300 slices).
+    public var sliceSpacingMM: Double? = nil
+    /// Fraction of cases with no nodule.
+    public var cleanFraction: Double = 0.25
+    /// Nodules per case with nodules (inclusive range).
+    public var minNodules: Int = 1
+    public var maxNodules: Int = 4
+    /// Nodule diameter range (mm).
+    public var minDiameterMM: Double = 3
+    public var maxDiameterMM: Double = 30
+    /// Terminal territories per lung per vessel tree (density of the vessel trees);
+    /// nil: about 4500 at full size, fewer for small matrices.
+    public var vesselTerritories: Int? = nil
+    /// Storage: nil = random per case.
+    public var signedPixels: Bool? = nil
+    public var rescaleIntercept: Double? = nil
+    public var implicitVR: Bool? = nil
+    public var paddingOutsideFOV: Bool? = nil
+    /// Also write each case as a 16-bit PNG series with a series.json sidecar.
+    public var pngCopies: Bool = false
+
+    public init() {}
+
+    /// Checks ranges; the message names the option.
+    public func validate() throws {
+        func fail(_ m: String) -> PhantomError { PhantomError(message: m) }
+        guard (16...2048).contains(size) else { throw fail("--size must be 16...2048, got \(size)") }
+        guard (1...2000).contains(slices) else { throw fail("--slices must be 1...2000, got \(slices)") }
+        if let p = pixelSpacingMM, !(p > 0.05 && p < 20) { throw fail("--pixel-spacing must be in (0.05, 20) mm") }
+        if let s = sliceSpacingMM, !(s > 0.05 && s < 20) { throw fail("--slice-spacing must be in (0.05, 20) mm") }
+        guard (0...1).contains(cleanFraction) else { throw fail("--clean-fraction must be in [0, 1]") }
+        guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }
+        guard minDiameterMM >= 1, maxDiameterMM >= minDiameterMM, maxDiameterMM <= 40 else {
+            throw fail("nodule diameter range must lie in 1...40 mm")
+        }
+        if let i = rescaleIntercept, i != 0, i != -1024 { throw fail("--intercept must be 0 or -1024") }
+        if signedPixels == false, rescaleIntercept == 0 { throw fail("unsigned pixels need intercept -1024") }
+    }
+}
+
+/// A phantom generation failure with a readable message.
+public struct PhantomError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,506 @@
+import Foundation
+import Kernels
+import Volumes
+
+/// Renders a `PhantomCase` into a HU volume (generation order: slice 0 most inferior).
+///
+/// Acquisition model: every structure is evaluated analytically with an anti-aliased edge
+/// (coverage = clamp(0.5 - signedDistance / pixelSpacing)), several sub-slices are averaged
+/// per slice (the slice sensitivity profile, so thin vessels crossing a thick slice are
+/// partial-volumed as on a scanner), then an in-plane Gaussian point spread function is
+/// applied and correlated noise (white Gaussian noise through a small Gaussian, scaled to
+/// the case's noise level) is added. Slices are rendered in parallel; each structure is only
+/// evaluated inside its bounding box.
+public struct PhantomRenderer {
+    public let phantom: PhantomCase
+
+    public init(_ phantom: PhantomCase) { self.phantom = phantom }
+
+    /// HU outside the circular reconstruction field of view is left to the storage step.
+    public func render(context: KernelContext = .default) -> Volume {
+        let ph = phantom
+        let cols = ph.columns, rows = ph.rows, slices = ph.slices
+        var voxels = [Float](repeating: -1000, count: cols * rows * slices)
+        let scene = Scene(ph)
+        let psf = GaussianKernel1D(sigmaVoxels: Swift.max(0.05, ph.psfSigmaMM / ph.pixelSpacingMM), order: 0).weights
+        let noiseKernel = GaussianKernel1D(sigmaVoxels: 0.75, order: 0).weights
+        let noiseGain = Float(ph.noiseHU) / noiseKernel.reduce(0) { $0 + $1 * $1 }
+        voxels.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            context.parallelFor(slices) { k in
+                var scratch = SliceScratch(count: cols * rows)
+                let dst = UnsafeMutableBufferPointer(start: base + k * cols * rows, count: cols * rows)
+                scene.renderSlice(k, into: dst, scratch: &scratch)
+                blur2D(dst, columns: cols, rows: rows, weights: psf, temp: &scratch.temp)
+                // Correlated noise, from a per-slice stream so threads do not change the result.
+                var random = PhantomRandom(seed: ph.seed, stream: UInt64(ph.index) << 20 | UInt64(k) | 1 << 62)
+                var i = 0
+                while i < cols * rows {
+                    let u1 = Swift.max(random.unit(), 1e-300), u2 = random.unit()
+                    let m = (-2 * log(u1)).squareRoot()
+                    scratch.noise[i] = Float(m * cos(2 * .pi * u2))
+                    if i + 1 < cols * rows { scratch.noise[i + 1] = Float(m * sin(2 * .pi * u2)) }
+                    i += 2
+                }
+                blur2D(scratch.noise.withUnsafeMutableBufferPointer { $0 }, columns: cols, rows: rows,
+                       weights: noiseKernel, temp: &scratch.temp)
+                for j in 0..<(cols * rows) { dst[j] += noiseGain * scratch.noise[j] }
+            }
+        }
+        let g = ph.gridToPatient
+        let affine = PatientAffine(origin: g.origin, columnStep: g.column, rowStep: g.row, sliceStep: g.slice)
+        return Volume(columns: cols, rows: rows, slices: slices, voxels: voxels,
+                      spacing: VoxelSpacing(columnMM: ph.pixelSpacingMM, rowMM: ph.pixelSpacingMM,
+                                            sliceMM: ph.sliceSpacingMM),
+                      affine: affine)
+    }
+}
+
+/// Separable in-plane correlation with clamped edges (the PSF and the noise shaping; the
+/// Kernels module's 3-D Gaussian works on whole volumes, this runs per slice inside the
+/// renderer's slice loop).
+func blur2D(_ img: UnsafeMutableBufferPointer<Float>, columns: Int, rows: Int, weights: [Float], temp: inout [Float]) {
+    let radius = weights.count / 2
+    if radius == 0 { return }
+    weights.withUnsafeBufferPointer { w in
+        temp.withUnsafeMutableBufferPointer { t in
+            for r in 0..<rows {
+                let row = r * columns
+                for c in 0..<columns {
+                    var s: Float = 0
+                    for j in -radius...radius {
+                        let cc = Swift.min(columns - 1, Swift.max(0, c + j))
+                        s += w[j + radius] * img[row + cc]
+                    }
+                    t[row + c] = s
+                }
+            }
+            for r in 0..<rows {
+                for c in 0..<columns {
+                    var s: Float = 0
+                    for j in -radius...radius {
+                        let rr = Swift.min(rows - 1, Swift.max(0, r + j))
+                        s += w[j + radius] * t[rr * columns + c]
+                    }
+                    img[r * columns + c] = s
+                }
+            }
+        }
+    }
+}
+
+struct SliceScratch {
+    var sub: [Float]
+    var lung: [Float]
+    var vessel: [Float]
+    var vesselHU: [Float]
+    var wall: [Float]
+    var lumen: [Float]
+    var temp: [Float]
+    var noise: [Float]
+    init(count: Int) {
+        sub = [Float](repeating: 0, count: count)
+        lung = sub; vessel = sub; vesselHU = sub; wall = sub; lumen = sub; temp = sub; noise = sub
+    }
+}
+
+/// A capsule prepared for rasterising, with what to paint.
+struct PaintTube {
+    var raster: TubeRaster
+    var hu: Float
+    /// Thin vessels are only drawn where there is lung (so trees never poke out of it).
+    var needsLung: Bool
+}
+
+/// Precomputed, read-only description of what to draw, shared by the slice workers.
+final class Scene: @unchecked Sendable {
+    let ph: PhantomCase
+    let a: ChestAnatomy
+    let px: Double
+    let s: Double
+    let vessels: [PaintTube]
+    let airways: [PaintTube]          // raster = lumen; wall thickness in `airwayWalls`
+    let airwayWalls: [Float]
+    let ribs: [PaintTube]
+    let ribCartilage: [Bool]
+    let mediastinal: [(PaintTube, ChestAnatomy.TubeKind)]
+    /// Per output slice: indices into each list that reach that slice.
+    let vesselBuckets: [[Int32]]
+    let airwayBuckets: [[Int32]]
+    let ribBuckets: [[Int32]]
+    let arteryHU: Float, veinHU: Float
+
+    init(_ ph: PhantomCase) {
+        self.ph = ph
+        a = ph.anatomy
+        px = ph.pixelSpacingMM
+        s = a.scale
+        let blood: Float = a.contrast ? 230 : 42
+        arteryHU = blood
+        veinHU = a.contrast ? 160 : 40
+        let anatomy = ph.anatomy
+        let veinBlood: Float = anatomy.contrast ? 160 : 40
+        vessels = ph.vesselSegments.enumerated().map { i, seg in
+            PaintTube(raster: TubeRaster(seg), hu: ph.vesselIsVein[i] ? veinBlood : blood,
+                      needsLung: seg.maxRadiusMM < 2.2 * anatomy.scale)
+        }
+        airways = ph.airwaySegments.map { PaintTube(raster: TubeRaster($0), hu: -1000, needsLung: true) }
+        airwayWalls = ph.airwayWallMM.map { Float($0) }
+        ribs = ph.ribSegments.map { PaintTube(raster: TubeRaster($0), hu: 750, needsLung: false) }
+        ribCartilage = ph.ribIsCartilage
+        mediastinal = anatomy.mediastinalTubes.map { (PaintTube(raster: TubeRaster($0.segment), hu: Float($0.hu), needsLung: false), $0.kind) }
+        let z0 = ph.gridOrigin.z, dz = ph.sliceSpacingMM, n = ph.slices
+        func buckets(_ tubes: [PaintTube], margin: Float) -> [[Int32]] {
+            var b = [[Int32]](repeating: [], count: n)
+            for (i, t) in tubes.enumerated() {
+                let lo = Int(((Double(t.raster.zMin - margin) - z0) / dz - 0.5).rounded(.down))
+                let hi = Int(((Double(t.raster.zMax + margin) - z0) / dz + 0.5).rounded(.up))
+                let l = Swift.max(0, lo), h = Swift.min(n - 1, hi)
+                if l <= h { for k in l...h { b[k].append(Int32(i)) } }
+            }
+            return b
+        }
+        vesselBuckets = buckets(vessels, margin: 1)
+        airwayBuckets = buckets(airways, margin: 3)
+        ribBuckets = buckets(ribs, margin: 1)
+    }
+
+    /// Smooth value noise in [-1, 1] (hashed lattice, trilinear), for tissue texture.
+    @inline(__always)
+    static func valueNoise(_ x: Double, _ y: Double, _ z: Double, seed: UInt64) -> Double {
+        let fx = x.rounded(.down), fy = y.rounded(.down), fz = z.rounded(.down)
+        let ix = Int64(fx), iy = Int64(fy), iz = Int64(fz)
+        let tx = x - fx, ty = y - fy, tz = z - fz
+        let sx = tx * tx * (3 - 2 * tx), sy = ty * ty * (3 - 2 * ty), sz = tz * tz * (3 - 2 * tz)
+        @inline(__always) func h(_ i: Int64, _ j: Int64, _ k: Int64) -> Double {
+            var v = UInt64(bitPattern: i &* 73_856_093 ^ j &* 19_349_663 ^ k &* 83_492_791) ^ seed
+            v = (v ^ (v >> 33)) &* 0xff51_afd7_ed55_8ccd
+            v = (v ^ (v >> 33)) &* 0xc4ce_b9fe_1a85_ec53
+            v ^= v >> 33
+            return Double(v >> 11) * 0x1.0p-52 - 1
+        }
+        let c00 = h(ix, iy, iz) + (h(ix + 1, iy, iz) - h(ix, iy, iz)) * sx
+        let c10 = h(ix, iy + 1, iz) + (h(ix + 1, iy + 1, iz) - h(ix, iy + 1, iz)) * sx
+        let c01 = h(ix, iy, iz + 1) + (h(ix + 1, iy, iz + 1) - h(ix, iy, iz + 1)) * sx
+        let c11 = h(ix, iy + 1, iz + 1) + (h(ix + 1, iy + 1, iz + 1) - h(ix, iy + 1, iz + 1)) * sx
+        let c0 = c00 + (c10 - c00) * sy, c1 = c01 + (c11 - c01) * sy
+        return c0 + (c1 - c0) * sz
+    }
+
+    @inline(__always)
+    func coverage(_ sd: Double) -> Double { Swift.min(1, Swift.max(0, 0.5 - sd / px)) }
+    @inline(__always)
+    func coverageF(_ sd: Float) -> Float { Swift.min(1, Swift.max(0, 0.5 - sd / Float(px))) }
+
+    /// Renders output slice `k` (averaging the sub-slices) into `dst`.
+    func renderSlice(_ k: Int, into dst: UnsafeMutableBufferPointer<Float>, scratch: inout SliceScratch) {
+        let n = ph.subSlices
+        for i in 0..<dst.count { dst[i] = 0 }
+        let zc = ph.gridOrigin.z + Double(k) * ph.sliceSpacingMM
+        for j in 0..<n {
+            let z = zc + ((Double(j) + 0.5) / Double(n) - 0.5) * ph.sliceSpacingMM
+            renderPlane(z: z, slice: k, scratch: &scratch)
+            let w = 1 / Float(n)
+            for i in 0..<dst.count { dst[i] += w * scratch.sub[i] }
+        }
+    }
+
+    // swiftlint:disable:next function_body_length
+    func renderPlane(z: Double, slice k: Int, scratch sc: inout SliceScratch) {
+        let cols = ph.columns, rows = ph.rows
+        let ox = ph.gridOrigin.x, oy = ph.gridOrigin.y
+        let seed = ph.seed &+ UInt64(ph.index) &* 0x9E37_79B9
+        let sections = [a.lungSection(side: 0, z: z), a.lungSection(side: 1, z: z)]
+        let fat = a.fatMM
+        let tableY = a.bodyPosterior + 14 * s
+        let vertebraPhase = (z / a.vertebraPitch - (z / a.vertebraPitch).rounded(.down))
+        let isDisc = vertebraPhase < 0.2
+        let canalY = a.spineY + a.vertebralRadius + 9 * s
+        let sternumOn = z > 0.05 * a.lungHeightMM && z < 0.8 * a.lungHeightMM
+        let sternumY = a.lungCenterY - a.lungAnteriorHalf - 4 * s
+        let heartOn = abs(z - a.heartCenter.z) < a.heartSemiAxes.max() + 6 * s
+        let bloodHU = Double(arteryHU)
+
+        // Pass 1: the analytic layers, pixel by pixel.
+        for r in 0..<rows {
+            let y = oy + Double(r) * px
+            for c in 0..<cols {
+                let x = ox + Double(c) * px
+                let idx = r * cols + c
+                var v = -1000.0
+                var lungCover = 0.0
+                // Table: two curved carbon plates under the patient.
+                let ty = tableY + x * x / 1400
+                if abs(x) < 210 * s {
+                    let d1 = abs(y - ty) - 2.5, d2 = abs(y - ty - 26 * s) - 1.5
+                    v += (220 - v) * coverage(d1)
+                    v += (120 - v) * coverage(d2)
+                }
+                let sdBody = a.bodyDistance(x: x, y: y, inset: 0)
+                if sdBody < px {
+                    v += (-100 - v) * coverage(sdBody)
+                    // Skin.
+                    v += (30 - v) * coverage(Swift.max(sdBody, -(sdBody + 1.8)))
+                    let muscleInset = fat + (y > a.spineY ? 0 : 0)
+                    let sdMuscle = a.bodyDistance(x: x, y: y, inset: muscleInset)
+                    if sdMuscle < px {
+                        v += (48 - v) * coverage(sdMuscle)
+                        let wall = 14 * s + (y > 0 ? 30 * s * Swift.min(1, y / a.bodyPosterior) * Swift.min(1, y / a.bodyPosterior) : 0)
+                        let sdCavity = a.bodyDistance(x: x, y: y, inset: fat + wall)
+                        if sdCavity < px {
+                            let side = x < 0 ? 0 : 1
+                            let below = z < a.domeZ(side: side, x: x, y: y) - 2 * s
+                            let fill: Double
+                            if below { fill = side == 0 ? 58 : 44 }
+                            else if abs(x) < 45 * s && y < a.heartCenter.y { fill = -85 }   // anterior mediastinal fat
+                            else { fill = 25 }
+                            v += (fill - v) * coverage(sdCavity)
+                        }
+                    }
+                }
+                // Lungs.
+                for side in 0..<2 {
+                    guard let sec = sections[side] else { continue }
+                    let dx = x - sec.cx, dy = y - sec.cy
+                    if abs(dx) > sec.a + 2 * px || dy < -sec.bA - 2 * px || dy > sec.bP + 2 * px { continue }
+                    let sd = a.lungShapeDistance(side: side, x: x, y: y, z: z, section: sec)
+                    let cov = coverage(sd)
+                    if cov > 0 {
+                        let dep = Swift.min(1, Swift.max(0, (dy + sec.bA) / (sec.bA + sec.bP)))
+                        let tex = 14 * Scene.valueNoise(x / 5, y / 5, z / 5, seed: seed &+ 2)
+                            + 9 * Scene.valueNoise(x / 1.8, y / 1.8, z / 1.8, seed: seed &+ 3)
+                        let hu = a.parenchymaHU + a.dependentHU * dep * dep * dep + tex
+                        v += (hu - v) * cov
+                        lungCover = Swift.max(lungCover, cov)
+                    }
+                }
+                // Heart: epicardial fat, myocardium, blood pool.
+                if heartOn && abs(x - a.heartCenter.x) < a.heartSemiAxes.max() + 8 * s
+                    && abs(y - a.heartCenter.y) < a.heartSemiAxes.max() + 8 * s {
+                    let sd = a.heartDistance(x: x, y: y, z: z)
+                    if sd < 4 * s + px {
+                        let fatCov = coverage(sd - 3 * s)
+                        v += (-90 - v) * fatCov
+                        lungCover *= 1 - fatCov
+                        v += ((a.contrast ? 110 : 42) - v) * coverage(sd)
+                        if a.contrast { v += (bloodHU - v) * coverage(sd + 11 * s) }
+                    }
+                }
+                // Spine: vertebral body (or disc), canal, arch, processes.
+                let sy = y - a.spineY
+                if abs(x) < 60 * s && sy > -a.vertebralRadius - 4 && sy < 70 * s {
+                    let dBody = (x * x / 1.2 + sy * sy).squareRoot() - a.vertebralRadius
+                    if isDisc {
+                        v += (85 - v) * coverage(dBody)
+                    } else {
+                        v += (700 - v) * coverage(dBody)
+                        v += (230 - v) * coverage(dBody + 1.6 * s)
+                        let cy2 = y - canalY
+                        let dCanal = (x * x + cy2 * cy2).squareRoot()
+                        let dArch = Swift.max(dCanal - 13 * s, 8 * s - dCanal)
+                        v += (650 - v) * coverage(cy2 > -6 * s ? dArch : 1e9)
+                        // Spinous process and transverse processes (2-D capsules).
+                        let spin = Scene.segmentDistance2D(x, y, 0, canalY + 11 * s, 0, canalY + 40 * s) - 4 * s
+                        v += (650 - v) * coverage(spin)
+                        let tx = abs(x)
+                        let trans = Scene.segmentDistance2D(tx, y, 10 * s, canalY - 2 * s, 34 * s, canalY - 4 * s) - 4.5 * s
+                        v += (650 - v) * coverage(trans)
+                    }
+                    v += (15 - v) * coverage((x * x + (y - canalY) * (y - canalY)).squareRoot() - 8 * s)
+                }
+                // Sternum.
+                if sternumOn && abs(x) < 25 * s && abs(y - sternumY) < 12 * s {
+                    let nx = x / (16 * s), ny = (y - sternumY) / (6 * s)
+                    let f = (nx * nx + ny * ny).squareRoot()
+                    let rr = (x * x + (y - sternumY) * (y - sternumY)).squareRoot()
+                    let sd = f > 1e-9 ? rr * (f - 1) / f : -6 * s
+                    v += (600 - v) * coverage(sd)
+                    v += (220 - v) * coverage(sd + 1.5 * s)
+                }
+                sc.sub[idx] = Float(v)
+                sc.lung[idx] = Float(lungCover)
+            }
+        }
+
+        let zf = Float(z)
+        let fox = Float(ox), foy = Float(oy), fpx = Float(px)
+        // Pixel range of a tube's section box.
+        @inline(__always) func range(_ b: (x0: Float, x1: Float, y0: Float, y1: Float)) -> (Int, Int, Int, Int)? {
+            let c0 = Swift.max(0, Int(((b.x0 - fox) / fpx - 1).rounded(.down)))
+            let c1 = Swift.min(cols - 1, Int(((b.x1 - fox) / fpx + 1).rounded(.up)))
+            let r0 = Swift.max(0, Int(((b.y0 - foy) / fpx - 1).rounded(.down)))
+            let r1 = Swift.min(rows - 1, Int(((b.y1 - foy) / fpx + 1).rounded(.up)))
+            return c0 <= c1 && r0 <= r1 ? (c0, c1, r0, r1) : nil
+        }
+
+        // Mediastinal tubes: a fat/pleura margin (carving the lung), then the tube.
+        for (tube, kind) in mediastinal {
+            let t = tube.raster
+            let margin: Float = Float(2.5 * s)
+            var grown = t; grown.ra += margin; grown.rMax += margin; grown.zMin -= margin; grown.zMax += margin
+            guard let box = grown.sectionBox(z: zf), let (c0, c1, r0, r1) = range(box) else { continue }
+            let wall = Float(2 * s)
+            for r in r0...r1 {
+                let y = foy + Float(r) * fpx
+                for c in c0...c1 {
+                    let x = fox + Float(c) * fpx
+                    let idx = r * cols + c
+                    let sd = t.signedDistance(x: x, y: y, z: zf)
+                    if sd > margin + fpx { continue }
+                    var v = sc.sub[idx]
+                    if kind != .bone {
+                        let cm = coverageF(sd - margin)
+                        v += (-80 - v) * cm
+                        sc.lung[idx] *= 1 - cm
+                    }
+                    let cv = coverageF(sd)
+                    switch kind {
+                    case .vessel, .bone: v += (tube.hu - v) * cv
+                    case .airway:
+                        v += (45 - v) * cv
+                        v += (-1000 - v) * coverageF(sd + wall)
+                    case .esophagus:
+                        v += (40 - v) * cv
+                        v += (-950 - v) * coverageF(sd + t.ra - Float(2 * s))
+                    }
+                    sc.sub[idx] = v
+                }
+            }
+        }
+
+        // Ribs (cortex and marrow; cartilage anteriorly).
+        for i in ribBuckets[k] {
+            let tube = ribs[Int(i)]
+            let t = tube.raster
+            guard let box = t.sectionBox(z: zf), let (c0, c1, r0, r1) = range(box) else { continue }
+            let cart = ribCartilage[Int(i)]
+            for r in r0...r1 {
+                let y = foy + Float(r) * fpx
+                for c in c0...c1 {
+                    let x = fox + Float(c) * fpx
+                    let idx = r * cols + c
+                    let sd = t.signedDistance(x: x, y: y, z: zf)
+                    if sd > fpx { continue }
+                    var v = sc.sub[idx]
+                    if cart {
+                        v += (120 - v) * coverageF(sd)
+                    } else {
+                        v += (780 - v) * coverageF(sd)
+                        v += (240 - v) * coverageF(sd + 1.3)
+                    }
+                    sc.sub[idx] = v
+                }
+            }
+        }
+
+        // Vessel trees: union of the capsules (max coverage), thin ones only inside lung.
+        let total = cols * rows
+        for i in 0..<total { sc.vessel[i] = 0 }
+        var touched = (Int.max, -1, Int.max, -1)
+        for i in vesselBuckets[k] {
+            let tube = vessels[Int(i)]
+            let t = tube.raster
+            guard let box = t.sectionBox(z: zf), let (c0, c1, r0, r1) = range(box) else { continue }
+            touched = (Swift.min(touched.0, c0), Swift.max(touched.1, c1), Swift.min(touched.2, r0), Swift.max(touched.3, r1))
+            for r in r0...r1 {
+                let y = foy + Float(r) * fpx
+                for c in c0...c1 {
+                    let x = fox + Float(c) * fpx
+                    let idx = r * cols + c
+                    let sd = t.signedDistance(x: x, y: y, z: zf)
+                    if sd > fpx { continue }
+                    var cv = coverageF(sd)
+                    if tube.needsLung { cv *= Swift.min(1, sc.lung[idx] * 1.5) }
+                    if cv > sc.vessel[idx] { sc.vessel[idx] = cv; sc.vesselHU[idx] = tube.hu }
+                }
+            }
+        }
+        if touched.1 >= 0 {
+            for r in touched.2...touched.3 {
+                for c in touched.0...touched.1 {
+                    let idx = r * cols + c
+                    let cv = sc.vessel[idx]
+                    if cv > 0 { sc.sub[idx] += (sc.vesselHU[idx] - sc.sub[idx]) * cv }
+                }
+            }
+        }
+
+        // Airways: wall then lumen.
+        for i in 0..<total { sc.wall[i] = 0; sc.lumen[i] = 0 }
+        touched = (Int.max, -1, Int.max, -1)
+        for i in airwayBuckets[k] {
+            let tube = airways[Int(i)]
+            let t = tube.raster
+            let w = airwayWalls[Int(i)]
+            var outer = t; outer.ra += w; outer.rMax += w; outer.zMin -= w; outer.zMax += w
+            guard let box = outer.sectionBox(z: zf), let (c0, c1, r0, r1) = range(box) else { continue }
+            touched = (Swift.min(touched.0, c0), Swift.max(touched.1, c1), Swift.min(touched.2, r0), Swift.max(touched.3, r1))
+            for r in r0...r1 {
+                let y = foy + Float(r) * fpx
+                for c in c0...c1 {
+                    let x = fox + Float(c) * fpx
+                    let idx = r * cols + c
+                    let sd = t.signedDistance(x: x, y: y, z: zf)
+                    if sd > w + fpx { continue }
+                    let gate = Swift.min(1, sc.lung[idx] * 1.5)
+                    sc.wall[idx] = Swift.max(sc.wall[idx], coverageF(sd - w) * gate)
+                    sc.lumen[idx] = Swift.max(sc.lumen[idx], coverageF(sd) * gate)
+                }
+            }
+        }
+        if touched.1 >= 0 {
+            for r in touched.2...touched.3 {
+                for c in touched.0...touched.1 {
+                    let idx = r * cols + c
+                    var v = sc.sub[idx]
+                    v += (30 - v) * sc.wall[idx]
+                    v += (-990 - v) * sc.lumen[idx]
+                    sc.sub[idx] = v
+                }
+            }
+        }
+
+        // Nodules.
+        for nod in ph.nodules {
+            let R = nod.boundingRadiusMM + px
+            guard abs(z - nod.center.z) < R else { continue }
+            let c0 = Swift.max(0, Int(((nod.center.x - R - ox) / px).rounded(.down)))
+            let c1 = Swift.min(cols - 1, Int(((nod.center.x + R - ox) / px).rounded(.up)))
+            let r0 = Swift.max(0, Int(((nod.center.y - R - oy) / px).rounded(.down)))
+            let r1 = Swift.min(rows - 1, Int(((nod.center.y + R - oy) / px).rounded(.up)))
+            guard c0 <= c1, r0 <= r1 else { continue }
+            for r in r0...r1 {
+                let y = oy + Double(r) * px
+                for c in c0...c1 {
+                    let x = ox + Double(c) * px
+                    let p = SIMD3(x, y, z)
+                    let sd = nod.distance(p)
+                    if sd > px { continue }
+                    let idx = r * cols + c
+                    let old = Double(sc.sub[idx])
+                    let tex = Scene.valueNoise(x / 1.5, y / 1.5, z / 1.5, seed: seed &+ 9)
+                    var v = old
+                    switch nod.type {
+                    case .solid:
+                        v += (nod.solidHU + 15 * tex - v) * coverage(sd)
+                    case .groundGlass:
+                        v += (nod.groundGlassHU + 70 * tex - v) * coverage(sd)
+                    case .partSolid:
+                        v += (nod.groundGlassHU + 70 * tex - v) * coverage(sd)
+                        v += (nod.solidHU + 15 * tex - v) * coverage(nod.distance(p, k: nod.coreFraction))
+                    }
+                    sc.sub[idx] = Float(Swift.max(old, v))
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func segmentDistance2D(_ x: Double, _ y: Double, _ ax: Double, _ ay: Double, _ bx: Double, _ by: Double) -> Double {
+        let dx = bx - ax, dy = by - ay
+        var t = ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)
+        t = Swift.min(1, Swift.max(0, t))
+        let qx = ax + t * dx - x, qy = ay + t * dy - y
+        return (qx * qx + qy * qy).squareRoot()
+    }
+}

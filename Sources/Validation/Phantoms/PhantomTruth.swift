@@ -1,0 +1,97 @@
+import Foundation
+
+/// truth.json (schema "triage.truth.v1"): per case its identifiers and, per nodule, the
+/// centre in LPS mm (through the same affine the stored series states), the diameter of
+/// the sphere of equal volume, the volume of the rendered shape, and its classes.
+public struct PhantomTruth: Codable, Sendable {
+    public var schema = "triage.truth.v1"
+    public var seed: UInt64
+    public var generator: String
+    public var options: PhantomOptions?
+    public var cases: [Case]
+
+    public struct Case: Codable, Sendable {
+        public var caseID: String
+        public var patientID: String
+        public var studyInstanceUID: String
+        public var seriesInstanceUID: String
+        public var folder: String
+        public var format: String
+        public var slices: Int
+        public var rows: Int
+        public var columns: Int
+        public var pixelSpacingMM: Double
+        public var sliceSpacingMM: Double
+        public var storage: PhantomStorage?
+        public var nodules: [Nodule]
+
+        enum CodingKeys: String, CodingKey {
+            case caseID = "case_id", patientID = "patient_id", studyInstanceUID = "study_instance_uid"
+            case seriesInstanceUID = "series_instance_uid", folder, format, slices, rows, columns
+            case pixelSpacingMM = "pixel_spacing_mm", sliceSpacingMM = "slice_spacing_mm", storage, nodules
+        }
+    }
+
+    public struct Nodule: Codable, Sendable {
+        public var id: String
+        public var centerMM: [Double]
+        public var diameterMM: Double
+        public var volumeMM3: Double
+        public var type: String
+        public var shape: String
+        public var location: String
+        /// Longest and shortest extent through the centre (mm), for Lung-RADS-style checks.
+        public var longAxisMM: Double
+        public var shortAxisMM: Double
+
+        enum CodingKeys: String, CodingKey {
+            case id, type, shape, location
+            case centerMM = "center_mm", diameterMM = "diameter_mm", volumeMM3 = "volume_mm3"
+            case longAxisMM = "long_axis_mm", shortAxisMM = "short_axis_mm"
+        }
+    }
+
+    /// The truth entry of a case written in `folder` (relative path) as `format`.
+    public static func entry(for phantom: PhantomCase, folder: String, format: String,
+                             seriesInstanceUID: String? = nil) -> Case {
+        let nodules = phantom.nodules.map { n -> Nodule in
+            let volume = n.volumeMM3()
+            let c = phantom.patientPosition(ofAnatomy: n.center)
+            let axes = n.axesThroughCentre()
+            return Nodule(id: n.id, centerMM: [c.x, c.y, c.z].map { ($0 * 1000).rounded() / 1000 },
+                          diameterMM: (pow(6 * volume / Double.pi, 1.0 / 3.0) * 1000).rounded() / 1000,
+                          volumeMM3: (volume * 10).rounded() / 10, type: n.type.rawValue, shape: n.shape.rawValue,
+                          location: n.location.rawValue, longAxisMM: (axes.long * 100).rounded() / 100,
+                          shortAxisMM: (axes.short * 100).rounded() / 100)
+        }
+        return Case(caseID: phantom.caseID, patientID: phantom.identity.patientID,
+                    studyInstanceUID: phantom.identity.studyInstanceUID,
+                    seriesInstanceUID: seriesInstanceUID ?? phantom.identity.seriesInstanceUID,
+                    folder: folder, format: format, slices: phantom.slices, rows: phantom.rows,
+                    columns: phantom.columns, pixelSpacingMM: phantom.pixelSpacingMM,
+                    sliceSpacingMM: phantom.sliceSpacingMM, storage: format == "dicom" ? phantom.storage : nil,
+                    nodules: nodules)
+    }
+}
+
+extension PhantomNodule {
+    /// Longest and shortest chord through the centre (mm), over many directions.
+    func axesThroughCentre() -> (long: Double, short: Double) {
+        var r = PhantomRandom(seed: 77)
+        var long = 0.0, short = Double.infinity
+        for _ in 0..<400 {
+            let d = r.unitVector()
+            func extent(_ dir: SIMD3<Double>) -> Double {
+                var lo = 0.0, hi = boundingRadiusMM * 1.1
+                for _ in 0..<30 {
+                    let m = (lo + hi) / 2
+                    if distance(center + dir * m) < 0 { lo = m } else { hi = m }
+                }
+                return lo
+            }
+            let chord = extent(d) + extent(-d)
+            long = Swift.max(long, chord); short = Swift.min(short, chord)
+        }
+        return (long, short)
+    }
+}
