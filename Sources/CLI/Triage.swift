@@ -10,6 +10,7 @@ struct Triage: ParsableCommand {
         subcommands: [
             // Add each command here as it lands.
             InspectCommand.self,
+            PhantomCommand.self,
             EvaluateCommand.self,
             RunCommand.self,
             EnqueueCommand.self,
