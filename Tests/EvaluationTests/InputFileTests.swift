@@ -140,6 +140,22 @@ struct InputFileTests {
         }
     }
 
+    @Test func emptyOrUnrelatedReportsFolderIsAnError() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let truthURL = folder.appendingPathComponent("truth.json")
+        try write(Self.truthJSON, to: truthURL)
+        let reports = folder.appendingPathComponent("reports")
+        try FileManager.default.createDirectory(at: reports, withIntermediateDirectories: true)
+        #expect(throws: EvaluationError.noReports(path: reports.path)) {
+            try Evaluator.evaluate(truthFile: truthURL, reportsDirectory: reports)
+        }
+        try write(Self.findingsJSON(series: "7.7.7"), to: reports.appendingPathComponent("x/findings.json"))
+        #expect(throws: EvaluationError.noMatchingReports(reportsPath: reports.path, truthPath: truthURL.path, reports: 1)) {
+            try Evaluator.evaluate(truthFile: truthURL, reportsDirectory: reports)
+        }
+    }
+
     /// End to end on files: evaluate, write evaluation.json and froc.svg, read them back.
     @Test func writesOutputsThatParse() throws {
         let folder = try temporaryFolder()

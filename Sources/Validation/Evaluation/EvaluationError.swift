@@ -7,6 +7,8 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
     case duplicateReports(firstPath: String, secondPath: String)
     case notADirectory(path: String)
     case invalidArgument(String)
+    case noReports(path: String)
+    case noMatchingReports(reportsPath: String, truthPath: String, reports: Int)
     case writeFailed(path: String, reason: String)
 
     public var description: String {
@@ -17,6 +19,9 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
             return "\(first) and \(second) report the same series; evaluate one batch at a time"
         case let .notADirectory(path): return "\(path): not a directory"
         case let .invalidArgument(message): return message
+        case let .noReports(path): return "\(path): no findings.json found (is this the batch output folder?)"
+        case let .noMatchingReports(reportsPath, truthPath, reports):
+            return "\(reportsPath): none of its \(reports) reports matches a case of \(truthPath) (wrong truth file?)"
         case let .writeFailed(path, reason): return "\(path): cannot write: \(reason)"
         }
     }

@@ -34,10 +34,18 @@ public enum Evaluator {
     public static let curveGrid: [Double] = (0...96).map { Foundation.pow(2.0, -3.0 + Double($0) / 16.0) }
 
     /// Reads the truth file and every findings.json under `reportsDirectory`, then evaluates.
+    /// A folder without usable reports, or whose reports match no case, is an error.
     public static func evaluate(truthFile: URL, reportsDirectory: URL,
                                 options: EvaluationOptions = EvaluationOptions()) throws -> EvaluationSummary {
         let truth = try GroundTruth.load(from: truthFile)
         let collection = try StudyReportCollector.collect(directory: reportsDirectory)
+        // Scoring an empty or unrelated folder would print a CPM of 0 that looks like a result.
+        guard !collection.reports.isEmpty else { throw EvaluationError.noReports(path: reportsDirectory.path) }
+        let truthSeries = Set(truth.cases.map(\.seriesInstanceUID))
+        guard collection.reports.contains(where: { truthSeries.contains($0.seriesInstanceUID) }) else {
+            throw EvaluationError.noMatchingReports(reportsPath: reportsDirectory.path, truthPath: truthFile.path,
+                                                    reports: collection.reports.count)
+        }
         return evaluate(truth: truth, reports: collection.reports, warnings: collection.warnings, options: options)
     }
 
