@@ -1,3 +1,5 @@
+import Foundation
+
 /// HTML output helpers. Every value that reaches a report page passes through
 /// `HTMLText.escape` (text and attribute values alike): patient names, identifiers,
 /// warnings and error messages come from DICOM files or the file system and may contain

@@ -42,6 +42,16 @@ enum ReportFiles {
         }
     }
 
+    /// Flushes a directory's entries (new names, renames) to disk, so a completed study
+    /// survives a power loss and not only a killed process. Best effort: a file system
+    /// that cannot fsync a directory is not an error.
+    static func syncDirectory(_ url: URL) {
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
     static func writeAtomically(_ text: String, to url: URL) throws {
         try writeAtomically(Data(text.utf8), to: url)
     }

@@ -183,7 +183,10 @@ public struct StudyReportWriter: Sendable {
             // Last: findings.json marks the folder complete.
             try ReportFiles.writeAtomically(try document.encodedJSON(),
                                             to: temporary.appendingPathComponent(Self.findingsFileName))
+            ReportFiles.syncDirectory(temporary.appendingPathComponent(Self.keyImagesFolder))
+            ReportFiles.syncDirectory(temporary)
             try ReportFiles.publishFolder(temporary, as: studyDirectory(folderName: folderName))
+            ReportFiles.syncDirectory(studiesDirectory)
             return document
         } catch {
             try? FileManager.default.removeItem(at: temporary)

@@ -177,6 +177,7 @@ public enum WorklistWriter {
                                         to: outputDirectory.appendingPathComponent("worklist.json"))
         try ReportFiles.writeAtomically(html(order, title: title, generatedAt: generatedAt),
                                         to: outputDirectory.appendingPathComponent("worklist.html"))
+        ReportFiles.syncDirectory(outputDirectory)
     }
 
     // MARK: - JSON
