@@ -216,21 +216,34 @@ public struct StudyReportWriter: Sendable {
         let folder = Self.keyImagesFolder
         var figures: [StudyReportHTML.Figure] = []
 
-        func circled(_ image: PlaneImage, labelScale: Int) -> PlaneImage {
+        func circled(_ image: PlaneImage) -> PlaneImage {
             var image = image
             let r = radiusMM / image.pixelMM
-            image.raster.strokeEllipse(centerX: image.referenceX, centerY: image.referenceY, radiusX: r, radiusY: r,
+            let cx = image.referenceX, cy = image.referenceY
+            image.raster.strokeEllipse(centerX: cx, centerY: cy, radiusX: r, radiusY: r,
                                        lineWidth: Self.outlineWidth, color: .findingOutline)
             func pixel(_ v: Double) -> Int { v.isFinite ? Int(min(max(v, -1e6), 1e6).rounded()) : 0 }
-            let lx = pixel(image.referenceX + r * 0.75 + 4)
-            let ly = pixel(image.referenceY - r * 0.75 - Double(9 * labelScale))
+            // A small finding's to-scale circle hides the finding itself: add four ticks
+            // pointing at it from outside (from r + 3 to r + 9 pixels), which do not.
+            if r < 6 {
+                let (x, y) = (pixel(cx), pixel(cy))
+                let inner = pixel(r + 3), length = 6
+                image.raster.fillRect(x: x - inner - length, y: y - 1, width: length, height: 2, color: .findingOutline)
+                image.raster.fillRect(x: x + inner + 1, y: y - 1, width: length, height: 2, color: .findingOutline)
+                image.raster.fillRect(x: x - 1, y: y - inner - length, width: 2, height: length, color: .findingOutline)
+                image.raster.fillRect(x: x - 1, y: y + inner + 1, width: 2, height: length, color: .findingOutline)
+            }
+            // Label up-right of the circle, at a size that suits the picture.
+            let labelScale = image.raster.width >= 200 ? 2 : 1
+            let lx = pixel(cx + max(r, 9) * 0.75 + 4)
+            let ly = pixel(cy - max(r, 9) * 0.75 - Double(9 * labelScale))
             image.raster.drawLabel(label, x: min(lx, image.raster.width - RGBRaster.labelWidth(label, scale: labelScale) - 2),
                                    y: max(ly, 2), scale: labelScale, color: .findingOutline)
             return image
         }
 
         let sliceNumber = Int(center.z.rounded()) + 1
-        let axial = circled(renderer.nativeSlice(of: volume, through: center), labelScale: 2)
+        let axial = circled(renderer.nativeSlice(of: volume, through: center))
         let axialName = "\(prefix)-axial.png"
         try writePNG(axial.raster, to: directory.appendingPathComponent(axialName))
         figures.append(.init(path: "\(folder)/\(axialName)", cssClass: "axial", width: axial.raster.width,
@@ -238,8 +251,7 @@ public struct StudyReportWriter: Sendable {
                              caption: "\(axial.planeName.capitalized) slice \(sliceNumber) of \(volume.slices), lung window"))
 
         let field = Self.zoomFieldMM(diameterMM: diameterMM)
-        var zoom = circled(renderer.zoomedNativeSlice(of: volume, through: center, fieldMM: field, side: Self.zoomSide),
-                           labelScale: 2)
+        var zoom = circled(renderer.zoomedNativeSlice(of: volume, through: center, fieldMM: field, side: Self.zoomSide))
         // 10 mm scale bar, bottom left.
         let barPixels = Int((10 / zoom.pixelMM).rounded())
         zoom.raster.fillRect(x: 10, y: zoom.raster.height - 14, width: barPixels, height: 3, color: .label)
@@ -254,7 +266,7 @@ public struct StudyReportWriter: Sendable {
         if volume.slices > 1 {
             for (kind, image) in [("row", renderer.rowReformat(of: volume, through: center)),
                                   ("column", renderer.columnReformat(of: volume, through: center))] {
-                let drawn = circled(image, labelScale: 2)
+                let drawn = circled(image)
                 // Name the file by what it shows (coronal/sagittal for an axial series).
                 let name = "\(prefix)-\(drawn.planeName == "axial" || drawn.planeName == "oblique" ? "\(drawn.planeName)-\(kind)" : drawn.planeName).png"
                 try writePNG(drawn.raster, to: directory.appendingPathComponent(name))

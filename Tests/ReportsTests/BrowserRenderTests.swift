@@ -12,7 +12,8 @@ import Volumes
 /// scripts/test.sh and CI run, installs Debian's `chromium`), so a missing browser FAILS
 /// this test instead of skipping it. Set TRIAGE_SKIP_BROWSER_TESTS=1 to skip it on a
 /// developer machine without a browser; set TRIAGE_REPORT_SCREENSHOTS=DIR to keep the
-/// screenshots (that is how docs/images/example-*.png are made, see docs/reports.md).
+/// screenshots (that is how docs/images/example-*.png are made, see docs/reports.md) and
+/// TRIAGE_REPORT_EXAMPLE_OUT=DIR to keep the example batch itself.
 @Suite struct BrowserRenderTests {
     /// - Parameter scale: 1 for the docs' pictures; smaller keeps the DEBUG test quick.
     static func exampleBatch(at out: URL, scale k: Double) throws {
@@ -58,8 +59,10 @@ import Volumes
                    "TRIAGE_SKIP_BROWSER_TESTS=1"))
     func worklistAndReportRenderInChromiumWithEveryImageLoaded() throws {
         let environment = ProcessInfo.processInfo.environment
-        let out = try SyntheticStudy.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: out) }
+        // TRIAGE_REPORT_EXAMPLE_OUT=DIR keeps the example batch there for looking at by hand.
+        let keptOut = environment["TRIAGE_REPORT_EXAMPLE_OUT"].map { URL(fileURLWithPath: $0) }
+        let out = try keptOut ?? SyntheticStudy.temporaryDirectory()
+        defer { if keptOut == nil { try? FileManager.default.removeItem(at: out) } }
         let keep = environment["TRIAGE_REPORT_SCREENSHOTS"]
         // TRIAGE_REPORT_EXAMPLE_SCALE=1.6 gives 1 mm pixels for the docs' pictures.
         let scale = environment["TRIAGE_REPORT_EXAMPLE_SCALE"].flatMap(Double.init) ?? 0.6

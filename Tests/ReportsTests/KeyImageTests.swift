@@ -55,6 +55,28 @@ import Volumes
         #expect(image.rgb(50, 55) == (85, 85, 85))
     }
 
+    @Test func smallFindingGetsTicksThatLeaveItVisible() throws {
+        // 4 mm at 0.8 mm pixels: radius 2.5 px, so ticks from 3 + 3 = 6 px out to 11 px.
+        let series = SyntheticStudy.ballSeries(center: SIMD3(30, 34, 12), diameterMM: 4)
+        let finding = SyntheticStudy.finding(rank: 1, series: series, center: SIMD3(30, 34, 12), diameterMM: 4, score: 0.5)
+        let out = try SyntheticStudy.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let document = try StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
+            .writeReport(folderName: "s", series: series, assessment: SyntheticStudy.assessment([finding]))
+        let image = try DecodedRGB.read(out.appendingPathComponent("studies/s")
+            .appendingPathComponent(try #require(document.findings[0].keyImages).axial))
+        for (x, y) in [(30 - 8, 34), (30 + 8, 34), (30, 34 + 8), (30, 34 - 8)] {
+            #expect(isOutline(image.rgb(x, y)), "tick pixel (\(x), \(y)) is \(image.rgb(x, y))")
+        }
+        // The ring at 2.5 px is outline; the centre pixel is still the nodule's gray
+        // (1.5 px from a 2 px line centred at 2.5 px).
+        #expect(isOutline(image.rgb(30 + 2, 34)) || isOutline(image.rgb(30 + 3, 34)))
+        let centre = image.rgb(30, 34)
+        #expect(isGray(centre) && abs(centre.r - 236) <= 1)
+        // Between the ring and the ticks (4 px out): background, untouched.
+        #expect(isGray(image.rgb(30 - 5, 34)))
+    }
+
     @Test func coronalReformatIsResampledToSquarePixelsWithSuperiorUp() throws {
         let (folder, record) = try write()
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent().deletingLastPathComponent()) }
