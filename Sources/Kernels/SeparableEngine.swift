@@ -45,9 +45,11 @@ enum Slots012: OrderSlots { static let has0 = true, has1 = true, has2 = true }
 /// outputs as a sum (even) and a difference (odd).
 @inline(never)
 func combineLines<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, count n: Int,
-                                 _ w0: UnsafePointer<Float>, _ out0: UnsafeMutablePointer<Float>,
-                                 _ w1: UnsafePointer<Float>, _ out1: UnsafeMutablePointer<Float>,
-                                 _ w2: UnsafePointer<Float>, _ out2: UnsafeMutablePointer<Float>) {
+                                 _ weights: AxisWeights, _ out0: UnsafeMutablePointer<Float>,
+                                 _ out1: UnsafeMutablePointer<Float>, _ out2: UnsafeMutablePointer<Float>) {
+    let w0 = UnsafePointer(weights.w0), w1 = UnsafePointer(weights.w1), w2 = UnsafePointer(weights.w2)
+    // Pre-broadcast weights: one vector load per tap instead of a scalar load + shuffle.
+    let v0 = UnsafePointer(weights.v0), v1 = UnsafePointer(weights.v1), v2 = UnsafePointer(weights.v2)
     let has0 = S.has0, has1 = S.has1, has2 = S.has2
     let outputs = (has0 ? 1 : 0) + (has1 ? 1 : 0) + (has2 ? 1 : 0)
     var v = 0
@@ -55,20 +57,20 @@ func combineLines<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<UnsafeP
     // Two vectors per iteration for one output (more independent adds); one vector otherwise
     // so the accumulators stay in registers.
     if outputs == 1 {
-        let w = has0 ? w0 : (has1 ? w1 : w2)
+        let wv = has0 ? v0 : (has1 ? v1 : v2)
         let out = has0 ? out0 : (has1 ? out1 : out2)
         while v + 16 <= n {
             var a: SIMD8<Float>, b: SIMD8<Float>
             if has1 {
                 a = SIMD8<Float>(repeating: 0); b = a
             } else {
-                let t = SIMD8<Float>(repeating: w[0])
+                let t = wv[0]
                 a = t * loadVector(center + v); b = t * loadVector(center + v + 8)
             }
             var j = 1
             while j <= r {
                 let p = lines[j] + v, m = lines[-j] + v
-                let t = SIMD8<Float>(repeating: w[j])
+                let t = wv[j]
                 if has1 {
                     a += t * (loadVector(p) - loadVector(m)); b += t * (loadVector(p + 8) - loadVector(m + 8))
                 } else {
@@ -82,18 +84,18 @@ func combineLines<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<UnsafeP
     }
     while v + 8 <= n {
         let c0 = loadVector(center + v)
-        var a0 = SIMD8<Float>(repeating: w0[0]) * c0
+        var a0 = v0[0] * c0
         var a1 = SIMD8<Float>(repeating: 0)
-        var a2 = SIMD8<Float>(repeating: w2[0]) * c0
+        var a2 = v2[0] * c0
         var j = 1
         while j <= r {
             let p0 = loadVector(lines[j] + v), m0 = loadVector(lines[-j] + v)
             if has0 || has2 {
                 let s0 = p0 + m0
-                if has0 { a0 += SIMD8<Float>(repeating: w0[j]) * s0 }
-                if has2 { a2 += SIMD8<Float>(repeating: w2[j]) * s0 }
+                if has0 { a0 += v0[j] * s0 }
+                if has2 { a2 += v2[j] * s0 }
             }
-            if has1 { a1 += SIMD8<Float>(repeating: w1[j]) * (p0 - m0) }
+            if has1 { a1 += v1[j] * (p0 - m0) }
             j += 1
         }
         if has0 { storeVector(a0, out0 + v) }
@@ -124,13 +126,13 @@ func combineLines(_ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, c
     let d = w.dummy
     let o0 = o.0 ?? d, o1 = o.1 ?? d, o2 = o.2 ?? d
     switch (o.0 != nil, o.1 != nil, o.2 != nil) {
-    case (true, false, false): combineLines(Slots0.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
-    case (false, true, false): combineLines(Slots1.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
-    case (false, false, true): combineLines(Slots2.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
-    case (true, true, false): combineLines(Slots01.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
-    case (true, false, true): combineLines(Slots02.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
-    case (false, true, true): combineLines(Slots12.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
-    case (true, true, true): combineLines(Slots012.self, lines, radius: r, count: n, w.w0, o0, w.w1, o1, w.w2, o2)
+    case (true, false, false): combineLines(Slots0.self, lines, radius: r, count: n, w, o0, o1, o2)
+    case (false, true, false): combineLines(Slots1.self, lines, radius: r, count: n, w, o0, o1, o2)
+    case (false, false, true): combineLines(Slots2.self, lines, radius: r, count: n, w, o0, o1, o2)
+    case (true, true, false): combineLines(Slots01.self, lines, radius: r, count: n, w, o0, o1, o2)
+    case (true, false, true): combineLines(Slots02.self, lines, radius: r, count: n, w, o0, o1, o2)
+    case (false, true, true): combineLines(Slots12.self, lines, radius: r, count: n, w, o0, o1, o2)
+    case (true, true, true): combineLines(Slots012.self, lines, radius: r, count: n, w, o0, o1, o2)
     case (false, false, false): break
     }
 }
@@ -142,6 +144,10 @@ final class AxisWeights {
     let w0: UnsafeMutablePointer<Float>
     let w1: UnsafeMutablePointer<Float>
     let w2: UnsafeMutablePointer<Float>
+    /// The same weights broadcast to vectors.
+    let v0: UnsafeMutablePointer<SIMD8<Float>>
+    let v1: UnsafeMutablePointer<SIMD8<Float>>
+    let v2: UnsafeMutablePointer<SIMD8<Float>>
     /// Never read; a sink for unused outputs (never written either: unused slots are skipped).
     let dummy: UnsafeMutablePointer<Float>
 
@@ -155,10 +161,19 @@ final class AxisWeights {
             return p
         }
         w0 = copy(k[0].halfWeights); w1 = copy(k[1].halfWeights); w2 = copy(k[2].halfWeights)
+        func broadcast(_ a: [Float]) -> UnsafeMutablePointer<SIMD8<Float>> {
+            let p = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: a.count)
+            p.initialize(from: a.map { SIMD8<Float>(repeating: $0) }, count: a.count)
+            return p
+        }
+        v0 = broadcast(k[0].halfWeights); v1 = broadcast(k[1].halfWeights); v2 = broadcast(k[2].halfWeights)
         dummy = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     }
 
-    deinit { w0.deallocate(); w1.deallocate(); w2.deallocate(); dummy.deallocate() }
+    deinit {
+        w0.deallocate(); w1.deallocate(); w2.deallocate()
+        v0.deallocate(); v1.deallocate(); v2.deallocate(); dummy.deallocate()
+    }
 }
 
 // MARK: - The slab engine
