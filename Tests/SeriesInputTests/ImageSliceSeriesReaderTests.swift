@@ -139,6 +139,7 @@ private func writeSeries16(_ folder: SliceFolder, names: [String], width: Int = 
         (#"{"slice_step_mm": [1, 0, 0]}"#, "slice_step_mm"),
         (#"{"slice_step_mm": [0, 0, 2], "slice_spacing_mm": 2.5}"#, "slice_step_mm"),
         (#"{"series_number": 2.5}"#, "series_number"),
+        (#"{"pixel_representation": 2}"#, "pixel_representation"),
     ])
     func badValueNamesTheKey(json: String, key: String) throws {
         let error = try #require(throws: ImageSliceSeriesError.self) { try parse(json) }
@@ -305,6 +306,20 @@ private func writeSeries16(_ folder: SliceFolder, names: [String], width: Int = 
         #expect(series.orientation == "axial")
         #expect(series.identity.patientID == "PH-1")
         #expect(series.warnings.isEmpty, "\(series.warnings)")
+    }
+
+    @Test func signedSixteenBitSamples() throws {
+        // int16 HU written into a 16-bit PNG by reinterpretation: -1000 -> 64536.
+        let folder = try SliceFolder()
+        let hu: [Int16] = [-1000, -1, 0, 40, 3071, -32768]
+        try PNGCodec.write(GrayImage(width: 3, height: 2, bitDepth: 16, samples: hu.map { UInt16(bitPattern: $0) }),
+                           to: folder.file("s.png"))
+        try folder.writeSidecar(#"{"pixel_representation": 1, "pixel_padding_value": -32768}"#)
+        let series = try ImageSliceSeriesReader.read(folder: folder.url, files: try folder.files())
+        #expect(series.volume.voxels == [-1000, -1, 0, 40, 3071, -1024])
+        #expect(series.statistics.minHU == -1000 && series.statistics.maxHU == 3071)
+        #expect(series.statistics.paddingVoxelCount == 1)
+        #expect(abs(series.statistics.meanHU - Double(-1000 - 1 + 0 + 40 + 3071) / 5) < 1e-9)
     }
 
     @Test func differentSizeNamesTheOddFile() throws {

@@ -11,7 +11,8 @@ import Darwin
 enum ImageFileIO {
     static func read(_ url: URL, format: ImageFileFormat) throws -> Data {
         do {
-            return try Data(contentsOf: url, options: .mappedIfSafe)
+            // Read, not mapped: a file truncated while mapped would fault (SIGBUS) instead of throwing.
+            return try Data(contentsOf: url)
         } catch {
             throw ImageCodecError(format: format, kind: .io, reason: "cannot read file (\(Self.describe(error)))",
                                   path: url.path)

@@ -53,7 +53,8 @@ public enum ImageSliceSeriesReader {
         let slope = sidecar?.rescaleSlope ?? 1
         let intercept = sidecar?.rescaleIntercept ?? 0
         let padding = sidecar?.pixelPaddingValue
-        let conversion = HUConversion(slope: slope, intercept: intercept, paddingStored: padding)
+        let conversion = HUConversion(slope: slope, intercept: intercept, paddingStored: padding,
+                                      signed: sidecar?.signedSamples ?? false)
 
         var voxels = [Float](repeating: 0, count: voxelCount)
         var outcomes = [SliceOutcome?](repeating: nil, count: slices.count)
@@ -237,6 +238,8 @@ public enum ImageSliceSeriesReader {
         var slope: Double
         var intercept: Double
         var paddingStored: Int?
+        /// Reinterpret samples as two's complement at the image's bit depth.
+        var signed: Bool
     }
 
     private enum SliceOutcome {
@@ -276,10 +279,15 @@ public enum ImageSliceSeriesReader {
         var minStored = Int64.max, maxStored = Int64.min, sumStored: Int64 = 0
         var count = 0, paddingCount = 0
         let slope = Float(conversion.slope), intercept = Float(conversion.intercept)
-        let padding = conversion.paddingStored.map { Int64($0) } ?? -1 // stored values are never negative
+        // No padding: a value no sample can hold.
+        let padding = conversion.paddingStored.map { Int64($0) } ?? Int64.min
+        // Two's complement: subtract 2^bits from values at or above 2^(bits-1).
+        let signBit: Int64 = conversion.signed ? (image.bitDepth == 16 ? 0x8000 : 0x80) : Int64.max
+        let wrap: Int64 = image.bitDepth == 16 ? 0x10000 : 0x100
         image.samples.withUnsafeBufferPointer { samples in
             for i in 0..<samples.count {
-                let stored = Int64(samples[i])
+                var stored = Int64(samples[i])
+                if stored >= signBit { stored -= wrap }
                 if stored == padding {
                     out[i] = -1024
                     paddingCount += 1

@@ -18,6 +18,11 @@ public struct ImageSeriesSidecar: Sendable, Equatable {
     /// HU = stored value x slope + intercept (`rescale_slope`, `rescale_intercept`).
     public var rescaleSlope: Double?
     public var rescaleIntercept: Double?
+    /// Samples are two's-complement signed (`pixel_representation` 1, as in DICOM): a 16-bit
+    /// sample 64536 means -1000. PNG has no signed samples, but some exporters store int16
+    /// HU this way. Default 0: unsigned.
+    public var signedSamples: Bool
+
     /// Stored value that marks pixels outside the field of view (`pixel_padding_value`):
     /// they become -1024 HU and are left out of statistics and detection.
     public var pixelPaddingValue: Int?
@@ -36,7 +41,9 @@ public struct ImageSeriesSidecar: Sendable, Equatable {
     public init(rowSpacingMM: Double? = nil, columnSpacingMM: Double? = nil, sliceSpacingMM: Double? = nil,
                 rescaleSlope: Double? = nil, rescaleIntercept: Double? = nil, pixelPaddingValue: Int? = nil,
                 imagePositionPatient: SIMD3<Double>? = nil, imageOrientationPatient: [Double]? = nil,
-                sliceStepMM: SIMD3<Double>? = nil, identity: SeriesIdentity = SeriesIdentity()) {
+                sliceStepMM: SIMD3<Double>? = nil, signedSamples: Bool = false,
+                identity: SeriesIdentity = SeriesIdentity()) {
+        self.signedSamples = signedSamples
         self.rowSpacingMM = rowSpacingMM
         self.columnSpacingMM = columnSpacingMM
         self.sliceSpacingMM = sliceSpacingMM
@@ -51,7 +58,7 @@ public struct ImageSeriesSidecar: Sendable, Equatable {
 
     /// The keys `series.json` may hold.
     public static let knownKeys: [String] = [
-        "pixel_spacing_mm", "slice_spacing_mm", "rescale_slope", "rescale_intercept", "pixel_padding_value",
+        "pixel_spacing_mm", "slice_spacing_mm", "rescale_slope", "rescale_intercept", "pixel_representation", "pixel_padding_value",
         "image_position_patient", "image_orientation_patient", "slice_step_mm", "modality", "patient_id", "patient_name", "study_instance_uid",
         "series_instance_uid", "accession_number", "study_date", "series_description", "series_number",
     ]
@@ -128,8 +135,14 @@ public struct ImageSeriesSidecar: Sendable, Equatable {
         sidecar.rescaleSlope = try number("rescale_slope")
         if sidecar.rescaleSlope == 0 { throw fail("\"rescale_slope\" must not be 0") }
         sidecar.rescaleIntercept = try number("rescale_intercept")
+        if let representation = try number("pixel_representation") {
+            guard representation == 0 || representation == 1 else {
+                throw fail("\"pixel_representation\" must be 0 (unsigned) or 1 (signed), got \(representation)")
+            }
+            sidecar.signedSamples = representation == 1
+        }
         if let padding = try number("pixel_padding_value") {
-            guard padding == padding.rounded(), abs(padding) <= 65535 else {
+            guard padding == padding.rounded(), padding >= -32768, padding <= 65535 else {
                 throw fail("\"pixel_padding_value\" must be an integer stored value (got \(padding))")
             }
             sidecar.pixelPaddingValue = Int(padding)
