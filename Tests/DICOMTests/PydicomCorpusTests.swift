@@ -45,11 +45,11 @@ struct PydicomCorpusTests {
         let r = try #require(Self.reference)
         let syntaxes = Set(r.files.values.compactMap(\.transfer_syntax))
         for uid in ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.5",
-                    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.70"] {
+                    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"] {
             #expect(syntaxes.contains(uid), "no fixture in \(uid)")
         }
         #expect(r.files.values.contains { ($0.frames ?? 1) > 1 })
-        #expect(r.files.count == 29)
+        #expect(r.files.count == 39)
     }
 
     static func close(_ a: Double, _ b: Double, relative: Double = 1e-12) -> Bool {

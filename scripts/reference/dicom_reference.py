@@ -63,6 +63,108 @@ FILES = {
 }
 
 
+# JPEG Lossless (Process 14) files with every predictor, a point transform and restart
+# intervals: the corpus only has selection value 1. Encoded here (T.81 Annex H), checked
+# by decoding with libjpeg (pylibjpeg-libjpeg) before they are written; the Swift test
+# compares its own decoder with pydicom's decode of the written files.
+KNOWN_IMAGES = {}
+LOSSLESS = [(k, 0, 0) for k in range(1, 8)] + [(6, 2, 0), (4, 0, 64), (7, 1, 128)]
+
+
+def lossless_name(predictor, pt, restart):
+    return f"JPEGLossless_SV{predictor}_Pt{pt}_RI{restart}.dcm"
+
+
+def encode_jpeg_lossless(img, precision, predictor, pt, restart):
+    """Single-component JPEG Lossless codestream; one fixed Huffman table (17 five-bit codes)."""
+    import struct
+    h, w = img.shape
+    x = (img.astype(np.int64) >> pt)
+    out = bytearray(b"\xff\xd8")
+    out += b"\xff\xc3" + struct.pack(">HBHHB", 11, precision, h, w, 1) + bytes([1, 0x11, 0])
+    counts = [0] * 16
+    counts[4] = 17
+    out += b"\xff\xc4" + struct.pack(">H", 2 + 1 + 16 + 17) + bytes([0]) + bytes(counts) + bytes(range(17))
+    if restart:
+        out += b"\xff\xdd" + struct.pack(">HH", 4, restart)
+    out += b"\xff\xda" + struct.pack(">HB", 8, 1) + bytes([1, 0x00]) + bytes([predictor, 0, pt])
+    acc, nbits, data = 0, 0, bytearray()
+
+    def put(value, n):
+        nonlocal acc, nbits
+        acc = (acc << n) | (value & ((1 << n) - 1))
+        nbits += n
+        while nbits >= 8:
+            byte = (acc >> (nbits - 8)) & 0xFF
+            data.append(byte)
+            if byte == 0xFF:
+                data.append(0)
+            nbits -= 8
+
+    def flush():
+        nonlocal nbits
+        if nbits:
+            put((1 << (8 - nbits)) - 1, 8 - nbits)
+
+    restart_row, marker = 0, 0
+    for r in range(h):
+        for c in range(w):
+            i = r * w + c
+            if restart and i and i % restart == 0:
+                flush()
+                data.extend(bytes([0xFF, 0xD0 + marker]))
+                marker = (marker + 1) % 8
+                restart_row = r
+            if r == restart_row and c == 0:
+                pred = 1 << (precision - pt - 1)
+            elif r == restart_row:
+                pred = x[r, c - 1]
+            elif c == 0:
+                pred = x[r - 1, c]
+            else:
+                ra, rb, rc = x[r, c - 1], x[r - 1, c], x[r - 1, c - 1]
+                pred = {1: ra, 2: rb, 3: rc, 4: ra + rb - rc, 5: ra + ((rb - rc) >> 1),
+                        6: rb + ((ra - rc) >> 1), 7: (ra + rb) >> 1}[predictor]
+            d = int(x[r, c] - pred) % 65536
+            if d >= 32768:
+                d -= 65536
+            ssss = 0 if d == 0 else (16 if d == -32768 else abs(d).bit_length())
+            put(ssss, 5)
+            if 0 < ssss < 16:
+                put(d if d > 0 else d + (1 << ssss) - 1, ssss)
+    flush()
+    return bytes(out + data + b"\xff\xd9")
+
+
+def write_lossless_fixtures():
+    import libjpeg
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGLossless
+    source = pydicom.dcmread(os.path.join(FIXTURES, "CT_small.dcm"))
+    image = np.clip(source.pixel_array[40:88, 30:94].astype(np.int64) + 1024, 0, 4095)
+    rng = np.random.default_rng(5)
+    image[::7, ::5] = rng.integers(0, 4096, image[::7, ::5].shape)  # large differences too
+    for predictor, pt, restart in LOSSLESS:
+        stream = encode_jpeg_lossless(image, 12, predictor, pt, restart)
+        expected = (image >> pt) << pt
+        if pt == 0:
+            decoded = libjpeg.decode(stream)
+            assert np.array_equal(decoded.astype(np.int64), expected), f"encoder check failed for {predictor}/{restart}"
+        else:
+            # libjpeg 2.5 starts each line-0 prediction at 2^(P-1) instead of T.81 H.1.2.1's
+            # 2^(P-Pt-1) when Pt > 0 (its output saturates), so the reference for these files
+            # is the image that was encoded.
+            KNOWN_IMAGES[lossless_name(predictor, pt, restart)] = expected
+        ds = source.copy()
+        ds.file_meta.TransferSyntaxUID = JPEGLossless
+        ds.Rows, ds.Columns = image.shape
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+        ds.PixelData = encapsulate([stream])
+        ds["PixelData"].VR = "OB"
+        ds.save_as(os.path.join(FIXTURES, lossless_name(predictor, pt, restart)), enforce_file_format=True)
+        FILES[lossless_name(predictor, pt, restart)] = "pixels"
+
+
 def text(ds, keyword):
     v = ds.get(keyword)
     return None if v is None else str(v)
@@ -102,6 +204,9 @@ def describe(path, mode):
         rgb = pixel_array(path).astype(np.float64)  # pydicom converts YBR to RGB
         arr = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
         entry["handler"] = "pylibjpeg-libjpeg (via pydicom), RGB then BT.601 luminance"
+    elif os.path.basename(path) in KNOWN_IMAGES:
+        arr = KNOWN_IMAGES[os.path.basename(path)].astype(np.float64)
+        entry["handler"] = "the encoded image, (image >> Pt) << Pt (see write_lossless_fixtures)"
     else:
         arr = ds.pixel_array.astype(np.float64)
         entry["handler"] = {"1.2.840.10008.1.2.5": "pydicom RLE decoder",
@@ -134,6 +239,7 @@ def main():
                 break
         else:
             sys.exit(f"missing fixture {name}; pass --copy-from with the pydicom test file folders")
+    write_lossless_fixtures()
     reference = {"generator": "scripts/reference/dicom_reference.py", "pydicom": pydicom.__version__,
                  "numpy": np.__version__, "files": {}}
     for name, mode in FILES.items():
