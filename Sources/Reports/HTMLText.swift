@@ -49,6 +49,22 @@ enum HTMLText {
         return String(format: "%.\(decimals)f", value)
     }
 
+    /// A DICOM PN value for display (not escaped): the alphabetic group only (before any
+    /// '='), "Family^Given^Middle^Prefix^Suffix" shown as "Family, Given Middle". Values
+    /// without '^' are shown as stored.
+    static func personName(_ pn: String) -> String {
+        let alphabetic = pn.split(separator: "=", omittingEmptySubsequences: false).first.map(String.init) ?? pn
+        guard alphabetic.contains("^") else { return alphabetic }
+        let parts = alphabetic.split(separator: "^", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        let family = parts[0]
+        let given = parts.dropFirst().prefix(2).filter { !$0.isEmpty }.joined(separator: " ")
+        let prefix = parts.count > 3 ? parts[3] : "", suffix = parts.count > 4 ? parts[4] : ""
+        var name = [prefix, given].filter { !$0.isEmpty }.joined(separator: " ")
+        name = family.isEmpty ? name : (name.isEmpty ? family : "\(family), \(name)")
+        return suffix.isEmpty ? name : "\(name) \(suffix)"
+    }
+
     /// DICOM DA "YYYYMMDD" shown as "YYYY-MM-DD"; anything else shown escaped as stored.
     static func studyDate(_ da: String?) -> String {
         guard let da else { return "&mdash;" }

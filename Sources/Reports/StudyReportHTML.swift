@@ -73,13 +73,13 @@ enum StudyReportHTML {
     }
 
     private static func title(_ d: FindingsDocument) -> String {
-        let who = d.study.patientName ?? d.study.patientID ?? "unknown patient"
+        let who = d.study.patientName.map(HTMLText.personName) ?? d.study.patientID ?? "unknown patient"
         return "Chest CT triage: \(who)"
     }
 
     private static func header(_ d: FindingsDocument) -> String {
         let s = d.study
-        var h = "<h1>\(HTMLText.escape(s.patientName ?? s.patientID ?? "Unknown patient"))</h1>\n"
+        var h = "<h1>\(HTMLText.escape(s.patientName.map(HTMLText.personName) ?? s.patientID ?? "Unknown patient"))</h1>\n"
         h += "<div class=\"header\">\n<div>"
         if let t = d.triage {
             h += "<span class=\"badge \(HTMLText.escape(t.priority))\">\(HTMLText.escape(t.priority))</span> "

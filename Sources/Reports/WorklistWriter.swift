@@ -307,7 +307,7 @@ public enum WorklistWriter {
     }
 
     private static func patientCell(_ e: WorklistEntry) -> String {
-        let name = e.patientName.map { HTMLText.escape($0) }
+        let name = e.patientName.map { HTMLText.escape(HTMLText.personName($0)) }
         let id = e.patientID.map { HTMLText.escape($0) }
         switch (name, id) {
         case let (n?, i?): return "\(n)<br><span class=\"muted\">\(i)</span>"

@@ -260,6 +260,13 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         #expect(worklist.contains("&lt;script&gt;"))
     }
 
+    @Test(arguments: [("Doe^Jane", "Doe, Jane"), ("Doe^Jane^Q^Dr^Jr", "Doe, Dr Jane Q Jr"),
+                      ("Yamada^Tarou=\u{5C71}\u{7530}^\u{592A}\u{90CE}", "Yamada, Tarou"), ("Plain Name", "Plain Name"),
+                      ("^Madonna", "Madonna"), ("Smith^", "Smith")])
+    func personNamesAreShownReadably(pn: String, shown: String) {
+        #expect(HTMLText.personName(pn) == shown)
+    }
+
     @Test func failedStudyGetsAReportSayingWhatFailedAndWhy() throws {
         let out = try SyntheticStudy.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
