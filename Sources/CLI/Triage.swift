@@ -15,6 +15,8 @@ struct Triage: ParsableCommand {
             RunCommand.self,
             EnqueueCommand.self,
             ValidateCommand.self,
+            DetectCommand.self,
+            TrainCommand.self,
         ]
     )
 }

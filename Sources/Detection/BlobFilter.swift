@@ -1,0 +1,198 @@
+import Foundation
+
+/// A local maximum of the multi-scale dot filter.
+struct BlobCandidate {
+    /// Position on the working grid (fractional grid index, full-resolution level).
+    var gridPosition: SIMD3<Double>
+    /// Scale-normalised dot response, HU.
+    var response: Double
+    /// Scale (mm) with the strongest response.
+    var sigmaMM: Double
+    /// lambda_c / lambda_a at that scale: 1 for a ball, near 0 for a tube (vessel).
+    var roundness: Double
+    /// lambda_b / lambda_a: 1 for a ball or a tube, near 0 for a plate.
+    var tubularity: Double
+}
+
+/// Multi-scale dot enhancement filter of Li, Sone & Doi, "Selective enhancement filters for
+/// nodules, vessels, and airway walls in two- and three-dimensional CT scans", Medical
+/// Physics 30(8), 2003. With the Hessian eigenvalues of the Gaussian-smoothed image sorted
+/// lambda_a <= lambda_b <= lambda_c, the dot response is lambda_c^2 / |lambda_a| where all
+/// three are negative (a bright blob) and 0 elsewhere; it is multiplied by sigma^2
+/// (Lindeberg's scale normalisation) so responses at different scales compare, and a ball of
+/// radius r answers most near sigma = r / sqrt(3). In 2D the same with two eigenvalues.
+///
+/// Scales at or above 2.2 grid voxels run on a 2x block-averaged grid (a one-level pyramid),
+/// which keeps the large scales cheap. Voxels outside the lung mask are set to -1000 HU first,
+/// so the chest wall does not hide nodules that touch the pleura.
+enum BlobFilter {
+    static func candidates(grid: WorkingGrid, lungs: LungMask, configuration: DetectorConfiguration,
+                           workers: Int) -> [BlobCandidate] {
+        let crop = lungs.size
+        let g = grid.spacingMM
+        var f = [Float](repeating: -1000, count: crop.count)
+        for z in 0..<crop.nz {
+            for y in 0..<crop.ny {
+                let s = grid.size.index(lungs.origin.x, lungs.origin.y + y, lungs.origin.z + z)
+                let d = crop.index(0, y, z)
+                for x in 0..<crop.nx where lungs.inside[d + x] {
+                    f[d + x] = min(150, max(-1000, grid.hu[s + x]))
+                }
+            }
+        }
+        let maskF = lungs.inside.map { $0 ? Float(1) : 0 }
+        let (f1, size1) = downsample2(f, size: crop)
+        let (m1f, _) = downsample2(maskF, size: crop)
+        let mask1 = m1f.map { $0 >= 0.5 }
+
+        let threshold = Float(configuration.minimumBlobResponseHU)
+        var result: [BlobCandidate] = []
+        for level in 0..<2 {
+            let h = level == 0 ? g : 2 * g
+            let scales = configuration.blobScalesMM.filter { level == 0 ? $0 / g < 2.2 : $0 / g >= 2.2 }
+            guard !scales.isEmpty else { continue }
+            let size = level == 0 ? crop : size1
+            let input = level == 0 ? f : f1
+            let mask = level == 0 ? lungs.inside : mask1
+            var response = [Float](repeating: 0, count: size.count)
+            var bestSigma = [Float](repeating: 0, count: size.count)
+            var roundness = [Float](repeating: 0, count: size.count)
+            var tubularity = [Float](repeating: 0, count: size.count)
+            for sigmaMM in scales {
+                let smoothed = gaussianSmooth(input, size: size, sigmaVoxels: sigmaMM / h, workers: workers)
+                dotResponse(smoothed, size: size, mask: mask, spacingMM: h, sigmaMM: sigmaMM, workers: workers,
+                            response: &response, bestSigma: &bestSigma, roundness: &roundness, tubularity: &tubularity)
+            }
+            let maxima = localMaxima(response, size: size, threshold: threshold)
+            for i in maxima {
+                let x = i % size.nx, y = (i / size.nx) % size.ny, z = i / size.plane
+                var p = SIMD3(Double(x), Double(y), Double(z))
+                if level == 1 { p = 2 * p + SIMD3(0.5, 0.5, size.nz == 1 ? 0 : 0.5) }
+                p += SIMD3(Double(lungs.origin.x), Double(lungs.origin.y), Double(lungs.origin.z))
+                result.append(BlobCandidate(gridPosition: p, response: Double(response[i]), sigmaMM: Double(bestSigma[i]),
+                                            roundness: Double(roundness[i]), tubularity: Double(tubularity[i])))
+            }
+        }
+        return suppress(result, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
+                        maximum: configuration.maximumCandidates)
+    }
+
+    /// Per voxel, the scale-normalised dot response at `sigmaMM`; keeps the maximum over scales.
+    static func dotResponse(_ s: [Float], size: GridSize, mask: [Bool], spacingMM h: Double, sigmaMM: Double,
+                            workers: Int, response: inout [Float], bestSigma: inout [Float],
+                            roundness: inout [Float], tubularity: inout [Float]) {
+        let nx = size.nx, ny = size.ny, nz = size.nz, plane = size.plane
+        let inv = Float(1 / (h * h)), norm = Float(sigmaMM * sigmaMM), sig = Float(sigmaMM)
+        let twoD = nz == 1
+        s.withUnsafeBufferPointer { S in mask.withUnsafeBufferPointer { M in
+        response.withUnsafeMutableBufferPointer { R in bestSigma.withUnsafeMutableBufferPointer { B in
+        roundness.withUnsafeMutableBufferPointer { RO in tubularity.withUnsafeMutableBufferPointer { TU in
+            let zRange = twoD ? 0..<1 : 1..<max(1, nz - 1)
+            parallelSlabs(zRange.count, workers: workers) { zi in
+                let z = zRange.lowerBound + zi
+                for y in 1..<max(1, ny - 1) {
+                    for x in 1..<max(1, nx - 1) {
+                        let i = z * plane + y * nx + x
+                        guard M[i] else { continue }
+                        let c = S[i]
+                        let hxx = (S[i + 1] - 2 * c + S[i - 1]) * inv
+                        let hyy = (S[i + nx] - 2 * c + S[i - nx]) * inv
+                        let hxy = (S[i + nx + 1] - S[i + nx - 1] - S[i - nx + 1] + S[i - nx - 1]) * 0.25 * inv
+                        // Negative definite (Sylvester) before the eigenvalues: cheap rejection.
+                        guard hxx < 0, hxx * hyy - hxy * hxy > 0 else { continue }
+                        var la: Float, lb: Float, lc: Float
+                        if twoD {
+                            let m = 0.5 * (hxx + hyy), d = (0.25 * (hxx - hyy) * (hxx - hyy) + hxy * hxy).squareRoot()
+                            la = m - d; lc = m + d; lb = lc
+                        } else {
+                            let hzz = (S[i + plane] - 2 * c + S[i - plane]) * inv
+                            let hxz = (S[i + plane + 1] - S[i + plane - 1] - S[i - plane + 1] + S[i - plane - 1]) * 0.25 * inv
+                            let hyz = (S[i + plane + nx] - S[i + plane - nx] - S[i - plane + nx] + S[i - plane - nx]) * 0.25 * inv
+                            let det = hxx * (hyy * hzz - hyz * hyz) - hxy * (hxy * hzz - hyz * hxz) + hxz * (hxy * hyz - hyy * hxz)
+                            guard det < 0 else { continue }
+                            (la, lb, lc) = symmetricEigenvalues(hxx, hyy, hzz, hxy, hxz, hyz)
+                        }
+                        guard lc < 0 else { continue }
+                        let v = norm * lc * lc / (-la)
+                        if v > R[i] {
+                            R[i] = v; B[i] = sig; RO[i] = lc / la; TU[i] = lb / la
+                        }
+                    }
+                }
+            }
+        } } } } } }
+    }
+
+    /// Eigenvalues of a symmetric 3x3 matrix, sorted ascending (closed form, Smith 1961).
+    @inline(__always)
+    static func symmetricEigenvalues(_ a11: Float, _ a22: Float, _ a33: Float,
+                                     _ a12: Float, _ a13: Float, _ a23: Float) -> (Float, Float, Float) {
+        let p1 = a12 * a12 + a13 * a13 + a23 * a23
+        let q = (a11 + a22 + a33) / 3
+        let b11 = a11 - q, b22 = a22 - q, b33 = a33 - q
+        let p2 = b11 * b11 + b22 * b22 + b33 * b33 + 2 * p1
+        if p2 <= 1e-20 { return (q, q, q) }
+        let p = (p2 / 6).squareRoot()
+        let ip = 1 / p
+        let c11 = b11 * ip, c22 = b22 * ip, c33 = b33 * ip, c12 = a12 * ip, c13 = a13 * ip, c23 = a23 * ip
+        let detB = c11 * (c22 * c33 - c23 * c23) - c12 * (c12 * c33 - c23 * c13) + c13 * (c12 * c23 - c22 * c13)
+        let r = max(-1, min(1, detB / 2))
+        let phi = acos(r) / 3
+        let e1 = q + 2 * p * cos(phi)
+        let e3 = q + 2 * p * cos(phi + 2 * Float.pi / 3)
+        let e2 = 3 * q - e1 - e3
+        return (e3, e2, e1)
+    }
+
+    /// Indices of voxels above `threshold` that are >= all their 26 (8 in 2D) neighbours.
+    static func localMaxima(_ r: [Float], size: GridSize, threshold: Float) -> [Int] {
+        var out: [Int] = []
+        let nx = size.nx, ny = size.ny, nz = size.nz
+        for z in 0..<nz {
+            for y in 0..<ny {
+                for x in 0..<nx {
+                    let i = size.index(x, y, z)
+                    let v = r[i]
+                    guard v > threshold else { continue }
+                    var isMax = true
+                    search: for dz in -1...1 {
+                        let zz = z + dz
+                        if zz < 0 || zz >= nz { continue }
+                        for dy in -1...1 {
+                            let yy = y + dy
+                            if yy < 0 || yy >= ny { continue }
+                            for dx in -1...1 {
+                                let xx = x + dx
+                                if xx < 0 || xx >= nx || (dx == 0 && dy == 0 && dz == 0) { continue }
+                                let w = r[size.index(xx, yy, zz)]
+                                // Ties: the first voxel in memory order wins.
+                                if w > v || (w == v && size.index(xx, yy, zz) < i) { isMax = false; break search }
+                            }
+                        }
+                    }
+                    if isMax { out.append(i) }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Non-maximum suppression in mm: strongest first; a candidate closer than
+    /// max(minimumSeparationMM, radius of the stronger one) to a kept one is dropped.
+    static func suppress(_ candidates: [BlobCandidate], spacingMM g: Double, minimumSeparationMM: Double,
+                         maximum: Int) -> [BlobCandidate] {
+        let sorted = candidates.sorted { $0.response > $1.response }
+        var kept: [BlobCandidate] = []
+        for c in sorted {
+            var ok = true
+            for k in kept {
+                let d = ((c.gridPosition - k.gridPosition) * g)
+                let dist = (d * d).sum().squareRoot()
+                let radius = k.sigmaMM * 3.0.squareRoot()
+                if dist < max(minimumSeparationMM, radius) { ok = false; break }
+            }
+            if ok { kept.append(c); if kept.count >= maximum { break } }
+        }
+        return kept
+    }
+}

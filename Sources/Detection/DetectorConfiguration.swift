@@ -1,0 +1,137 @@
+/// Settings of the nodule detector. Every field has a documented default; a pipeline's
+/// `detect:` section decodes onto it with missing keys taking the defaults
+/// (`DetectorConfiguration(from:)` accepts a partial dictionary). Keys are snake_case;
+/// `DetectorConfiguration.validKeys` lists them for strict validation of pipeline files.
+/// See docs/detection.md for what each setting does.
+public struct DetectorConfiguration: Codable, Sendable, Equatable {
+    /// Isotropic spacing (mm) of the working grid the lung mask and blob filter run on.
+    /// Measurement always happens at the series' native resolution. Default 1.25 mm.
+    public var workingSpacingMM: Double = 1.25
+    /// Voxels below this are air for the lung mask. Default -400 HU.
+    public var airThresholdHU: Double = -400
+    /// Air components smaller than this (mL) are not lung (bowel gas, noise). Default 30 mL.
+    public var minimumLungVolumeML: Double = 30
+    /// Radius (mm) of the ball used to close the lung mask so nodules touching the pleura
+    /// stay inside. Default 10 mm.
+    public var closingRadiusMM: Double = 10
+    /// Gaussian scales (mm) of the multi-scale dot filter. A ball of radius r answers best
+    /// near sigma = r / sqrt(3), so the defaults cover diameters of about 3 to 30 mm.
+    public var blobScalesMM: [Double] = [0.9, 1.3, 1.9, 2.8, 4.1, 6.0, 8.7]
+    /// Smallest scale-normalised dot response (HU) kept as a candidate. Default 20 HU.
+    public var minimumBlobResponseHU: Double = 20
+    /// At most this many candidates (strongest response first) are measured. Default 400.
+    public var maximumCandidates: Int = 400
+    /// Candidates closer than this (mm), or inside a stronger candidate's radius, are merged.
+    public var minimumSeparationMM: Double = 4
+    /// Findings whose false-positive-reduction score is below this are dropped. Default 0.05.
+    public var minimumScore: Double = 0.05
+    /// At most this many findings per study, highest score first. Default 30.
+    public var maximumFindings: Int = 30
+    /// A finding counts for the study's priority and Lung-RADS only at or above this score.
+    public var actionableScore: Double = 0.5
+    /// Smallest reported nodule diameter (mm). Default 3 mm.
+    public var minimumDiameterMM: Double = 3
+    /// Largest reported nodule diameter (mm); larger is a mass, still reported, but
+    /// candidates are measured in a crop of at most this size. Default 34 mm.
+    public var maximumDiameterMM: Double = 34
+    /// Voxels above this inside a nodule are its solid component. Default -300 HU.
+    public var solidThresholdHU: Double = -300
+    /// Series with fewer slices than this are processed slice by slice in 2D. Default 5.
+    public var minimumSlicesFor3D: Int = 5
+    /// Worker threads for the detector's parallel loops; 0 = one per core.
+    public var threads: Int = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case workingSpacingMM = "working_spacing_mm"
+        case airThresholdHU = "air_threshold_hu"
+        case minimumLungVolumeML = "minimum_lung_volume_ml"
+        case closingRadiusMM = "closing_radius_mm"
+        case blobScalesMM = "blob_scales_mm"
+        case minimumBlobResponseHU = "minimum_blob_response_hu"
+        case maximumCandidates = "maximum_candidates"
+        case minimumSeparationMM = "minimum_separation_mm"
+        case minimumScore = "minimum_score"
+        case maximumFindings = "maximum_findings"
+        case actionableScore = "actionable_score"
+        case minimumDiameterMM = "minimum_diameter_mm"
+        case maximumDiameterMM = "maximum_diameter_mm"
+        case solidThresholdHU = "solid_threshold_hu"
+        case minimumSlicesFor3D = "minimum_slices_for_3d"
+        case threads
+    }
+
+    /// The keys a `detect:` section may hold.
+    public static var validKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = DetectorConfiguration()
+        workingSpacingMM = try c.decodeIfPresent(Double.self, forKey: .workingSpacingMM) ?? d.workingSpacingMM
+        airThresholdHU = try c.decodeIfPresent(Double.self, forKey: .airThresholdHU) ?? d.airThresholdHU
+        minimumLungVolumeML = try c.decodeIfPresent(Double.self, forKey: .minimumLungVolumeML) ?? d.minimumLungVolumeML
+        closingRadiusMM = try c.decodeIfPresent(Double.self, forKey: .closingRadiusMM) ?? d.closingRadiusMM
+        blobScalesMM = try c.decodeIfPresent([Double].self, forKey: .blobScalesMM) ?? d.blobScalesMM
+        minimumBlobResponseHU = try c.decodeIfPresent(Double.self, forKey: .minimumBlobResponseHU) ?? d.minimumBlobResponseHU
+        maximumCandidates = try c.decodeIfPresent(Int.self, forKey: .maximumCandidates) ?? d.maximumCandidates
+        minimumSeparationMM = try c.decodeIfPresent(Double.self, forKey: .minimumSeparationMM) ?? d.minimumSeparationMM
+        minimumScore = try c.decodeIfPresent(Double.self, forKey: .minimumScore) ?? d.minimumScore
+        maximumFindings = try c.decodeIfPresent(Int.self, forKey: .maximumFindings) ?? d.maximumFindings
+        actionableScore = try c.decodeIfPresent(Double.self, forKey: .actionableScore) ?? d.actionableScore
+        minimumDiameterMM = try c.decodeIfPresent(Double.self, forKey: .minimumDiameterMM) ?? d.minimumDiameterMM
+        maximumDiameterMM = try c.decodeIfPresent(Double.self, forKey: .maximumDiameterMM) ?? d.maximumDiameterMM
+        solidThresholdHU = try c.decodeIfPresent(Double.self, forKey: .solidThresholdHU) ?? d.solidThresholdHU
+        minimumSlicesFor3D = try c.decodeIfPresent(Int.self, forKey: .minimumSlicesFor3D) ?? d.minimumSlicesFor3D
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+        try validate()
+    }
+
+    /// Checks value ranges; throws `DetectionError.invalidConfiguration` naming the key.
+    public func validate() throws {
+        func bad(_ key: CodingKeys, _ why: String) -> DetectionError {
+            .invalidConfiguration(key: key.rawValue, reason: why)
+        }
+        guard workingSpacingMM >= 0.3 && workingSpacingMM <= 4 else { throw bad(.workingSpacingMM, "must be 0.3...4 mm") }
+        guard closingRadiusMM >= 0 && closingRadiusMM <= 40 else { throw bad(.closingRadiusMM, "must be 0...40 mm") }
+        guard minimumLungVolumeML >= 0 else { throw bad(.minimumLungVolumeML, "must be >= 0") }
+        guard !blobScalesMM.isEmpty, blobScalesMM.allSatisfy({ $0 > 0.2 && $0 < 30 }) else {
+            throw bad(.blobScalesMM, "must be a non-empty list of scales between 0.2 and 30 mm")
+        }
+        guard minimumBlobResponseHU >= 0 else { throw bad(.minimumBlobResponseHU, "must be >= 0") }
+        guard maximumCandidates >= 1 && maximumCandidates <= 100_000 else { throw bad(.maximumCandidates, "must be 1...100000") }
+        guard minimumSeparationMM >= 0 else { throw bad(.minimumSeparationMM, "must be >= 0") }
+        guard minimumScore >= 0 && minimumScore <= 1 else { throw bad(.minimumScore, "must be in [0, 1]") }
+        guard actionableScore >= 0 && actionableScore <= 1 else { throw bad(.actionableScore, "must be in [0, 1]") }
+        guard maximumFindings >= 1 else { throw bad(.maximumFindings, "must be >= 1") }
+        guard minimumDiameterMM >= 0, maximumDiameterMM > minimumDiameterMM, maximumDiameterMM <= 80 else {
+            throw bad(.maximumDiameterMM, "need 0 <= minimum_diameter_mm < maximum_diameter_mm <= 80")
+        }
+        guard minimumSlicesFor3D >= 2 else { throw bad(.minimumSlicesFor3D, "must be >= 2") }
+        guard threads >= 0 && threads <= 256 else { throw bad(.threads, "must be 0...256") }
+    }
+
+    /// Worker count actually used.
+    var workerCount: Int {
+        threads > 0 ? threads : max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+}
+
+import Foundation
+
+/// Errors the detector reports instead of crashing.
+public enum DetectionError: Error, CustomStringConvertible, Equatable {
+    case invalidConfiguration(key: String, reason: String)
+    case emptyVolume
+    case noLungs(reason: String)
+    case modelUnreadable(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfiguration(key, reason): "detect.\(key): \(reason)"
+        case .emptyVolume: "the series has no voxels"
+        case let .noLungs(reason): "no lungs found: \(reason)"
+        case let .modelUnreadable(why): "false-positive model unreadable: \(why)"
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// A nodule known to be in a training scan (from a phantom's truth.json).
+public struct TruthNodule: Sendable, Equatable {
+    public var centerMM: SIMD3<Double>
+    public var diameterMM: Double
+    public var type: NoduleType?
+
+    public init(centerMM: SIMD3<Double>, diameterMM: Double, type: NoduleType? = nil) {
+        self.centerMM = centerMM
+        self.diameterMM = diameterMM
+        self.type = type
+    }
+}
+
+/// Labelled candidate features collected from training scans.
+public struct TrainingSet: Sendable {
+    public var features: [[Double]] = []
+    public var labels: [Double] = []
+    /// Truth nodules seen and how many of them had at least one candidate.
+    public var truthCount = 0
+    public var truthWithCandidate = 0
+    public var scans = 0
+
+    public init() {}
+
+    /// Adds one scan's candidates: a candidate is positive when its centre lies within the
+    /// radius (at least 1.5 mm) of a truth nodule, as LUNA16 counts a hit.
+    public mutating func add(candidates: [DetectorCandidate], truth: [TruthNodule]) {
+        scans += 1
+        var hit = [Bool](repeating: false, count: truth.count)
+        for c in candidates {
+            var positive = false
+            for (k, t) in truth.enumerated() {
+                let d = c.finding.centerMM - t.centerMM
+                if (d * d).sum().squareRoot() <= max(1.5, t.diameterMM / 2) { positive = true; hit[k] = true }
+            }
+            features.append(c.features)
+            labels.append(positive ? 1 : 0)
+        }
+        truthCount += truth.count
+        truthWithCandidate += hit.filter { $0 }.count
+    }
+
+    public var positives: Int { labels.filter { $0 > 0.5 }.count }
+}

@@ -1,0 +1,290 @@
+import Foundation
+
+/// The lungs on the working grid, cropped to their bounding box (plus a margin).
+struct LungMask {
+    /// Size of the crop.
+    var size: GridSize
+    /// Grid index of the crop's voxel (0, 0, 0).
+    var origin: SIMD3<Int>
+    /// Closed lung mask (nodules touching the pleura included, trachea and main bronchi excluded).
+    var inside: [Bool]
+    /// Distance (mm) from each inside voxel to the nearest voxel outside the lungs; 0 outside.
+    var distanceToPleuraMM: [Float]
+    /// Lung volume in mL (closed mask).
+    var volumeML: Double
+    /// Voxels the trachea/main-bronchus tracking removed.
+    var airwayVoxels: Int
+
+    @inline(__always) func contains(gridX x: Int, y: Int, z: Int) -> Bool {
+        let cx = x - origin.x, cy = y - origin.y, cz = z - origin.z
+        guard cx >= 0, cy >= 0, cz >= 0, cx < size.nx, cy < size.ny, cz < size.nz else { return false }
+        return inside[size.index(cx, cy, cz)]
+    }
+
+    func distanceToPleura(gridX x: Int, y: Int, z: Int) -> Double {
+        let cx = x - origin.x, cy = y - origin.y, cz = z - origin.z
+        guard cx >= 0, cy >= 0, cz >= 0, cx < size.nx, cy < size.ny, cz < size.nz else { return 0 }
+        return Double(distanceToPleuraMM[size.index(cx, cy, cz)])
+    }
+}
+
+/// Lung segmentation by thresholding and connectivity:
+/// 1. air = HU below `airThresholdHU`;
+/// 2. air connected (in each slice) to the image border is outside the body and dropped;
+///    padding (-1024) outside a circular field of view is air reached from the border too;
+/// 3. the remaining air's connected components (6-connected; 4 in 2D) of at least
+///    `minimumLungVolumeML` and at least 15% of the largest are the lungs (at most two);
+/// 4. the trachea and main bronchi are followed down from the apex and removed (3D only);
+/// 5. holes are filled per slice (vessels and nodules enclosed by lung in a slice);
+/// 6. a closing with a ball of `closingRadiusMM` adds nodules touching the pleura.
+enum LungSegmentation {
+    /// `superiorIsHighZ`: the grid's last slice is the most superior (head) one; nil when
+    /// the slices are not axial (no airway tracking then).
+    static func segment(grid: WorkingGrid, configuration: DetectorConfiguration,
+                        superiorIsHighZ: Bool?, workers: Int) throws -> LungMask {
+        let size = grid.size
+        let g = grid.spacingMM
+        let threshold = Float(configuration.airThresholdHU)
+        let twoD = size.nz == 1
+        var air = [Bool](repeating: false, count: size.count)
+        grid.hu.withUnsafeBufferPointer { hu in
+            for i in 0..<size.count { air[i] = hu[i] < threshold }
+        }
+        // 2. Outside air, per slice, flood-filled from the slice border.
+        var outside = [Bool](repeating: false, count: size.count)
+        air.withUnsafeBufferPointer { airP in
+            outside.withUnsafeMutableBufferPointer { outP in
+                parallelSlabs(size.nz, workers: workers) { z in
+                    floodFillFromBorder(slice: z, size: size, passable: airP, into: outP)
+                }
+            }
+        }
+        var internalAir = [Bool](repeating: false, count: size.count)
+        for i in 0..<size.count { internalAir[i] = air[i] && !outside[i] }
+        air = []
+
+        // 3. Connected components.
+        let (labels, volumes) = label(internalAir, size: size)
+        let voxelML = twoD ? g * g * 10 / 1000 : g * g * g / 1000   // a 2D pixel stands for a 10 mm slab
+        let order = volumes.indices.sorted { volumes[$0] > volumes[$1] }
+        guard let largest = order.first, Double(volumes[largest]) * voxelML >= configuration.minimumLungVolumeML else {
+            throw DetectionError.noLungs(reason: "no enclosed air region of at least \(configuration.minimumLungVolumeML) mL")
+        }
+        var keep = Set<Int32>()
+        for l in order.prefix(2) where Double(volumes[l]) * voxelML >= configuration.minimumLungVolumeML
+            && volumes[l] * 100 >= volumes[largest] * 15 {
+            keep.insert(Int32(l + 1))
+        }
+        var lung = [Bool](repeating: false, count: size.count)
+        for i in 0..<size.count where labels[i] != 0 && keep.contains(labels[i]) { lung[i] = true }
+
+        // 4. Airways.
+        var airwayVoxels = 0
+        if !twoD, let superiorHigh = superiorIsHighZ {
+            airwayVoxels = removeAirways(&lung, outside: outside, size: size, spacingMM: g, superiorIsHighZ: superiorHigh)
+        }
+
+        // Bounding box with a margin for the closing.
+        var lo = SIMD3(Int.max, Int.max, Int.max), hi = SIMD3(-1, -1, -1)
+        for z in 0..<size.nz {
+            for y in 0..<size.ny {
+                let row = size.index(0, y, z)
+                for x in 0..<size.nx where lung[row + x] {
+                    lo = pointwiseMin(lo, SIMD3(x, y, z)); hi = pointwiseMax(hi, SIMD3(x, y, z))
+                }
+            }
+        }
+        guard hi.x >= 0 else { throw DetectionError.noLungs(reason: "lung mask empty after airway removal") }
+        let margin = Int((configuration.closingRadiusMM / g).rounded(.up)) + 2
+        let m = SIMD3(margin, margin, twoD ? 0 : margin)
+        let clo = pointwiseMax(lo &- m, SIMD3(0, 0, 0))
+        let chi = pointwiseMin(hi &+ m, SIMD3(size.nx - 1, size.ny - 1, size.nz - 1))
+        let crop = GridSize(nx: chi.x - clo.x + 1, ny: chi.y - clo.y + 1, nz: chi.z - clo.z + 1)
+        var mask = [Bool](repeating: false, count: crop.count)
+        for z in 0..<crop.nz {
+            for y in 0..<crop.ny {
+                let s = size.index(clo.x, clo.y + y, clo.z + z), d = crop.index(0, y, z)
+                for x in 0..<crop.nx { mask[d + x] = lung[s + x] }
+            }
+        }
+        lung = []
+
+        // 5. Holes per slice: whatever the border flood fill of the non-lung does not reach.
+        var reached = [Bool](repeating: false, count: crop.count)
+        let notLung = mask.map { !$0 }
+        notLung.withUnsafeBufferPointer { p in
+            reached.withUnsafeMutableBufferPointer { r in
+                parallelSlabs(crop.nz, workers: workers) { z in
+                    floodFillFromBorder(slice: z, size: crop, passable: p, into: r)
+                }
+            }
+        }
+        for i in 0..<crop.count where !reached[i] { mask[i] = true }
+
+        // 6. Closing, each lung on its own so the closing never bridges the mediastinum
+        //    between the two lungs.
+        let spacing = SIMD3(g, g, g)
+        mask = closeEachComponent(mask, size: crop, spacing: spacing, radiusMM: configuration.closingRadiusMM,
+                                  minimumVoxels: Int(configuration.minimumLungVolumeML / voxelML / 4), workers: workers)
+        // Closing can also bridge across the mediastinum; it never adds outside air.
+        for z in 0..<crop.nz {
+            for y in 0..<crop.ny {
+                let s = size.index(clo.x, clo.y + y, clo.z + z), d = crop.index(0, y, z)
+                for x in 0..<crop.nx where outside[s + x] { mask[d + x] = false }
+            }
+        }
+        let d2 = DistanceTransform.squaredDistance(isFeature: mask.map { !$0 }, size: crop, spacing: spacing,
+                                                   workers: workers)
+        let dist = d2.map { $0.squareRoot() }
+        let count = mask.reduce(0) { $0 + ($1 ? 1 : 0) }
+        return LungMask(size: crop, origin: clo, inside: mask, distanceToPleuraMM: dist,
+                        volumeML: Double(count) * voxelML, airwayVoxels: airwayVoxels)
+    }
+
+    /// Closes every component of at least `minimumVoxels` separately (in its own bounding
+    /// box plus the radius) and returns the union with the input.
+    static func closeEachComponent(_ mask: [Bool], size: GridSize, spacing: SIMD3<Double>, radiusMM: Double,
+                                   minimumVoxels: Int, workers: Int) -> [Bool] {
+        guard radiusMM > 0 else { return mask }
+        let (labels, volumes) = label(mask, size: size)
+        var result = mask
+        var lo = [SIMD3<Int>](repeating: SIMD3(Int.max, Int.max, Int.max), count: volumes.count)
+        var hi = [SIMD3<Int>](repeating: SIMD3(-1, -1, -1), count: volumes.count)
+        for z in 0..<size.nz { for y in 0..<size.ny { for x in 0..<size.nx {
+            let l = Int(labels[size.index(x, y, z)])
+            if l > 0 { lo[l - 1] = pointwiseMin(lo[l - 1], SIMD3(x, y, z)); hi[l - 1] = pointwiseMax(hi[l - 1], SIMD3(x, y, z)) }
+        } } }
+        let margin = SIMD3(Int((radiusMM / spacing.x).rounded(.up)) + 1, Int((radiusMM / spacing.y).rounded(.up)) + 1,
+                           size.nz == 1 ? 0 : Int((radiusMM / spacing.z).rounded(.up)) + 1)
+        for l in volumes.indices where volumes[l] >= max(1, minimumVoxels) {
+            // The box may reach past the grid: that padding is empty (not lung), so the
+            // closing behaves at the grid's edge as it does inside.
+            let a = lo[l] &- margin, b = hi[l] &+ margin
+            let box = GridSize(nx: b.x - a.x + 1, ny: b.y - a.y + 1, nz: b.z - a.z + 1)
+            var sub = [Bool](repeating: false, count: box.count)
+            let label = Int32(l + 1)
+            for z in max(0, a.z)...min(size.nz - 1, b.z) { for y in max(0, a.y)...min(size.ny - 1, b.y) {
+                for x in max(0, a.x)...min(size.nx - 1, b.x) {
+                    sub[box.index(x - a.x, y - a.y, z - a.z)] = labels[size.index(x, y, z)] == label
+                }
+            } }
+            let closed = DistanceTransform.close(sub, size: box, spacing: spacing, radiusMM: radiusMM, workers: workers)
+            for z in max(0, a.z)...min(size.nz - 1, b.z) { for y in max(0, a.y)...min(size.ny - 1, b.y) {
+                for x in max(0, a.x)...min(size.nx - 1, b.x) where closed[box.index(x - a.x, y - a.y, z - a.z)] {
+                    result[size.index(x, y, z)] = true
+                }
+            } }
+        }
+        return result
+    }
+
+    /// 4-connected flood fill over `passable` voxels of slice `z`, seeded on the slice border.
+    static func floodFillFromBorder(slice z: Int, size: GridSize, passable: UnsafeBufferPointer<Bool>,
+                                    into filled: UnsafeMutableBufferPointer<Bool>) {
+        let nx = size.nx, ny = size.ny, base = z * size.plane
+        var stack: [Int32] = []
+        stack.reserveCapacity(1024)
+        func push(_ x: Int, _ y: Int) {
+            let i = base + y * nx + x
+            if passable[i] && !filled[i] { filled[i] = true; stack.append(Int32(y * nx + x)) }
+        }
+        for x in 0..<nx { push(x, 0); push(x, ny - 1) }
+        for y in 0..<ny { push(0, y); push(nx - 1, y) }
+        while let p = stack.popLast() {
+            let x = Int(p) % nx, y = Int(p) / nx
+            if x > 0 { push(x - 1, y) }
+            if x + 1 < nx { push(x + 1, y) }
+            if y > 0 { push(x, y - 1) }
+            if y + 1 < ny { push(x, y + 1) }
+        }
+    }
+
+    /// 6-connected (4 in 2D) component labels (1-based; 0 = background) and voxel counts
+    /// (index l - 1 holds label l's count).
+    static func label(_ mask: [Bool], size: GridSize) -> ([Int32], [Int]) {
+        var labels = [Int32](repeating: 0, count: size.count)
+        var volumes: [Int] = []
+        var stack: [Int] = []
+        let nx = size.nx, ny = size.ny, nz = size.nz, plane = size.plane
+        for start in 0..<size.count where mask[start] && labels[start] == 0 {
+            let l = Int32(volumes.count + 1)
+            var n = 0
+            labels[start] = l
+            stack.append(start)
+            while let i = stack.popLast() {
+                n += 1
+                let x = i % nx, y = (i / nx) % ny, z = i / plane
+                if x > 0, mask[i - 1], labels[i - 1] == 0 { labels[i - 1] = l; stack.append(i - 1) }
+                if x + 1 < nx, mask[i + 1], labels[i + 1] == 0 { labels[i + 1] = l; stack.append(i + 1) }
+                if y > 0, mask[i - nx], labels[i - nx] == 0 { labels[i - nx] = l; stack.append(i - nx) }
+                if y + 1 < ny, mask[i + nx], labels[i + nx] == 0 { labels[i + nx] = l; stack.append(i + nx) }
+                if z > 0, mask[i - plane], labels[i - plane] == 0 { labels[i - plane] = l; stack.append(i - plane) }
+                if z + 1 < nz, mask[i + plane], labels[i + plane] == 0 { labels[i + plane] = l; stack.append(i + plane) }
+            }
+            volumes.append(n)
+        }
+        return (labels, volumes)
+    }
+
+    /// Follows the trachea down from the most superior slice holding lung air and removes it
+    /// and the main bronchi: in each slice, a small (< 6 cm^2) air region near the body's
+    /// midline that overlaps the airway found one slice above. Tracking of a branch stops
+    /// where its region grows large (it has entered the lung). Returns voxels removed.
+    static func removeAirways(_ lung: inout [Bool], outside: [Bool], size: GridSize, spacingMM g: Double,
+                              superiorIsHighZ: Bool) -> Int {
+        let maxAreaVoxels = Int(600 / (g * g))
+        let midlineToleranceMM = 30.0
+        let zs: [Int] = superiorIsHighZ ? Array((0..<size.nz).reversed()) : Array(0..<size.nz)
+        var previous = [Bool](repeating: false, count: size.plane)
+        var removed = 0
+        var started = false
+        var slicesWithoutAirway = 0
+        var seedSlicesLeft = Int(20 / g) + 1  // the trachea must appear within 20 mm of the apex
+        for z in zs {
+            let base = z * size.plane
+            let sliceMask = Array(lung[base..<(base + size.plane)])
+            guard sliceMask.contains(true) else {
+                if started { break } else { continue }
+            }
+            // Body midline in this slice: centre of the voxels that are not outside air.
+            var sumX = 0.0, n = 0.0
+            for i in 0..<size.plane where !outside[base + i] { sumX += Double(i % size.nx); n += 1 }
+            let midX = n > 0 ? sumX / n : Double(size.nx) / 2
+            let sliceSize = GridSize(nx: size.nx, ny: size.ny, nz: 1)
+            let (labels, areas) = label2D(sliceMask, size: sliceSize)
+            var current = [Bool](repeating: false, count: size.plane)
+            var found = false
+            for (li, area) in areas.enumerated() where area <= maxAreaVoxels {
+                let l = Int32(li + 1)
+                var overlaps = false, cx = 0.0
+                for i in 0..<size.plane where labels[i] == l {
+                    cx += Double(i % size.nx)
+                    if previous[i] { overlaps = true }
+                }
+                cx /= Double(area)
+                let central = abs(cx - midX) * g <= midlineToleranceMM
+                if (started && overlaps) || (!started && seedSlicesLeft > 0 && central) {
+                    for i in 0..<size.plane where labels[i] == l { current[i] = true }
+                    found = true
+                }
+            }
+            if !started { seedSlicesLeft -= 1 }
+            if found {
+                started = true
+                for i in 0..<size.plane where current[i] { lung[base + i] = false; removed += 1 }
+                previous = current
+                slicesWithoutAirway = 0
+            } else if started {
+                slicesWithoutAirway += 1
+                if slicesWithoutAirway > 0 { break }
+            } else if seedSlicesLeft <= 0 {
+                break
+            }
+        }
+        return removed
+    }
+
+    static func label2D(_ mask: [Bool], size: GridSize) -> ([Int32], [Int]) {
+        label(mask, size: GridSize(nx: size.nx, ny: size.ny, nz: 1))
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import SeriesInput
+import Volumes
+
+/// One measured and scored candidate, before the report threshold: what training and
+/// evaluation tools need (the features the model saw and the finding it would become).
+public struct DetectorCandidate: Sendable {
+    public var features: [Double]
+    public var finding: Finding
+}
+
+/// Lung-nodule detector for chest CT (docs/detection.md):
+/// lung mask -> multi-scale dot filter candidates -> per-candidate segmentation and
+/// measurement at native resolution -> false-positive model score -> Lung-RADS -> triage.
+/// Volumes with fewer than `minimumSlicesFor3D` slices are processed slice by slice in 2D.
+public struct NoduleDetector: Sendable {
+    public let configuration: DetectorConfiguration
+    let model3D: FalsePositiveModel
+    let model2D: FalsePositiveModel
+    let modelProblem: String?
+
+    /// Uses the trained models bundled in Sources/Detection/Model/.
+    public init(configuration: DetectorConfiguration = DetectorConfiguration()) {
+        self.configuration = configuration
+        var problem: String? = nil
+        var m3: FalsePositiveModel? = nil, m2: FalsePositiveModel? = nil
+        do {
+            m3 = try FalsePositiveModel.bundled(mode: "3d")
+            m2 = try FalsePositiveModel.bundled(mode: "2d")
+        } catch { problem = "\(error)" }
+        if m3 == nil && problem == nil { problem = "no trained model bundled (fp-model-3d.json)" }
+        model3D = m3 ?? .prior
+        model2D = m2 ?? m3 ?? .prior
+        modelProblem = problem
+    }
+
+    /// Uses the given model for both modes (training, tests).
+    public init(configuration: DetectorConfiguration, model: FalsePositiveModel) {
+        self.configuration = configuration
+        model3D = model
+        model2D = model
+        modelProblem = nil
+    }
+
+    /// Whether the bundled trained model was loaded (false: the hand-set prior is in use).
+    public var usesTrainedModel: Bool { modelProblem == nil }
+
+    /// Assesses one series (HU volume with padding at -1024).
+    public func assess(_ series: ImageSeries) throws -> StudyAssessment {
+        try assess(volume: series.volume)
+    }
+
+    /// Assesses one HU volume.
+    public func assess(volume: Volume) throws -> StudyAssessment {
+        let (candidates, timing) = try detectCandidates(in: volume)
+        return Self.assessment(from: candidates, configuration: configuration, timing: timing)
+    }
+
+    /// Turns scored candidates into the ranked findings and the study's triage.
+    static func assessment(from candidates: [DetectorCandidate], configuration: DetectorConfiguration,
+                           timing: [String: Double]) -> StudyAssessment {
+        var kept: [Finding] = []
+        for c in candidates.sorted(by: { $0.finding.score > $1.finding.score }) {
+            let f = c.finding
+            guard f.score >= configuration.minimumScore, f.diameterMM >= configuration.minimumDiameterMM else { continue }
+            // The same nodule found from two candidates: keep the higher score.
+            let duplicate = kept.contains { k in
+                let d = k.centerMM - f.centerMM
+                return (d * d).sum().squareRoot() < max(k.diameterMM, f.diameterMM) / 2
+            }
+            if duplicate { continue }
+            kept.append(f)
+            if kept.count >= configuration.maximumFindings { break }
+        }
+        for i in kept.indices { kept[i].rank = i + 1; kept[i].id = "F\(i + 1)" }
+        let actionable = kept.filter { $0.score >= configuration.actionableScore }
+        let category = actionable.map(\.lungRADS).max() ?? .category1
+        let score = kept.map { $0.score * LungRADS.studyWeight(for: $0.lungRADS) }.max() ?? 0
+        return StudyAssessment(findings: kept, priority: LungRADS.priority(for: category), score: score,
+                               lungRADS: category, timingMS: timing)
+    }
+
+    /// Every measured candidate with its score (no score threshold, no de-duplication).
+    public func detectCandidates(in volume: Volume) throws -> ([DetectorCandidate], [String: Double]) {
+        guard volume.voxelCount > 0, volume.columns >= 8, volume.rows >= 8 else { throw DetectionError.emptyVolume }
+        try configuration.validate()
+        let workers = configuration.workerCount
+        var timing: [String: Double] = [:]
+        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let r = try body()
+            timing[name, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            return r
+        }
+        let twoD = volume.slices < configuration.minimumSlicesFor3D
+        let slicesToRun: [Int?] = twoD ? (0..<volume.slices).map { Optional($0) } : [nil]
+        let step = volume.affine.sliceStep
+        let stepLength = (step * step).sum().squareRoot()
+        let axial = stepLength > 0 && abs(step.z) > 0.8 * stepLength
+        let superiorIsHighZ: Bool? = axial ? step.z > 0 : nil
+        var out: [DetectorCandidate] = []
+        var lungsFound = false
+        for slice in slicesToRun {
+            let grid = timed("resample") {
+                WorkingGrid(volume: volume, spacingMM: configuration.workingSpacingMM, slice: slice, workers: workers)
+            }
+            let lungs: LungMask
+            do {
+                lungs = try timed("lung_mask") {
+                    try LungSegmentation.segment(grid: grid, configuration: configuration,
+                                                 superiorIsHighZ: superiorIsHighZ, workers: workers)
+                }
+            } catch DetectionError.noLungs(let reason) {
+                if twoD { continue }   // a slice below or above the lungs
+                throw DetectionError.noLungs(reason: reason)
+            }
+            lungsFound = true
+            let blobs = timed("candidates") {
+                BlobFilter.candidates(grid: grid, lungs: lungs, configuration: configuration, workers: workers)
+            }
+            let model = twoD ? model2D : model3D
+            let geometry = LungGeometry(grid: grid, lungs: lungs, volume: volume, superiorIsHighZ: superiorIsHighZ)
+            let measured: [CandidateMeasurement?] = timed("measure") {
+                var results = [CandidateMeasurement?](repeating: nil, count: blobs.count)
+                results.withUnsafeMutableBufferPointer { r in
+                    parallelSlabs(blobs.count, workers: workers) { k in
+                        r[k] = NoduleMeasurement.measure(volume: volume, slice: slice, grid: grid, lungs: lungs,
+                                                         candidate: blobs[k], configuration: configuration)
+                    }
+                }
+                return results
+            }
+            timed("score") {
+                for m in measured.compactMap({ $0 }) {
+                    let features = m.features
+                    let diameter = 0.5 * (m.longAxisMM + m.shortAxisMM)
+                    let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM)
+                    let (side, zone) = geometry.location(ofNative: m.centerVoxel, patient: m.centerMM)
+                    let finding = Finding(
+                        id: "", rank: 0, score: model.score(features), centerMM: m.centerMM, centerVoxel: m.centerVoxel,
+                        diameterMM: diameter, longAxisMM: m.longAxisMM, shortAxisMM: m.shortAxisMM,
+                        equivalentDiameterMM: m.equivalentDiameterMM, volumeMM3: m.volumeMM3, meanHU: m.meanHU,
+                        minHU: m.minHU, maxHU: m.maxHU, type: m.type, lungRADS: category, lungSide: side,
+                        lungZone: zone, sphericity: m.elongation, vesselness: max(0, min(1, 1 - m.blob.roundness)),
+                        distanceToPleuraMM: m.distanceToPleuraMM)
+                    out.append(DetectorCandidate(features: features, finding: finding))
+                }
+            }
+        }
+        if !lungsFound { throw DetectionError.noLungs(reason: "no slice holds an enclosed air region the size of a lung") }
+        return (out, timing)
+    }
+}
+
+/// Lung side and cranio-caudal zone of a position.
+struct LungGeometry {
+    /// LPS x (mm) of the midline between the lungs.
+    var midlineX: Double
+    /// Grid z range of the lungs (3D), or nil.
+    var zRange: ClosedRange<Double>?
+    var superiorIsHighZ: Bool?
+    var grid: WorkingGrid
+
+    init(grid: WorkingGrid, lungs: LungMask, volume: Volume, superiorIsHighZ: Bool?) {
+        self.grid = grid
+        self.superiorIsHighZ = superiorIsHighZ
+        let lo = SIMD3(Double(lungs.origin.x), Double(lungs.origin.y), Double(lungs.origin.z))
+        let hi = lo + SIMD3(Double(lungs.size.nx - 1), Double(lungs.size.ny - 1), Double(lungs.size.nz - 1))
+        let mid = grid.nativeIndex((lo + hi) / 2)
+        midlineX = volume.patientPosition(column: mid.x, row: mid.y, slice: mid.z).x
+        zRange = lungs.size.nz > 1 ? lo.z...hi.z : nil
+    }
+
+    func location(ofNative n: SIMD3<Double>, patient p: SIMD3<Double>) -> (String, String) {
+        // LPS: +x is the patient's left.
+        let side = p.x < midlineX ? "right" : "left"
+        guard let range = zRange, let superiorHigh = superiorIsHighZ, range.upperBound > range.lowerBound else {
+            return (side, "unknown")
+        }
+        let z = grid.gridPosition(ofNative: n).z
+        var t = (z - range.lowerBound) / (range.upperBound - range.lowerBound)
+        if superiorHigh { t = 1 - t }   // t = 0 at the apex
+        return (side, t < 1.0 / 3 ? "upper" : t < 2.0 / 3 ? "middle" : "lower")
+    }
+}

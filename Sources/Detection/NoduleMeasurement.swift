@@ -1,0 +1,415 @@
+import Foundation
+import Volumes
+
+/// What the detector measured on one candidate at the series' native resolution.
+struct CandidateMeasurement {
+    /// Centroid of the segmentation, native (column, row, slice), fractional.
+    var centerVoxel: SIMD3<Double>
+    var centerMM: SIMD3<Double>
+    var longAxisMM: Double
+    var shortAxisMM: Double
+    var equivalentDiameterMM: Double
+    var volumeMM3: Double
+    var meanHU: Double
+    var minHU: Double
+    var maxHU: Double
+    var stdHU: Double
+    var type: NoduleType
+    /// Mean of long and short axis of the solid component (0 when none).
+    var solidDiameterMM: Double
+    var solidFraction: Double
+    /// sqrt(smallest / largest PCA variance) of the segmentation: 1 = round.
+    var elongation: Double
+    /// Fraction of the grown region the opening removed (vessels attached).
+    var openedAwayFraction: Double
+    var distanceToPleuraMM: Double
+    /// Core minus background HU.
+    var contrastHU: Double
+    /// Extent across slices over the in-plane mean diameter (mm / mm); 1 in 2D.
+    var throughPlaneRatio: Double
+    /// Radius of the largest inscribed ball over the equivalent radius.
+    var inscribedRatio: Double
+    /// Fraction of the region lying on the bounding sphere of the crop (leaks).
+    var boundaryFraction: Double
+    var blob: BlobCandidate
+
+    /// The false-positive model's inputs, in `FalsePositiveModel.featureNames` order.
+    var features: [Double] {
+        [log1p(blob.response), blob.sigmaMM, blob.roundness, blob.tubularity, equivalentDiameterMM, elongation,
+         openedAwayFraction, meanHU / 100, stdHU / 100, solidFraction, min(distanceToPleuraMM, 30), contrastHU / 100,
+         min(throughPlaneRatio, 4), inscribedRatio, log(max(volumeMM3, 1)), longAxisMM / max(shortAxisMM, 0.1),
+         boundaryFraction]
+    }
+}
+
+/// Segments and measures one candidate in a crop of the native volume:
+/// - background = median HU of lung parenchyma (< -500 HU) in the crop; core = mean HU near
+///   the brightest voxel close to the candidate;
+/// - region growing (6-connected) from that voxel above an adaptive threshold halfway
+///   between background and core (the half-maximum edge of a blurred object), limited to the
+///   lung mask and a sphere a little larger than the blob scale;
+/// - a morphological opening with a ball of half the largest inscribed radius cuts vessels
+///   thinner than that from the nodule (a ball is invariant under opening by a smaller ball);
+/// - nodules with a solid core: if the half-maximum region is much smaller than the region
+///   at the ground-glass level, the nodule is part-solid and its total extent is taken at the
+///   ground-glass level (halfway between background and the median of its non-solid voxels).
+enum NoduleMeasurement {
+    struct Crop {
+        var size: GridSize
+        var origin: SIMD3<Int>
+        var hu: [Float]        // raw
+        var smooth: [Float]    // [1 2 1]/4 smoothed
+        var inLung: [Bool]
+        var spacing: SIMD3<Double>
+    }
+
+    static func measure(volume: Volume, slice: Int?, grid: WorkingGrid, lungs: LungMask, candidate: BlobCandidate,
+                        configuration: DetectorConfiguration) -> CandidateMeasurement? {
+        let sp = volume.spacing
+        let twoD = slice != nil || volume.slices == 1
+        var c = grid.nativeIndex(candidate.gridPosition)
+        if twoD { c.z = Double(slice ?? 0) }
+        let rEst = candidate.sigmaMM * 3.0.squareRoot()
+        let halfMM = min(configuration.maximumDiameterMM * 0.65 + 3, max(8, 2.2 * rEst + 4))
+        let spacing = SIMD3(sp.columnMM, sp.rowMM, twoD ? 10 : sp.sliceMM)
+        let half = SIMD3(Int((halfMM / spacing.x).rounded(.up)), Int((halfMM / spacing.y).rounded(.up)),
+                         twoD ? 0 : Int((halfMM / spacing.z).rounded(.up)))
+        let ci = SIMD3(Int(c.x.rounded()), Int(c.y.rounded()), Int(c.z.rounded()))
+        let lo = pointwiseMax(ci &- half, SIMD3(0, 0, 0))
+        let hi = pointwiseMin(ci &+ half, SIMD3(volume.columns - 1, volume.rows - 1, volume.slices - 1))
+        guard hi.x > lo.x, hi.y > lo.y, hi.z >= lo.z else { return nil }
+        let size = GridSize(nx: hi.x - lo.x + 1, ny: hi.y - lo.y + 1, nz: hi.z - lo.z + 1)
+        var crop = Crop(size: size, origin: lo, hu: [Float](repeating: 0, count: size.count), smooth: [],
+                        inLung: [Bool](repeating: false, count: size.count), spacing: spacing)
+        for z in 0..<size.nz {
+            for y in 0..<size.ny {
+                let s = volume.index(column: lo.x, row: lo.y + y, slice: lo.z + z), d = size.index(0, y, z)
+                for x in 0..<size.nx {
+                    crop.hu[d + x] = volume.voxels[s + x]
+                    let gp = grid.gridPosition(ofNative: SIMD3(Double(lo.x + x), Double(lo.y + y), Double(lo.z + z)))
+                    crop.inLung[d + x] = lungs.contains(gridX: Int(gp.x.rounded()), y: Int(gp.y.rounded()),
+                                                        z: twoD ? 0 : Int(gp.z.rounded()))
+                }
+            }
+        }
+        crop.smooth = smooth121(crop.hu, size: size)
+        let local = c - SIMD3(Double(lo.x), Double(lo.y), Double(lo.z))
+
+        // Background: median of parenchyma.
+        var parenchyma: [Float] = []
+        for i in 0..<size.count where crop.inLung[i] && crop.smooth[i] < -500 { parenchyma.append(crop.smooth[i]) }
+        let bg: Double = parenchyma.isEmpty ? -850 : Double(median(&parenchyma))
+
+        // Seed: brightest smoothed voxel within max(0.5 r, 1 voxel) of the candidate centre.
+        let seedRadius = max(0.5 * rEst, max(spacing.x, spacing.y) * 1.01)
+        guard let seed = brightest(in: crop, around: local, radiusMM: seedRadius) else { return nil }
+        let seedP = position(seed, crop.size)
+        var coreSum = 0.0, coreN = 0.0
+        forEachVoxel(in: crop, around: seedP, radiusMM: max(min(0.45 * rEst, 2.5), spacing.x * 0.8)) { i in
+            if crop.inLung[i] { coreSum += Double(crop.smooth[i]); coreN += 1 }
+        }
+        let core = coreN > 0 ? coreSum / coreN : Double(crop.smooth[seed])
+        let contrast = core - bg
+        guard contrast >= 100 else { return nil }   // fainter than any ground glass
+        let limitMM = min(halfMM, 1.6 * rEst + 3)
+        let solidHU = configuration.solidThresholdHU
+
+        func segment(_ t: Double) -> (region: [Bool], grown: Int, boundary: Int, inscribedMM: Double)? {
+            grow(crop, seed: seed, threshold: Float(t), center: local, limitMM: limitMM, rEst: rEst)
+        }
+        var type: NoduleType
+        var final: (region: [Bool], grown: Int, boundary: Int, inscribedMM: Double)
+        if core > solidHU {
+            guard let solidRegion = segment((bg + core) / 2) else { return nil }
+            if let ggoRegion = segment((bg + min(core, -550)) / 2) {
+                // Equivalent radii of the half-maximum region and of the region at the
+                // ground-glass level. A solid nodule's two differ only by its blurred edge
+                // (well under 1 mm); a part-solid one has a ground-glass rim around the core.
+                let rs = equivalentRadius(solidRegion.region, spacing: spacing, twoD: twoD)
+                let rg = equivalentRadius(ggoRegion.region, spacing: spacing, twoD: twoD)
+                if rg - rs < 1.0 || rs >= 0.8 * rg {
+                    type = .solid; final = solidRegion
+                } else {
+                    var ggoHU: [Float] = []
+                    for i in 0..<size.count where ggoRegion.region[i] && Double(crop.smooth[i]) <= solidHU {
+                        ggoHU.append(crop.smooth[i])
+                    }
+                    let g = ggoHU.isEmpty ? -600 : Double(median(&ggoHU))
+                    type = .partSolid
+                    final = segment((bg + max(g, bg + 80)) / 2) ?? ggoRegion
+                }
+            } else {
+                type = .solid; final = solidRegion
+            }
+        } else {
+            guard let r = segment((bg + core) / 2) else { return nil }
+            type = .groundGlass; final = r
+        }
+
+        // Measurements on the final region.
+        var n = 0
+        var sum = SIMD3<Double>(0, 0, 0)
+        var huSum = 0.0, huSq = 0.0, huMin = Double.infinity, huMax = -Double.infinity
+        var solidN = 0
+        var zLo = Int.max, zHi = Int.min
+        var projection = [Bool](repeating: false, count: size.plane)
+        var solidProjection = [Bool](repeating: false, count: size.plane)
+        var points: [SIMD3<Double>] = []
+        for i in 0..<size.count where final.region[i] {
+            let p = position(i, size)
+            n += 1
+            let pm = SIMD3(Double(p.x), Double(p.y), Double(p.z)) * spacing
+            sum += pm
+            points.append(pm)
+            let h = Double(crop.hu[i])
+            huSum += h; huSq += h * h; huMin = min(huMin, h); huMax = max(huMax, h)
+            projection[i % size.plane] = true
+            if Double(crop.smooth[i]) > solidHU { solidN += 1; solidProjection[i % size.plane] = true }
+            zLo = min(zLo, p.z); zHi = max(zHi, p.z)
+        }
+        guard n > 0 else { return nil }
+        let voxelMM3 = twoD ? sp.columnMM * sp.rowMM * 1 : sp.voxelVolumeMM3
+        let volumeMM3 = Double(n) * voxelMM3
+        let eqd = twoD ? 2 * (Double(n) * sp.columnMM * sp.rowMM / Double.pi).squareRoot()
+                       : pow(6 * volumeMM3 / Double.pi, 1.0 / 3.0)
+        // Smaller than 60% of the smallest reportable size: noise or a vessel cross-section.
+        guard eqd >= 0.6 * configuration.minimumDiameterMM else { return nil }
+        let centroidMM = sum / Double(n)
+        let centroidLocal = centroidMM / spacing
+        var centerVoxel = centroidLocal + SIMD3(Double(lo.x), Double(lo.y), Double(lo.z))
+        if twoD { centerVoxel.z = Double(slice ?? 0) }
+        let (longAxis, shortAxis) = axes(of: projection, size: size, spacing: spacing)
+        let (solidLong, solidShort) = solidN > 0 ? axes(of: solidProjection, size: size, spacing: spacing) : (0, 0)
+        let mean = huSum / Double(n)
+        let std = max(0, huSq / Double(n) - mean * mean).squareRoot()
+        let elong = elongation(points, mean: centroidMM, twoD: twoD)
+        let zExtent = twoD ? 0 : Double(zHi - zLo + 1) * spacing.z
+        let inPlane = 0.5 * (longAxis + shortAxis)
+        // Distance to pleura from the lung mask's distance map at the centroid.
+        let gp = grid.gridPosition(ofNative: centerVoxel)
+        let pleura = lungs.distanceToPleura(gridX: Int(gp.x.rounded()), y: Int(gp.y.rounded()),
+                                            z: twoD ? 0 : Int(gp.z.rounded()))
+        var solidDiameter = solidN > 0 ? 0.5 * (solidLong + solidShort) : 0
+        if type == .solid { solidDiameter = inPlane }
+        if type == .groundGlass { solidDiameter = 0 }
+        return CandidateMeasurement(
+            centerVoxel: centerVoxel,
+            centerMM: volume.patientPosition(column: centerVoxel.x, row: centerVoxel.y, slice: centerVoxel.z),
+            longAxisMM: longAxis, shortAxisMM: shortAxis, equivalentDiameterMM: eqd, volumeMM3: volumeMM3,
+            meanHU: mean, minHU: huMin, maxHU: huMax, stdHU: std, type: type, solidDiameterMM: solidDiameter,
+            solidFraction: Double(solidN) / Double(n), elongation: elong,
+            openedAwayFraction: final.grown > 0 ? max(0, 1 - Double(n) / Double(final.grown)) : 0,
+            distanceToPleuraMM: pleura, contrastHU: contrast,
+            throughPlaneRatio: twoD ? 1 : zExtent / max(inPlane, 0.1),
+            inscribedRatio: min(1.5, final.inscribedMM / max(eqd / 2, 0.1)),
+            boundaryFraction: Double(final.boundary) / Double(n), blob: candidate)
+    }
+
+    // MARK: - Segmentation
+
+    /// Region growing above `threshold` from `seed`, inside the lung and a sphere of `limitMM`
+    /// around `center`, then the opening that detaches vessels. Returns nil when empty.
+    static func grow(_ crop: Crop, seed: Int, threshold: Float, center: SIMD3<Double>, limitMM: Double,
+                     rEst: Double) -> (region: [Bool], grown: Int, boundary: Int, inscribedMM: Double)? {
+        let size = crop.size
+        let sp = crop.spacing
+        var region = [Bool](repeating: false, count: size.count)
+        guard crop.smooth[seed] > threshold else { return nil }
+        let limit2 = limitMM * limitMM
+        @inline(__always) func allowed(_ i: Int) -> Bool {
+            guard !region[i], crop.inLung[i], crop.smooth[i] > threshold else { return false }
+            let p = position(i, size)
+            let d = (SIMD3(Double(p.x), Double(p.y), Double(p.z)) - center) * sp
+            return (d * d).sum() <= limit2
+        }
+        var stack = [seed]
+        region[seed] = true
+        var grown = 0
+        let nx = size.nx, ny = size.ny, nz = size.nz, plane = size.plane
+        while let i = stack.popLast() {
+            grown += 1
+            let x = i % nx, y = (i / nx) % ny, z = i / plane
+            if x > 0, allowed(i - 1) { region[i - 1] = true; stack.append(i - 1) }
+            if x + 1 < nx, allowed(i + 1) { region[i + 1] = true; stack.append(i + 1) }
+            if y > 0, allowed(i - nx) { region[i - nx] = true; stack.append(i - nx) }
+            if y + 1 < ny, allowed(i + nx) { region[i + nx] = true; stack.append(i + nx) }
+            if z > 0, allowed(i - plane) { region[i - plane] = true; stack.append(i - plane) }
+            if z + 1 < nz, allowed(i + plane) { region[i + plane] = true; stack.append(i + plane) }
+        }
+        // The rest works in the grown region's bounding box (plus one voxel): much smaller
+        // than the crop, so the distance transforms stay cheap.
+        var lo = SIMD3(nx, ny, nz), hi = SIMD3(-1, -1, -1)
+        for i in 0..<size.count where region[i] {
+            let p = position(i, size)
+            lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p)
+        }
+        lo = pointwiseMax(lo &- 1, SIMD3(0, 0, 0))
+        hi = pointwiseMin(hi &+ 1, SIMD3(nx - 1, ny - 1, nz - 1))
+        let box = GridSize(nx: hi.x - lo.x + 1, ny: hi.y - lo.y + 1, nz: hi.z - lo.z + 1)
+        var sub = [Bool](repeating: false, count: box.count)
+        for z in 0..<box.nz { for y in 0..<box.ny {
+            let s = size.index(lo.x, lo.y + y, lo.z + z), d = box.index(0, y, z)
+            for x in 0..<box.nx { sub[d + x] = region[s + x] }
+        } }
+        let subCenter = center - SIMD3(Double(lo.x), Double(lo.y), Double(lo.z))
+        // Largest inscribed ball near the centre.
+        let edtSpacing = SIMD3(sp.x, sp.y, nz == 1 ? 1 : sp.z)
+        let d2 = DistanceTransform.squaredDistance(isFeature: sub.map { !$0 }, size: box, spacing: edtSpacing,
+                                                   workers: 1)
+        var best = -1, bestD: Float = 0
+        let near2 = max(rEst, 1.5) * max(rEst, 1.5)
+        for i in 0..<box.count where sub[i] && d2[i] > bestD {
+            let p = position(i, box)
+            let d = (SIMD3(Double(p.x), Double(p.y), Double(p.z)) - subCenter) * sp
+            if (d * d).sum() <= near2 { best = i; bestD = d2[i] }
+        }
+        guard best >= 0 else { return nil }
+        // Inscribed radius: distance to the nearest outside voxel centre minus half a voxel.
+        let halfVoxel = 0.5 * min(sp.x, sp.y)
+        let inscribed = max(Double(bestD).squareRoot() - halfVoxel, halfVoxel)
+        var opened = sub
+        let rho = 0.5 * inscribed
+        if rho >= 0.75 * min(sp.x, sp.y) {
+            // Dilate back by a little more than rho: on a voxel grid the eroded core sits up to
+            // half a voxel inside, and a ball must come back whole.
+            let slack = 0.5 * max(sp.x, sp.y, nz == 1 ? 0 : min(sp.z, 1.5))
+            opened = DistanceTransform.open(sub, size: box, spacing: edtSpacing, radiusMM: rho, dilationSlackMM: slack)
+            if !opened[best] { opened = sub }
+        }
+        // Keep the component of the opened region that holds the inscribed centre.
+        var keep = [Bool](repeating: false, count: box.count)
+        var queue = [best]
+        keep[best] = true
+        var boundary = 0
+        let boundary2 = (limitMM - max(sp.x, sp.y)) * (limitMM - max(sp.x, sp.y))
+        let bx = box.nx, by = box.ny, bz = box.nz, bplane = box.plane
+        while let i = queue.popLast() {
+            let x = i % bx, y = (i / bx) % by, z = i / bplane
+            let gx = x + lo.x, gy = y + lo.y
+            let d = (SIMD3(Double(x), Double(y), Double(z)) - subCenter) * sp
+            if (d * d).sum() >= boundary2 || gx == 0 || gy == 0 || gx == nx - 1 || gy == ny - 1 { boundary += 1 }
+            if x > 0, opened[i - 1], !keep[i - 1] { keep[i - 1] = true; queue.append(i - 1) }
+            if x + 1 < bx, opened[i + 1], !keep[i + 1] { keep[i + 1] = true; queue.append(i + 1) }
+            if y > 0, opened[i - bx], !keep[i - bx] { keep[i - bx] = true; queue.append(i - bx) }
+            if y + 1 < by, opened[i + bx], !keep[i + bx] { keep[i + bx] = true; queue.append(i + bx) }
+            if z > 0, opened[i - bplane], !keep[i - bplane] { keep[i - bplane] = true; queue.append(i - bplane) }
+            if z + 1 < bz, opened[i + bplane], !keep[i + bplane] { keep[i + bplane] = true; queue.append(i + bplane) }
+        }
+        var result = [Bool](repeating: false, count: size.count)
+        for z in 0..<box.nz { for y in 0..<box.ny {
+            let s = size.index(lo.x, lo.y + y, lo.z + z), d = box.index(0, y, z)
+            for x in 0..<box.nx where keep[d + x] { result[s + x] = true }
+        } }
+        return (result, grown, boundary, inscribed)
+    }
+
+    // MARK: - Shape
+
+    static func equivalentRadius(_ region: [Bool], spacing: SIMD3<Double>, twoD: Bool) -> Double {
+        let n = Double(region.reduce(0) { $0 + ($1 ? 1 : 0) })
+        if twoD { return (n * spacing.x * spacing.y / Double.pi).squareRoot() }
+        return pow(3 * n * spacing.x * spacing.y * spacing.z / (4 * Double.pi), 1.0 / 3.0)
+    }
+
+    /// Lung-RADS axes of a 2D silhouette: the longest diameter (max Feret) and the largest
+    /// extent perpendicular to it, both measured between pixel edges (centre distance + one pixel).
+    static func axes(of mask: [Bool], size: GridSize, spacing: SIMD3<Double>) -> (Double, Double) {
+        var pts: [SIMD2<Double>] = []
+        let nx = size.nx, ny = size.ny
+        for y in 0..<ny {
+            for x in 0..<nx where mask[y * nx + x] {
+                // Boundary pixels only (4-neighbour outside or image edge).
+                let edge = x == 0 || y == 0 || x == nx - 1 || y == ny - 1 || !mask[y * nx + x - 1]
+                    || !mask[y * nx + x + 1] || !mask[(y - 1) * nx + x] || !mask[(y + 1) * nx + x]
+                if edge { pts.append(SIMD2(Double(x) * spacing.x, Double(y) * spacing.y)) }
+            }
+        }
+        guard !pts.isEmpty else { return (0, 0) }
+        var best = 0.0, dir = SIMD2<Double>(1, 0)
+        for a in 0..<pts.count {
+            for b in (a + 1)..<max(a + 1, pts.count) {
+                let d = pts[b] - pts[a]
+                let l = (d * d).sum()
+                if l > best { best = l; dir = d }
+            }
+        }
+        let pixel = 0.5 * (spacing.x + spacing.y)
+        let longAxis = best.squareRoot()
+        let u = longAxis > 0 ? dir / longAxis : SIMD2<Double>(1, 0)
+        let perp = SIMD2(-u.y, u.x)
+        var lo = Double.infinity, hi = -Double.infinity
+        for p in pts { let t = (p * perp).sum(); lo = min(lo, t); hi = max(hi, t) }
+        // Pixel extent along a direction: between |cos| and |cos|+|sin| of the pixel edge.
+        return (longAxis + pixel, hi - lo + pixel)
+    }
+
+    /// sqrt(smallest / largest eigenvalue) of the point covariance (2D in-plane when twoD).
+    static func elongation(_ pts: [SIMD3<Double>], mean: SIMD3<Double>, twoD: Bool) -> Double {
+        guard pts.count >= 3 else { return 1 }
+        var cxx = 0.0, cyy = 0.0, czz = 0.0, cxy = 0.0, cxz = 0.0, cyz = 0.0
+        for p in pts {
+            let d = p - mean
+            cxx += d.x * d.x; cyy += d.y * d.y; czz += d.z * d.z
+            cxy += d.x * d.y; cxz += d.x * d.z; cyz += d.y * d.z
+        }
+        let n = Double(pts.count)
+        if twoD {
+            let a = cxx / n, b = cyy / n, c = cxy / n
+            let m = 0.5 * (a + b), d = (0.25 * (a - b) * (a - b) + c * c).squareRoot()
+            return m + d > 0 ? max(0, m - d).squareRoot() / (m + d).squareRoot() : 1
+        }
+        // A voxel is a box: add its own variance so single-slice objects are not flat to 0.
+        let (e0, _, e2) = BlobFilter.symmetricEigenvalues(Float(cxx / n), Float(cyy / n), Float(czz / n),
+                                                          Float(cxy / n), Float(cxz / n), Float(cyz / n))
+        return e2 > 0 ? Double(max(0, e0) / e2).squareRoot() : 1
+    }
+
+    // MARK: - Helpers
+
+    @inline(__always) static func position(_ i: Int, _ s: GridSize) -> SIMD3<Int> {
+        SIMD3(i % s.nx, (i / s.nx) % s.ny, i / s.plane)
+    }
+
+    static func forEachVoxel(in crop: Crop, around c: SIMD3<Int>, radiusMM r: Double, _ body: (Int) -> Void) {
+        let s = crop.size, sp = crop.spacing
+        let h = SIMD3(Int(r / sp.x) + 1, Int(r / sp.y) + 1, s.nz == 1 ? 0 : Int(r / sp.z) + 1)
+        for z in max(0, c.z - h.z)...min(s.nz - 1, c.z + h.z) {
+            for y in max(0, c.y - h.y)...min(s.ny - 1, c.y + h.y) {
+                for x in max(0, c.x - h.x)...min(s.nx - 1, c.x + h.x) {
+                    let d = SIMD3(Double(x - c.x), Double(y - c.y), Double(z - c.z)) * sp
+                    if (d * d).sum() <= r * r { body(s.index(x, y, z)) }
+                }
+            }
+        }
+    }
+
+    static func brightest(in crop: Crop, around c: SIMD3<Double>, radiusMM: Double) -> Int? {
+        let ci = SIMD3(Int(c.x.rounded()), Int(c.y.rounded()), Int(c.z.rounded()))
+        let clamped = pointwiseMin(pointwiseMax(ci, SIMD3(0, 0, 0)), SIMD3(crop.size.nx - 1, crop.size.ny - 1, crop.size.nz - 1))
+        var best: Int? = nil, bestV = -Float.infinity
+        forEachVoxel(in: crop, around: clamped, radiusMM: radiusMM) { i in
+            if crop.inLung[i] && crop.smooth[i] > bestV { bestV = crop.smooth[i]; best = i }
+        }
+        return best
+    }
+
+    /// Separable in-plane [1 2 1]/4 smoothing against noise before thresholding; edges
+    /// replicate. Not across slices: with 2.5 mm slices that would blur small nodules' extent.
+    static func smooth121(_ v: [Float], size: GridSize) -> [Float] {
+        var a = v, b = v
+        let nx = size.nx, ny = size.ny, nz = size.nz, plane = size.plane
+        for z in 0..<nz { for y in 0..<ny { let o = z * plane + y * nx
+            for x in 0..<nx { b[o + x] = 0.25 * (a[o + max(0, x - 1)] + 2 * a[o + x] + a[o + min(nx - 1, x + 1)]) } } }
+        for z in 0..<nz { for y in 0..<ny { let o = z * plane
+            for x in 0..<nx {
+                a[o + y * nx + x] = 0.25 * (b[o + max(0, y - 1) * nx + x] + 2 * b[o + y * nx + x] + b[o + min(ny - 1, y + 1) * nx + x])
+            } } }
+        return a
+    }
+
+    static func median(_ v: inout [Float]) -> Float {
+        let k = v.count / 2
+        v.sort()
+        return v[k]
+    }
+}

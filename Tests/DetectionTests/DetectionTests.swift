@@ -1,0 +1,297 @@
+import Foundation
+import Testing
+import Volumes
+@testable import Detection
+
+/// The best-scoring candidate within 3 mm of a point, and its distance (mm; the synthetic
+/// volumes use an axis-aligned affine at origin 0); the nearest one when none is that close.
+/// This is what the study assessment keeps when two candidates land on one nodule.
+private func nearest(_ candidates: [DetectorCandidate], to p: SIMD3<Double>) -> (DetectorCandidate, Double)? {
+    let withDistance = candidates.map { c -> (DetectorCandidate, Double) in
+        let d = c.finding.centerMM - p
+        return (c, (d * d).sum().squareRoot())
+    }
+    let close = withDistance.filter { $0.1 < 3 }
+    if let best = close.max(by: { $0.0.finding.score < $1.0.finding.score }) { return best }
+    return withDistance.min { $0.1 < $1.1 }
+}
+
+/// Settings for the small test volumes: the scales a 6-12 mm ball needs and a candidate cap,
+/// so the suite stays fast in debug builds.
+private func testConfiguration() -> DetectorConfiguration {
+    var c = DetectorConfiguration()
+    c.blobScalesMM = [1.3, 1.9, 2.8, 4.1]
+    c.maximumCandidates = 40
+    return c
+}
+
+@Suite("Lung mask")
+struct LungMaskTests {
+    @Test("excludes the air outside the body and includes a ball touching the pleura")
+    func outsideAirAndJuxtapleuralBall() throws {
+        var chest = SyntheticChest()
+        // Right lung's lateral wall is at x = 8 mm (y = 40, z = 30); the ball is half in the wall.
+        chest.objects = [(.ball(center: SIMD3(9, 40, 30), radiusMM: 4), 40)]
+        let volume = chest.makeVolume()
+        let config = DetectorConfiguration()
+        let grid = WorkingGrid(volume: volume, spacingMM: config.workingSpacingMM, workers: 2)
+        let lungs = try LungSegmentation.segment(grid: grid, configuration: config, superiorIsHighZ: true, workers: 2)
+        func inMask(_ p: SIMD3<Double>) -> Bool {
+            let g = p / config.workingSpacingMM
+            return lungs.contains(gridX: Int(g.x.rounded()), y: Int(g.y.rounded()), z: Int(g.z.rounded()))
+        }
+        // Outside air (corner of the field of view) and body wall are not lung.
+        #expect(!inMask(SIMD3(1, 1, 30)))
+        #expect(!inMask(SIMD3(48, 76, 30)))       // anterior body wall, soft tissue
+        #expect(!inMask(SIMD3(48, 40, 30)))       // mediastinum between the lungs
+        // Parenchyma of both lungs is.
+        #expect(inMask(SIMD3(26, 40, 30)))
+        #expect(inMask(SIMD3(70, 40, 30)))
+        // The part of the juxtapleural ball inside the lung's outline, centre included.
+        #expect(inMask(SIMD3(9.5, 40, 30)))
+        #expect(inMask(SIMD3(11, 40, 30)))
+        // Analytic lung volume: two ellipsoids 4/3 pi 18*26*24 mm^3 = 47.0 mL each.
+        let analytic = 2 * 4.0 / 3.0 * Double.pi * 18 * 26 * 24 / 1000
+        #expect(abs(lungs.volumeML - analytic) / analytic < 0.12, "lung volume \(lungs.volumeML) mL vs \(analytic)")
+    }
+
+    @Test("distance transform matches the analytic distance")
+    func distanceTransform() {
+        let size = GridSize(nx: 21, ny: 17, nz: 9)
+        var feature = [Bool](repeating: false, count: size.count)
+        feature[size.index(10, 8, 4)] = true
+        feature[size.index(0, 0, 0)] = true
+        let d2 = DistanceTransform.squaredDistance(isFeature: feature, size: size, spacing: SIMD3(0.7, 0.8, 2.5), workers: 2)
+        for z in 0..<size.nz { for y in 0..<size.ny { for x in 0..<size.nx {
+            let a = SIMD3(Double(x - 10) * 0.7, Double(y - 8) * 0.8, Double(z - 4) * 2.5)
+            let b = SIMD3(Double(x) * 0.7, Double(y) * 0.8, Double(z) * 2.5)
+            let expected = min((a * a).sum(), (b * b).sum())
+            #expect(abs(Double(d2[size.index(x, y, z)]) - expected) < 1e-3 * max(1, expected))
+        } } }
+    }
+}
+
+@Suite("Detection on synthetic chests")
+struct SyntheticDetectionTests {
+    @Test("a solid ball is found at its centre with its diameter")
+    func ballCentreAndDiameter() throws {
+        var chest = SyntheticChest()
+        chest.noiseHU = 15
+        let centre = SIMD3(26.3, 38.6, 30.2)
+        chest.objects = [(.ball(center: centre, radiusMM: 4), 40)]
+        let detector = NoduleDetector(configuration: testConfiguration())
+        let (candidates, _) = try detector.detectCandidates(in: chest.makeVolume())
+        let (hit, distance) = try #require(nearest(candidates, to: centre))
+        #expect(distance < 0.75, "centre off by \(distance) mm")
+        #expect(abs(hit.finding.diameterMM - 8) < 0.8, "diameter \(hit.finding.diameterMM) mm, truth 8")
+        #expect(abs(hit.finding.equivalentDiameterMM - 8) < 0.6, "equivalent \(hit.finding.equivalentDiameterMM)")
+        let volume = 4.0 / 3.0 * Double.pi * 64
+        #expect(abs(hit.finding.volumeMM3 - volume) / volume < 0.2)
+        #expect(hit.finding.type == .solid)
+        #expect(hit.finding.lungRADS == .category4A)
+        #expect(hit.finding.lungSide == "right")
+        #expect(abs(hit.finding.meanHU - 40) < 250)
+    }
+
+    @Test("a vessel-like tube scores lower than a ball")
+    func tubeScoresLowerThanBall() throws {
+        var chest = SyntheticChest()
+        chest.noiseHU = 10
+        let ball = SIMD3(26.0, 40.0, 30.0)
+        // Oblique tube through the left lung, both ends outside the lung.
+        let a = SIMD3(60.0, 20.0, 4.0), b = SIMD3(80.0, 60.0, 56.0)
+        chest.objects = [(.ball(center: ball, radiusMM: 3), 40), (.tube(from: a, to: b, radiusMM: 2.5), 40)]
+        let detector = NoduleDetector(configuration: testConfiguration())
+        let (candidates, _) = try detector.detectCandidates(in: chest.makeVolume())
+        let (ballHit, d) = try #require(nearest(candidates, to: ball))
+        #expect(d < 1.5)
+        // Candidates on the tube's middle part (away from its ends at the lung border).
+        let onTube = candidates.filter { c in
+            let ab = b - a, ap = c.finding.centerMM - a
+            let t = (ap * ab).sum() / (ab * ab).sum()
+            let off = ap - t * ab
+            return t > 0.25 && t < 0.75 && (off * off).sum().squareRoot() < 4
+        }
+        let tubeBest = onTube.map(\.finding.score).max() ?? 0
+        #expect(ballHit.finding.score > tubeBest, "ball \(ballHit.finding.score) vs tube \(tubeBest)")
+        #expect(ballHit.finding.vesselness < (onTube.map(\.finding.vesselness).min() ?? 1))
+    }
+
+    @Test("solid, ground-glass and part-solid balls get their type")
+    func typeClassification() throws {
+        var chest = SyntheticChest()
+        chest.noiseHU = 15
+        let solid = SIMD3(26.0, 30.0, 22.0), ggo = SIMD3(26.0, 50.0, 38.0), partSolid = SIMD3(70.0, 40.0, 30.0)
+        chest.objects = [
+            (.ball(center: solid, radiusMM: 3.5), 40),
+            (.ball(center: ggo, radiusMM: 5), -620),
+            (.ball(center: partSolid, radiusMM: 6), -620),
+            (.ball(center: partSolid, radiusMM: 2.5), 40),
+        ]
+        let detector = NoduleDetector(configuration: testConfiguration())
+        let (candidates, _) = try detector.detectCandidates(in: chest.makeVolume())
+        let s = try #require(nearest(candidates, to: solid))
+        let g = try #require(nearest(candidates, to: ggo))
+        let p = try #require(nearest(candidates, to: partSolid))
+        #expect(s.1 < 1.5 && g.1 < 1.5 && p.1 < 1.5)
+        #expect(s.0.finding.type == .solid)
+        #expect(g.0.finding.type == .groundGlass)
+        #expect(p.0.finding.type == .partSolid)
+        #expect(abs(g.0.finding.diameterMM - 10) < 1.2, "GGO diameter \(g.0.finding.diameterMM)")
+        #expect(abs(p.0.finding.diameterMM - 12) < 1.5, "part-solid total diameter \(p.0.finding.diameterMM)")
+        #expect(p.0.finding.lungRADS == .category3)   // total >= 6, solid component 5 mm < 6
+    }
+
+    @Test("no finding outside the lungs")
+    func nothingOutsideLungs() throws {
+        var chest = SyntheticChest()
+        chest.noiseHU = 15
+        // Bright balls in the mediastinum, in the body wall, and one real nodule.
+        chest.objects = [
+            (.ball(center: SIMD3(48, 40, 30), radiusMM: 4), 200),
+            (.ball(center: SIMD3(48, 70, 20), radiusMM: 3), 300),
+            (.ball(center: SIMD3(70, 40, 24), radiusMM: 3), 40),
+        ]
+        let detector = NoduleDetector(configuration: testConfiguration(), model: .prior)
+        let assessment = try detector.assess(volume: chest.makeVolume())
+        #expect(!assessment.findings.isEmpty)
+        for f in assessment.findings {
+            // Inside a lung ellipsoid grown by 2 mm (mask closing and partial volume).
+            let inside = [chest.rightLungCenter, chest.leftLungCenter].contains { c in
+                let q = (f.centerMM - c) / (chest.lungSemiAxes + 2)
+                return (q * q).sum() <= 1
+            }
+            #expect(inside, "finding at \(f.centerMM) is outside the lungs")
+        }
+    }
+
+    @Test("a single slice runs in 2D and finds a disc")
+    func twoDimensionalMode() throws {
+        var chest = SyntheticChest()
+        chest.slices = 1
+        chest.spacing = VoxelSpacing(columnMM: 0.8, rowMM: 0.8, sliceMM: 1)
+        chest.columns = 120; chest.rows = 100
+        // z = 0 plane; lungs centred at z = 30 in 3D, so move the ball there: use a 2D slice
+        // through z = 30 by shifting the lungs.
+        let centre = SIMD3(26.0, 40.0, 0.0)
+        chest.objects = [(.ball(center: centre, radiusMM: 5), 40)]
+        var shifted = chest
+        shifted.objects = chest.objects
+        let volume = TwoDChest(base: shifted).makeVolume()
+        let detector = NoduleDetector(configuration: testConfiguration())
+        let (candidates, _) = try detector.detectCandidates(in: volume)
+        let (hit, d) = try #require(nearest(candidates, to: centre))
+        #expect(d < 1.0)
+        #expect(abs(hit.finding.diameterMM - 10) < 1.0, "2D diameter \(hit.finding.diameterMM)")
+    }
+}
+
+/// The synthetic chest cut at the lungs' equator (z = 30 mm) as a one-slice volume.
+private struct TwoDChest {
+    var base: SyntheticChest
+    func makeVolume() -> Volume {
+        var c = base
+        c.slices = 1
+        var v = [Float](repeating: 0, count: c.columns * c.rows)
+        for y in 0..<c.rows {
+            for x in 0..<c.columns {
+                var acc = 0.0
+                for s in 0..<16 {
+                    let o = SIMD2(Double(s % 4), Double(s / 4)) / 4 - 0.375
+                    let p2 = SIMD2(Double(x), Double(y)) * 0.8 + o * 0.8
+                    let p = SIMD3(p2.x, p2.y, 30.0)
+                    var h = c.background(p)
+                    for (shape, hu) in c.objects {
+                        if case let .ball(centre, r) = shape {
+                            let d = SIMD2(p.x, p.y) - SIMD2(centre.x, centre.y)
+                            if (d * d).sum() <= r * r { h = hu }
+                        }
+                    }
+                    acc += h
+                }
+                v[y * c.columns + x] = Float(acc / 16)
+            }
+        }
+        return Volume(columns: c.columns, rows: c.rows, slices: 1, voxels: v, spacing: c.spacing)
+    }
+}
+
+@Suite("Lung-RADS and triage")
+struct LungRADSTests {
+    @Test("v1.1 baseline table", arguments: [
+        (NoduleType.solid, 5.9, 5.9, LungRADSCategory.category2),
+        (.solid, 6.0, 6.0, .category3),
+        (.solid, 7.94, 7.94, .category3),
+        (.solid, 8.0, 8.0, .category4A),
+        (.solid, 14.9, 14.9, .category4A),
+        (.solid, 15.0, 15.0, .category4B),
+        (.partSolid, 5.5, 3, .category2),
+        (.partSolid, 9, 5.9, .category3),
+        (.partSolid, 12, 6.0, .category4A),
+        (.partSolid, 12, 7.9, .category4A),
+        (.partSolid, 14, 8.0, .category4B),
+        (.groundGlass, 29.9, 0, .category2),
+        (.groundGlass, 30.0, 0, .category3),
+    ])
+    func table(type: NoduleType, diameter: Double, solid: Double, expected: LungRADSCategory) {
+        #expect(LungRADS.category(type: type, diameterMM: diameter, solidComponentMM: solid) == expected)
+    }
+
+    @Test("priority follows the highest actionable category")
+    func priority() {
+        #expect(LungRADS.priority(for: .category4B) == .urgent)
+        #expect(LungRADS.priority(for: .category4A) == .urgent)
+        #expect(LungRADS.priority(for: .category3) == .soon)
+        #expect(LungRADS.priority(for: .category2) == .routine)
+        #expect(LungRADS.priority(for: .category1) == .routine)
+    }
+
+    @Test("study assessment ranks findings and ignores low-score ones for priority")
+    func assessment() {
+        func candidate(_ score: Double, _ cat: LungRADSCategory, x: Double) -> DetectorCandidate {
+            DetectorCandidate(features: [], finding: Finding(
+                id: "", rank: 0, score: score, centerMM: SIMD3(x, 0, 0), centerVoxel: .zero, diameterMM: 9,
+                longAxisMM: 10, shortAxisMM: 8, equivalentDiameterMM: 9, volumeMM3: 380, meanHU: 20, minHU: -500,
+                maxHU: 90, type: .solid, lungRADS: cat, lungSide: "right", lungZone: "upper", sphericity: 0.9,
+                vesselness: 0.1, distanceToPleuraMM: 8))
+        }
+        var config = DetectorConfiguration()
+        config.actionableScore = 0.5
+        let a = NoduleDetector.assessment(from: [candidate(0.3, .category4B, x: 0), candidate(0.8, .category3, x: 50),
+                                                 candidate(0.01, .category4A, x: 100)],
+                                          configuration: config, timing: [:])
+        #expect(a.findings.map(\.score) == [0.8, 0.3])      // 0.01 is below minimum_score
+        #expect(a.findings.map(\.rank) == [1, 2])
+        #expect(a.priority == .soon)                          // the 4B finding is not actionable at 0.3
+        #expect(a.lungRADS == .category3)
+        #expect(abs(a.score - 0.8 * 0.9) < 1e-12)
+    }
+}
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("decodes a partial dictionary, missing keys take defaults")
+    func partial() throws {
+        let json = #"{"closing_radius_mm": 6, "maximum_findings": 12}"#
+        let c = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(json.utf8))
+        #expect(c.closingRadiusMM == 6)
+        #expect(c.maximumFindings == 12)
+        #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
+        #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
+        #expect(DetectorConfiguration.validKeys.count == 16)
+    }
+
+    @Test("rejects a bad value naming the key")
+    func badValue() {
+        let json = #"{"minimum_score": 2}"#
+        #expect(throws: DetectionError.invalidConfiguration(key: "minimum_score", reason: "must be in [0, 1]")) {
+            _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(json.utf8))
+        }
+    }
+
+    @Test("a volume without lungs is an error, not a crash")
+    func noLungs() {
+        let v = Volume(columns: 32, rows: 32, slices: 8, filledWith: 40, spacing: .isotropic1mm)
+        #expect(throws: DetectionError.self) { _ = try NoduleDetector().assess(volume: v) }
+    }
+}
