@@ -36,6 +36,8 @@ struct PhantomCommand: ParsableCommand {
     @Option(help: "Pixel Padding Value outside the FOV: yes, no or random.") var padding: String = "random"
     @Flag(name: .customLong("png"), help: "Also write each case as a 16-bit PNG series with series.json.")
     var png = false
+    @Flag(name: .customLong("jpeg"), help: "Also write each case as an 8-bit gray JPEG series (lung window) with series.json.")
+    var jpeg = false
     @Option(help: "Worker threads (default: one per core).") var workers: Int?
 
     func run() throws {
@@ -51,6 +53,7 @@ struct PhantomCommand: ParsableCommand {
         o.maxDiameterMM = maxDiameter
         o.vesselTerritories = vesselTerritories
         o.pngCopies = png
+        o.jpegCopies = jpeg
         func choice(_ name: String, _ value: String, _ yes: String, _ no: String) throws -> Bool? {
             switch value {
             case "random": return nil

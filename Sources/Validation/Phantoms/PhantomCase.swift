@@ -102,8 +102,8 @@ public struct PhantomCase: Sendable {
         for side in 0..<2 {
             let arteryPoints = PhantomCase.sampleLung(a, side: side, count: territories, random: &treeRandom)
             let veinPoints = PhantomCase.sampleLung(a, side: side, count: territories, random: &treeRandom)
-            let rootRadius = 7.5 * a.scale
-            let terminal = rootRadius / pow(Double(territories), 1.0 / 3.0)
+            // Sub-millimetre terminal radius; sparse test trees keep a realistic hilar trunk.
+            let terminal = Swift.max(0.55 * a.scale, 6 * a.scale / pow(Double(territories), 1.0 / 3.0))
             let arteries = BranchingTree.grow(root: a.arteryHilum[side], points: arteryPoints,
                                               terminalRadiusMM: terminal, random: &treeRandom)
             let veins = BranchingTree.grow(root: a.veinHilum[side], points: veinPoints,
@@ -120,10 +120,10 @@ public struct PhantomCase: Sendable {
                 dir /= Swift.max(1e-9, (dir * dir).sum().squareRoot())
                 var side = SIMD3(dir.y * 0.3 - dir.z * 1.0, dir.z * 0.2 - dir.x * 0.3, dir.x * 1.0 - dir.y * 0.2)
                 side /= Swift.max(1e-9, (side * side).sum().squareRoot())
-                let lumen = n.radiusMM * 0.95
+                let lumen = n.radiusMM * 0.8
                 offsetNode[i] = n.position + side * (n.radiusMM + lumen * 1.2 + 0.6 * a.scale)
-                if lumen >= 0.7 && p.radiusMM * 0.95 >= 0.7 {
-                    airways.append(TubeSegment(offsetNode[n.parent], offsetNode[i], p.radiusMM * 0.95, lumen))
+                if lumen >= 0.7 && p.radiusMM * 0.8 >= 0.7 {
+                    airways.append(TubeSegment(offsetNode[n.parent], offsetNode[i], p.radiusMM * 0.8, lumen))
                     walls.append(0.15 * lumen + 0.25)
                 }
             }

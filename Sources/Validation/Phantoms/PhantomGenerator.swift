@@ -28,7 +28,7 @@ public struct PhantomGenerator {
     }
 
     /// Writes `count` cases under `directory` (case-000/, ...; with `pngCopies` also
-    /// case-000-png/) and `truth.json`; returns the truth. `progress` is told each case id.
+    /// case-000-png/, with `jpegCopies` case-000-jpeg/) and `truth.json`; returns the truth. `progress` is told each case id.
     @discardableResult
     public func write(cases count: Int, to directory: URL, progress: ((String) -> Void)? = nil) throws -> PhantomTruth {
         try options.validate()
@@ -44,6 +44,13 @@ public struct PhantomGenerator {
                 try PhantomSeriesWriter.writeImageSeries(volume, phantom: p, seriesInstanceUID: uid,
                                                          folder: directory.appendingPathComponent(folder))
                 truth.cases.append(PhantomTruth.entry(for: p, folder: folder, format: "png", seriesInstanceUID: uid))
+            }
+            if options.jpegCopies {
+                let uid = p.identity.seriesInstanceUID + ".3"
+                let folder = p.caseID + "-jpeg"
+                try PhantomSeriesWriter.writeImageSeries(volume, phantom: p, seriesInstanceUID: uid,
+                                                         folder: directory.appendingPathComponent(folder), jpeg: true)
+                truth.cases.append(PhantomTruth.entry(for: p, folder: folder, format: "jpeg", seriesInstanceUID: uid))
             }
             progress?(p.caseID)
         }

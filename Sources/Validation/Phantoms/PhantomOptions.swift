@@ -28,6 +28,8 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     public var paddingOutsideFOV: Bool? = nil
     /// Also write each case as a 16-bit PNG series with a series.json sidecar.
     public var pngCopies: Bool = false
+    /// Also write each case as an 8-bit gray JPEG series (lung window) with a series.json sidecar.
+    public var jpegCopies: Bool = false
 
     public init() {}
 

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+@testable import Phantoms
+import Volumes
+
+/// Small options so the suite stays fast in debug builds.
+private func smallOptions(size: Int = 48, slices: Int = 16) -> PhantomOptions {
+    var o = PhantomOptions()
+    o.size = size
+    o.slices = slices
+    o.vesselTerritories = 120
+    return o
+}
+
+@Suite struct PhantomRandomTests {
+    @Test func splitMix64MatchesReferenceOutput() {
+        // Published first output of SplitMix64 from state 0 (Vigna's reference splitmix64.c).
+        var state: UInt64 = 0
+        #expect(PhantomRandom.splitMix64(&state) == 0xE220_A839_7B1D_CDAF)
+        #expect(PhantomRandom.splitMix64(&state) == 0x6E78_9E6A_A1B9_65F4)
+    }
+
+    @Test func uniformIsInRangeAndRoughlyUniform() {
+        var r = PhantomRandom(seed: 42)
+        var sum = 0.0
+        for _ in 0..<20_000 {
+            let u = r.unit()
+            #expect(u >= 0 && u < 1)
+            sum += u
+        }
+        #expect(abs(sum / 20_000 - 0.5) < 0.01)
+    }
+}
+
+@Suite struct PhantomDeterminismTests {
+    @Test func sameSeedGivesIdenticalVoxelsAndTruth() {
+        let o = smallOptions()
+        let a = PhantomGenerator(options: o, seed: 1234, context: .serial).render(case: 1)
+        let b = PhantomGenerator(options: o, seed: 1234, context: .init(workers: 2)).render(case: 1)
+        #expect(a.volume.voxels == b.volume.voxels)
+        #expect(a.phantom.nodules.map(\.center) == b.phantom.nodules.map(\.center))
+        #expect(a.phantom.vesselSegments == b.phantom.vesselSegments)
+    }
+
+    @Test func differentSeedsOrCasesDiffer() {
+        let o = smallOptions()
+        let a = PhantomGenerator(options: o, seed: 1234).plan(case: 0)
+        let b = PhantomGenerator(options: o, seed: 1235).plan(case: 0)
+        let c = PhantomGenerator(options: o, seed: 1234).plan(case: 1)
+        #expect(a.vesselSegments != b.vesselSegments)
+        #expect(a.vesselSegments != c.vesselSegments)
+        #expect(a.identity.seriesInstanceUID != c.identity.seriesInstanceUID)
+    }
+}
+
+@Suite struct PhantomTruthTests {
+    @Test func spherVolumeMatchesAnalyticVolume() {
+        var r = PhantomRandom(seed: 3)
+        let n = PhantomNodule.make(id: "n1", diameterMM: 10, type: .solid, shape: .spherical, location: .isolated, random: &r)
+        let analytic = 4.0 / 3.0 * Double.pi * 125
+        #expect(abs(n.volumeMM3() - analytic) / analytic < 0.01)
+    }
+
+    @Test func ellipsoidVolumeMatchesAnalyticVolume() {
+        var r = PhantomRandom(seed: 5)
+        let n = PhantomNodule.make(id: "n1", diameterMM: 12, type: .solid, shape: .ellipsoidal, location: .isolated, random: &r)
+        // Semi-axes have product 1 relative to the radius, so the volume is that of the sphere.
+        let analytic = 4.0 / 3.0 * Double.pi * 216 * (n.semiAxes.x * n.semiAxes.y * n.semiAxes.z)
+        #expect(abs(n.volumeMM3() - analytic) / analytic < 0.015)
+        let axes = n.axesThroughCentre()
+        #expect(abs(axes.long - 12 * n.semiAxes.max()) < 0.1)
+        #expect(abs(axes.short - 12 * n.semiAxes.min()) < 0.1)
+    }
+
+    @Test func noduleCentresLieInsideTheLungs() {
+        var o = smallOptions(size: 64, slices: 24)
+        o.cleanFraction = 0
+        o.minNodules = 3
+        o.maxNodules = 4
+        var count = 0
+        for i in 0..<4 {
+            let p = PhantomGenerator(options: o, seed: 77).plan(case: i)
+            for n in p.nodules {
+                count += 1
+                #expect(p.anatomy.lungDistance(n.center).side != nil, "nodule \(n.id) of case \(i) outside the lungs")
+            }
+        }
+        #expect(count >= 8)
+    }
+
+    @Test func renderedHUAtNoduleCentreMatchesType() throws {
+        var o = smallOptions(size: 96, slices: 40)
+        o.pixelSpacingMM = 2.6
+        o.sliceSpacingMM = 2.5
+        o.cleanFraction = 0
+        o.minNodules = 2
+        o.maxNodules = 3
+        o.minDiameterMM = 14
+        o.maxDiameterMM = 24
+        var checked = 0
+        for i in 0..<3 {
+            let (p, v) = PhantomGenerator(options: o, seed: 31).render(case: i)
+            for n in p.nodules {
+                // Through the volume's own affine (LPS), not the anatomy frame.
+                let lps = p.patientPosition(ofAnatomy: n.center)
+                let idx = try #require(v.affine.voxelIndex(ofPatientPosition: lps))
+                let c = Int(idx.x.rounded()), r = Int(idx.y.rounded()), s = Int(idx.z.rounded())
+                guard v.contains(column: c, row: r, slice: s) else { continue }
+                let core = n.type == .partSolid ? n.coreFraction : 1
+                guard n.radiusMM * core > 2.5 else { continue }
+                let hu = v[c, r, s]
+                switch n.type {
+                case .solid, .partSolid: #expect(hu > -250, "\(n.type) nodule centre at \(hu) HU")
+                case .groundGlass: #expect(hu > -800 && hu < -300, "ground-glass centre at \(hu) HU")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked >= 3)
+    }
+
+    @Test func lungParenchymaAndNoiseAreRealistic() {
+        let o = smallOptions(size: 96, slices: 20)
+        let (p, v) = PhantomGenerator(options: o, seed: 9).render(case: 0)
+        // Sample voxels well inside a lung, away from vessels: median near -850 HU.
+        var values: [Float] = []
+        for s in 0..<v.slices {
+            for r in stride(from: 0, to: v.rows, by: 2) {
+                for c in stride(from: 0, to: v.columns, by: 2) {
+                    let lps = v.patientPosition(column: Double(c), row: Double(r), slice: Double(s))
+                    let anatomy = lps - p.patientOffset
+                    if p.anatomy.lungDistance(anatomy).distanceMM < -6 { values.append(v[c, r, s]) }
+                }
+            }
+        }
+        #expect(values.count > 200)
+        values.sort()
+        let median = values[values.count / 2]
+        #expect(median > -900 && median < -760, "lung median \(median) HU")
+    }
+}
