@@ -42,6 +42,10 @@ import Testing
         let error = try #require(throws: ImageCodecError.self) { try JPEGCodec.decode(data: data) }
         #expect(error.kind == .unsupported)
         #expect(error.reason.contains("precision 12"))
+        #expect(error.reason.contains("8-bit JPEG only"))
+        // The header alone already tells (DICOM readers check it before decoding frames).
+        let headerError = try #require(throws: ImageCodecError.self) { try JPEGCodec.header(data: data) }
+        #expect(headerError.kind == .unsupported)
     }
 
     @Test func losslessJPEGIsClearlyUnsupported() throws {

@@ -26,7 +26,8 @@ public enum JPEGCodec {
         public var height: Int
         /// 1 gray, 3 colour, 4 CMYK/YCCK.
         public var components: Int
-        /// Bits per sample (8, or 12 for extended JPEG).
+        /// Bits per sample: always 8 here, since 12-bit files already fail in `header(data:)`
+        /// with `.unsupported` (this libjpeg-turbo build cannot even parse their header).
         public var precision: Int
         public var isProgressive: Bool
     }
@@ -39,9 +40,7 @@ public enum JPEGCodec {
             icshim_jpeg_read_header(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &info,
                                     &message, message.count)
         }
-        guard code == 0 else {
-            throw ImageCodecError(format: .jpeg, kind: .init(shimCode: code), reason: String(cString: message))
-        }
+        guard code == 0 else { throw error(code: code, message: message) }
         return Header(width: Int(info.width), height: Int(info.height), components: Int(info.components),
                       precision: Int(info.precision), isProgressive: info.progressive != 0)
     }
@@ -56,9 +55,7 @@ public enum JPEGCodec {
                                     &info, &pixels, &message, message.count)
         }
         defer { icshim_free(pixels) }
-        guard code == 0, let pixels else {
-            throw ImageCodecError(format: .jpeg, kind: .init(shimCode: code), reason: String(cString: message))
-        }
+        guard code == 0, let pixels else { throw error(code: code, message: message) }
         let width = Int(info.width), height = Int(info.height)
         let count = width * height
         var samples = [UInt16](repeating: 0, count: count)
@@ -67,6 +64,16 @@ public enum JPEGCodec {
         }
         return GrayImage(width: width, height: height, bitDepth: 8, samples: samples,
                          wasColor: info.components > 1, hadAlpha: false)
+    }
+
+    /// The shim's result as an error; unsupported precisions say why.
+    private static func error(code: Int32, message: [CChar]) -> ImageCodecError {
+        var reason = String(cString: message)
+        let kind = ImageCodecError.Kind(shimCode: code)
+        if kind == .unsupported && reason.contains("precision") {
+            reason += " (this libjpeg-turbo build decodes 8-bit JPEG only)"
+        }
+        return ImageCodecError(format: .jpeg, kind: kind, reason: reason)
     }
 
     /// Reads and decodes a JPEG file; errors name the file.
