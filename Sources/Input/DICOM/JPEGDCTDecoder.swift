@@ -24,6 +24,8 @@ enum JPEGDCTDecoder {
             let gray = try JPEGCodec.decode(data: data)
             return DecodedJPEGImage(width: gray.width, height: gray.height, components: 1, precision: 8,
                                     samples: gray.samples, isLuminanceOfColour: gray.wasColor)
+        } catch let error as ImageCodecError where error.kind == .unsupported {
+            throw DICOMError(.unsupported("JPEG frame: \(error)"))
         } catch {
             throw DICOMError(.decodeFailed("JPEG frame: \(error)"))
         }
