@@ -7,4 +7,4 @@ scripts/setup.sh
 swift build -c release --product triage
 triage=".build/release/triage"
 out="${OUT:-out/sample}"
-"$triage" inspect sample-scans
+status=0; "$triage" run --pipeline pipelines/chest-ct-nightly.yaml sample-scans --out "$out" || status=$?; echo "worklist: $out/worklist.html"; exit "$status"
