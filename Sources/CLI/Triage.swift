@@ -12,6 +12,7 @@ struct Triage: ParsableCommand {
             InspectCommand.self,
             PhantomCommand.self,
             EvaluateCommand.self,
+            ProfileCommand.self,
             RunCommand.self,
             EnqueueCommand.self,
             ValidateCommand.self,
