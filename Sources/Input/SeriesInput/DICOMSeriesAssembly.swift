@@ -260,7 +260,6 @@ struct DICOMSeriesPlan: Sendable {
     func load(descriptor: SeriesDescriptor) throws -> ImageSeries {
         let sliceVoxels = rows * columns
         let count = slices.count
-        var voxels = [Float](repeating: 0, count: sliceVoxels * count)
         var results = [Result<(HUAccumulator, Bool), DICOMError>?](repeating: nil, count: count)
         // Files are read once each (a multi-frame file decodes all its frames in one task).
         var fileTasks: [(url: URL, items: [(slice: Int, frame: Int)])] = []
@@ -272,7 +271,9 @@ struct DICOMSeriesPlan: Sendable {
             }
         }
         let rows = self.rows, columns = self.columns
-        voxels.withUnsafeMutableBufferPointer { volume in
+        // Every voxel is written by its slice's decode (or the load throws), so the volume
+        // is not zero-filled first: that pass alone touched 315 MB for 300x512x512.
+        let voxels = [Float](unsafeUninitializedCapacity: sliceVoxels * count) { volume, initialized in
             results.withUnsafeMutableBufferPointer { out in
                 DispatchQueue.concurrentPerform(iterations: fileTasks.count) { t in
                     let task = fileTasks[t]
@@ -299,6 +300,7 @@ struct DICOMSeriesPlan: Sendable {
                     }
                 }
             }
+            initialized = sliceVoxels * count
         }
         var total = HUAccumulator()
         var assumedRescale = 0
