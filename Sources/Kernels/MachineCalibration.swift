@@ -52,8 +52,8 @@ public struct MachineCalibration: Codable, Sendable, Equatable {
             try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(),
                                                      withIntermediateDirectories: true)
             let temporary = url.deletingLastPathComponent().appendingPathComponent(".calibration.\(getpid()).tmp")
-            if (try? data.write(to: temporary)) != nil {
-                _ = try? FileManager.default.replaceItemAt(url, withItemAt: temporary)
+            if (try? data.write(to: temporary)) != nil, rename(temporary.path, url.path) != 0 {
+                try? FileManager.default.removeItem(at: temporary)
             }
         }
         return fresh
