@@ -226,11 +226,10 @@ public final class BatchRunner: @unchecked Sendable {
 
         var groups: [StageGroup] = []
         groups.append(StageGroup(name: "decode", workers: definition.decode.workers, lowPriority: true,
-                                 input: decodeQueue, output: preprocessQueue, stats: shared) { item in
+                                 input: decodeQueue, output: preprocessQueue, stats: shared, progress: progress) { item in
             budget.acquire(item.reservation)
             journalAppend(JournalRecord(event: .started, seriesID: item.source.id, folder: item.folder,
                                         inputHash: item.inputHash, pipelineHash: pipelineHash))
-            progress?.setStage("decode")
             do {
                 item.series = try item.source.load()
             } catch {
@@ -239,7 +238,7 @@ public final class BatchRunner: @unchecked Sendable {
             }
         })
         groups.append(StageGroup(name: "preprocess", workers: definition.preprocess.stage.workers, lowPriority: true,
-                                 input: preprocessQueue, output: detectQueue, stats: shared) { item in
+                                 input: preprocessQueue, output: detectQueue, stats: shared, progress: progress) { item in
             guard item.failedStage == nil, var series = item.series else { return }
             if series.volume.slices < minimumSlices {
                 item.fail("preprocess", "\(series.volume.slices) slices, fewer than preprocess.minimum_slices \(minimumSlices)")
@@ -255,9 +254,8 @@ public final class BatchRunner: @unchecked Sendable {
             item.series = series
         })
         groups.append(StageGroup(name: "detect", workers: definition.detect.stage.workers, lowPriority: false,
-                                 input: detectQueue, output: reportQueue, stats: shared) { item in
+                                 input: detectQueue, output: reportQueue, stats: shared, progress: progress) { item in
             guard item.failedStage == nil, let series = item.series else { return }
-            progress?.setStage("detect")
             let cpu0 = ProcessCPU.seconds(), t0 = monotonicSeconds()
             do {
                 item.assessment = try processor.assess(series, kernelWorkers: kernelWorkers)
@@ -269,8 +267,7 @@ public final class BatchRunner: @unchecked Sendable {
                                 voxels: series.volume.voxelCount)
         })
         groups.append(StageGroup(name: "report", workers: definition.report.stage.workers, lowPriority: true,
-                                 input: reportQueue, output: nil, stats: shared) { item in
-            progress?.setStage("report")
+                                 input: reportQueue, output: nil, stats: shared, progress: progress) { item in
             let outcome = StudyOutcome(seriesID: item.source.id, folder: item.folder, identity: item.source.identity,
                                        sourcePaths: item.source.sourcePaths, series: item.series,
                                        assessment: item.assessment, failedStage: item.failedStage,

@@ -15,6 +15,8 @@ public final class ProgressReporter: @unchecked Sendable {
     private var failed = 0
     private var slicesDone = 0
     private var stage = "discover"
+    /// Studies currently inside each stage's body.
+    private var inStage: [String: Int] = [:]
     private var startTime = monotonicSeconds()
     private var lastPlain = 0.0
     private var timer: DispatchSourceTimer?
@@ -45,6 +47,17 @@ public final class ProgressReporter: @unchecked Sendable {
 
     func setStage(_ name: String) {
         lock.lock(); stage = name; lock.unlock()
+    }
+
+    /// A study entered (`true`) or left a stage's worker.
+    func stage(_ name: String, entered: Bool) {
+        lock.lock(); inStage[name, default: 0] += entered ? 1 : -1; lock.unlock()
+    }
+
+    /// "detect" or, when several stages are busy, e.g. "detect+decode" (furthest first).
+    private var currentStages: String {
+        let busy = ["report", "detect", "preprocess", "decode"].filter { (inStage[$0] ?? 0) > 0 }
+        return busy.isEmpty ? stage : busy.joined(separator: "+")
     }
 
     func studyDone(slices: Int, failed studyFailed: Bool) {
@@ -90,7 +103,7 @@ public final class ProgressReporter: @unchecked Sendable {
         }
         var text = "\(done)/\(total) studies"
         if failed > 0 { text += " (\(failed) failed)" }
-        text += " | \(done == total ? "done" : stage) | \(String(format: "%.1f", rate)) slices/s | ETA \(eta)"
+        text += " | \(done == total ? "done" : currentStages) | \(String(format: "%.1f", rate)) slices/s | ETA \(eta)"
         if bar {
             let width = 24
             let filled = total > 0 ? width * done / total : width

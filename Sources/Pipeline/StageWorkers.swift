@@ -12,13 +12,15 @@ final class StageGroup: @unchecked Sendable {
     let output: BoundedQueue<BatchRunner.WorkItem>?
     let shared: SharedRunState
     let body: (BatchRunner.WorkItem) -> Void
+    let progress: ProgressReporter?
     private let done = DispatchGroup()
     private let lock = NSLock()
     private var running = 0
 
     init(name: String, workers: Int, lowPriority: Bool, input: BoundedQueue<BatchRunner.WorkItem>,
-         output: BoundedQueue<BatchRunner.WorkItem>?, stats: SharedRunState,
+         output: BoundedQueue<BatchRunner.WorkItem>?, stats: SharedRunState, progress: ProgressReporter?,
          body: @escaping (BatchRunner.WorkItem) -> Void) {
+        self.progress = progress
         self.name = name
         self.workers = max(1, workers)
         self.lowPriority = lowPriority
@@ -37,7 +39,9 @@ final class StageGroup: @unchecked Sendable {
                 while let item = input.pop() {
                     let start = monotonicSeconds()
                     shared.addQueueWait(stage: name, seconds: start - item.enqueuedAt)
+                    progress?.stage(name, entered: true)
                     body(item)
+                    progress?.stage(name, entered: false)
                     let end = monotonicSeconds()
                     item.timingMS[name] = (item.timingMS[name] ?? 0) + (end - start) * 1000
                     shared.addInterval(stage: name, start: start, end: end)
