@@ -104,7 +104,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Detection", "SeriesInput", "Volumes"],
                     path: "Tests/ReportsTests", swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Phantoms", "SeriesInput"],
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Phantoms", "SeriesInput", "DICOM"],
                     path: "Tests/PipelineTests", swiftSettings: swiftSettings),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling"], path: "Tests/ProfilingTests",
                     swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import Foundation
+import Profiling
 import Dispatch
 
 /// The worker threads of one stage: pop from the input queue, run the stage's body, push
@@ -40,7 +41,8 @@ final class StageGroup: @unchecked Sendable {
                     let start = monotonicSeconds()
                     shared.addQueueWait(stage: name, seconds: start - item.enqueuedAt)
                     progress?.stage(name, entered: true)
-                    body(item)
+                    // One span per study per stage: the stage rows of `triage profile` and trace tracks.
+                    Profiler.span("stage.\(name)") { body(item) }
                     progress?.stage(name, entered: false)
                     let end = monotonicSeconds()
                     item.timingMS[name] = (item.timingMS[name] ?? 0) + (end - start) * 1000
