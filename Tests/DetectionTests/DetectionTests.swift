@@ -178,7 +178,11 @@ struct SyntheticDetectionTests {
         var shifted = chest
         shifted.objects = chest.objects
         let volume = TwoDChest(base: shifted).makeVolume()
-        let detector = NoduleDetector(configuration: testConfiguration())
+        // This test chest's lungs are 15 cm^2 each in the slice, i.e. 15 mL for the 2D
+        // lung-size rule's 10 mm slab, below the 30 mL default meant for adults.
+        var config = testConfiguration()
+        config.minimumLungVolumeML = 10
+        let detector = NoduleDetector(configuration: config)
         let (candidates, _) = try detector.detectCandidates(in: volume)
         let (hit, d) = try #require(nearest(candidates, to: centre))
         #expect(d < 1.0)
