@@ -13,13 +13,15 @@ From a fresh clone this one command:
      skips it) and the kernels' timing tool Benchmarks/Tools/KernelsCompare (through
      compare_kernels.py's build; --kernels-tool BIN skips it);
   3. writes one phantom study with `triage phantom` (evaluation seed 9000 by default, see
-     docs/phantoms.md) into Benchmarks/results/compare-all-study-<size>x<slices>-seed<S>/
+     docs/phantoms.md; --clean-fraction 0 so the case has nodules; --quick adds
+     --pixel-spacing 1.25 --slice-spacing 1.25, the detector's working grid) into Benchmarks/results/compare-all-study-<size>x<slices>-seed<S>/
      (kept and reused on the next run);
   4. times, on that same study:
-     (a) reading the DICOM series into a float32 HU volume sorted along the slice normal:
+     (a) reading the DICOM series (the pydicom side reads and sorts every file once, ours
+         is one process start + read; file pages warm in the cache for both) into a float32 HU volume sorted along the slice normal:
          pydicom + numpy (compare_dicom_read.read_with_pydicom) vs `triage inspect --json`
          (whole process: discovery, sorting, parallel decode, HU statistics), cross-checked
-         on slice count and mean HU first;
+         on slice count, padding voxels and mean HU first;
      (b) on the study's own HU volume (as read by pydicom, written as raw float32):
          scipy.ndimage gaussian_filter sigma 2 voxels; the six Hessian second derivatives at
          sigma 2 (gaussian_filter with order=) + numpy.linalg.eigvalsh; gaussian_laplace
@@ -118,7 +120,8 @@ def build_triage(args):
     scratch = ["--scratch-path", args.scratch_path] if args.scratch_path else []
     cmd = ["swift", "build", "-c", "release", "--product", "triage"] + scratch
     print("building: " + " ".join(cmd), file=sys.stderr)
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    if subprocess.run(cmd, cwd=ROOT).returncode != 0:
+        sys.exit("the release build of triage failed (compiler output above); fix it or pass --triage BIN")
     bin_path = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"] + scratch,
                               cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
     return os.path.join(bin_path, "triage")
