@@ -29,6 +29,12 @@ public struct ChestAnatomy: Sendable {
     let lungPosteriorHalf: Double
     let lungCenterY: Double
 
+    /// Slow variation of each lung's outline with height (real lungs are not solids of revolution).
+    let outlinePhase: [Double]
+    /// Oblique fissure per lung: a point on it and its unit normal.
+    let fissurePoint: [SIMD3<Double>]
+    let fissureNormal: [SIMD3<Double>]
+
     // Heart: ellipsoid, rotated about z.
     let heartCenter: SIMD3<Double>
     let heartSemiAxes: SIMD3<Double>
@@ -69,6 +75,12 @@ public struct ChestAnatomy: Sendable {
         let halfWidth = r.uniform(66, 74) * s
         lungHalfWidth = [halfWidth * r.uniform(0.97, 1.03), halfWidth * r.uniform(0.95, 1.0)]
         lungCenterX = [-r.uniform(68, 74) * s, r.uniform(68, 74) * s]
+        outlinePhase = [r.uniform(0, 6.28), r.uniform(0, 6.28)]
+        // The oblique fissure runs from high posteriorly (about T4) down and forward to the
+        // diaphragm: a plane tilted about 50 degrees from horizontal.
+        fissurePoint = [SIMD3(-70 * s, 0, lungHeightMM * 0.42), SIMD3(70 * s, 0, lungHeightMM * 0.38)]
+        let tilt = r.uniform(0.75, 0.95)
+        fissureNormal = [SIMD3(0, -sin(tilt), cos(tilt)), SIMD3(0, -sin(tilt + 0.05), cos(tilt + 0.05))]
         lungAnteriorHalf = r.uniform(88, 98) * s
         lungPosteriorHalf = r.uniform(96, 106) * s
         lungCenterY = r.uniform(0, 8) * s
@@ -146,7 +158,8 @@ public struct ChestAnatomy: Sendable {
         let u = (lungHeightMM - z) / lungHeightMM
         guard u > 0 else { return nil }
         let g = Swift.min(1, (u / 0.5).squareRoot())
-        let widen = 0.88 + 0.12 * Swift.min(1, u)
+        let wobble = 1 + 0.035 * sin(z / (29 * scale) + outlinePhase[side]) + 0.02 * sin(z / (11 * scale) + 2 * outlinePhase[side])
+        let widen = (0.88 + 0.12 * Swift.min(1, u)) * wobble
         let a = lungHalfWidth[side] * g * widen
         let sign: Double = side == 0 ? -1 : 1
         let cx = lungCenterX[side] - sign * (1 - g) * 22 * scale

@@ -103,15 +103,16 @@ public struct PhantomCase: Sendable {
             let arteryPoints = PhantomCase.sampleLung(a, side: side, count: territories, random: &treeRandom)
             let veinPoints = PhantomCase.sampleLung(a, side: side, count: territories, random: &treeRandom)
             // Sub-millimetre terminal radius; sparse test trees keep a realistic hilar trunk.
-            let terminal = Swift.max(0.55 * a.scale, 6 * a.scale / pow(Double(territories), 1.0 / 3.0))
+            let terminal = Swift.max(0.45 * a.scale, 6 * a.scale / pow(Double(territories), BranchingTree.radiusExponent))
+            let trunk = 6.5 * a.scale
             let arteries = BranchingTree.grow(root: a.arteryHilum[side], points: arteryPoints,
-                                              terminalRadiusMM: terminal, random: &treeRandom)
+                                              terminalRadiusMM: terminal, maximumRadiusMM: trunk, random: &treeRandom)
             let veins = BranchingTree.grow(root: a.veinHilum[side], points: veinPoints,
-                                           terminalRadiusMM: terminal, random: &treeRandom)
+                                           terminalRadiusMM: terminal, maximumRadiusMM: trunk, random: &treeRandom)
             vessels += arteries.segments; isVein += Array(repeating: false, count: arteries.nodes.count - 1)
             vessels += veins.segments; isVein += Array(repeating: true, count: veins.nodes.count - 1)
             // Bronchi run beside the arteries: the same branching, offset sideways, down to
-            // about 0.7 mm lumen radius (smaller airways are invisible on CT).
+            // about 1 mm lumen radius (smaller airways are invisible on CT).
             var offsetNode = [SIMD3<Double>](repeating: .zero, count: arteries.nodes.count)
             offsetNode[0] = a.bronchusHilum[side]
             for i in arteries.nodes.indices.dropFirst() {
@@ -122,7 +123,7 @@ public struct PhantomCase: Sendable {
                 side /= Swift.max(1e-9, (side * side).sum().squareRoot())
                 let lumen = n.radiusMM * 0.8
                 offsetNode[i] = n.position + side * (n.radiusMM + lumen * 1.2 + 0.6 * a.scale)
-                if lumen >= 0.7 && p.radiusMM * 0.8 >= 0.7 {
+                if lumen >= 1.0 && p.radiusMM * 0.8 >= 1.0 {
                     airways.append(TubeSegment(offsetNode[n.parent], offsetNode[i], p.radiusMM * 0.8, lumen))
                     walls.append(0.15 * lumen + 0.25)
                 }
@@ -153,11 +154,14 @@ public struct PhantomCase: Sendable {
                     let c = cos(psi), s = sin(psi)
                     let b = s > 0 ? sec.bP : sec.bA
                     let rr = 1 / ((c / sec.a) * (c / sec.a) + (s / b) * (s / b)).squareRoot()
-                    let reach = rr + ribRadius + 0.6 * a.scale
+                    let reach = rr + ribRadius * 0.8 + 0.4 * a.scale
                     let p = SIMD3(sec.cx + sign * c * reach, sec.cy + s * reach, z)
                     if let q = previous {
-                        ribs.append(TubeSegment(q, p, ribRadius, ribRadius))
-                        cartilage.append(t > 0.82)
+                        // A rib is taller than thick: two capsules stacked in z.
+                        let h = SIMD3(0, 0, ribRadius * 0.55)
+                        ribs.append(TubeSegment(q + h, p + h, ribRadius * 0.8, ribRadius * 0.8))
+                        ribs.append(TubeSegment(q - h, p - h, ribRadius * 0.8, ribRadius * 0.8))
+                        cartilage.append(t > 0.82); cartilage.append(t > 0.82)
                     } else {
                         // Rib head to the vertebra.
                         ribs.append(TubeSegment(SIMD3(sign * a.vertebralRadius * 0.9, a.spineY, zPost + 4 * a.scale), p, ribRadius * 0.9, ribRadius))

@@ -269,7 +269,10 @@ final class Scene: @unchecked Sendable {
                         let dep = Swift.min(1, Swift.max(0, (dy + sec.bA) / (sec.bA + sec.bP)))
                         let tex = 14 * Scene.valueNoise(x / 5, y / 5, z / 5, seed: seed &+ 2)
                             + 9 * Scene.valueNoise(x / 1.8, y / 1.8, z / 1.8, seed: seed &+ 3)
-                        let hu = a.parenchymaHU + a.dependentHU * dep * dep * dep + tex
+                        var hu = a.parenchymaHU + a.dependentHU * dep * dep * dep + tex
+                        // Oblique fissure: a thin pleural line (partial-volumed to about -600 HU).
+                        let fd = abs(((SIMD3(x, y, z) - a.fissurePoint[side]) * a.fissureNormal[side]).sum())
+                        if fd < px { hu += (1 - fd / px) * 0.45 * (-150 - hu) }
                         v += (hu - v) * cov
                         lungCover = Swift.max(lungCover, cov)
                     }
