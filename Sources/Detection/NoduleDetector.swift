@@ -1,4 +1,5 @@
 import Foundation
+import Profiling
 import SeriesInput
 import Volumes
 
@@ -88,7 +89,8 @@ public struct NoduleDetector: Sendable {
         var timing: [String: Double] = [:]
         func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let r = try body()
+            // Also a profiler span (`detect.lung_mask`, ...) for `triage profile` and traces.
+            let r = try Profiler.span("detect.\(name)", voxels: volume.voxelCount) { try body() }
             timing[name, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             return r
         }
