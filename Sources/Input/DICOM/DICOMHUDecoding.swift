@@ -36,26 +36,26 @@ extension DICOMFile {
             let shift = UInt16(d.highBit + 1 - d.bitsStored)
             let spare = UInt16(16 - d.bitsStored)
             let signed = d.isSigned
-            var minV = Int32.max, maxV = Int32.min, sum: Int64 = 0, count = 0
+            var minV = Int32.max, maxV = Int32.min, sum: Int64 = 0, paddingCount = 0
             let lo = Int32(clamping: padLo), hi = Int32(clamping: padHi)
+            let paddingHU = DICOMModalityTransform.paddingHU
             dataSet.bytes.withUnsafeBytes { raw in
                 let base = raw.baseAddress! + start
+                // Branch-free body (selects, not ifs) so the compiler can vectorise it.
                 for i in 0..<pixels {
                     let container = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                     // Move the stored bits to the top, then shift back (arithmetic when signed).
                     let top = (container >> shift) << spare
                     let v = signed ? Int32(Int16(bitPattern: top) >> spare) : Int32(top >> spare)
-                    if v >= lo && v <= hi {
-                        destination[i] = DICOMModalityTransform.paddingHU
-                    } else {
-                        destination[i] = Float(v) * slope + intercept
-                        minV = min(minV, v)
-                        maxV = max(maxV, v)
-                        sum += Int64(v)
-                        count += 1
-                    }
+                    let isPadding = v >= lo && v <= hi
+                    destination[i] = isPadding ? paddingHU : Float(v) * slope + intercept
+                    minV = min(minV, isPadding ? Int32.max : v)
+                    maxV = max(maxV, isPadding ? Int32.min : v)
+                    sum &+= isPadding ? 0 : Int64(v)
+                    paddingCount &+= isPadding ? 1 : 0
                 }
             }
+            let count = pixels - paddingCount
             return HUAccumulator(minStored: Int64(minV), maxStored: Int64(maxV), sumStored: sum, count: count,
                                  paddingCount: pixels - count, transform: transform)
         }
