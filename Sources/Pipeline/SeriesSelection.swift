@@ -98,7 +98,7 @@ public struct SeriesSelection: Sendable, Encodable {
     /// The rule every processed series must pass (default: all series).
     public var rule: SelectionRule = .always
     /// `largest`: per study keep only the passing series with the most voxels (ties: most
-    /// slices, then id). `all`: keep every passing series.
+    /// slices, then the most faithful storage - DICOM, then PNG, then lossy JPEG - then id). `all`: keep every passing series.
     public var perStudy: String = "all"
 
     enum CodingKeys: String, CodingKey { case rule, perStudy = "per_study" }
@@ -120,6 +120,10 @@ public struct SeriesSelection: Sendable, Encodable {
             let fa = facts[a], fb = facts[b]
             if fa.voxelCount != fb.voxelCount { return fa.voxelCount > fb.voxelCount }
             if fa.sliceCount != fb.sliceCount { return fa.sliceCount > fb.sliceCount }
+            // The same scan exported several ways: read the original, not a windowed JPEG copy.
+            let fidelity = ["dicom": 0, "png": 1, "jpeg": 2]
+            let ka = fidelity[fa.kind] ?? 3, kb = fidelity[fb.kind] ?? 3
+            if ka != kb { return ka < kb }
             return ids[a] < ids[b]
         }
         var selected: [Int]

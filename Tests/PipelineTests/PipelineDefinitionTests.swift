@@ -137,6 +137,17 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(rule.matches(facts(description: nil)))
     }
 
+    @Test func largestPerStudyPrefersTheOriginalOverEqualSizedCopies() {
+        // The same scan as JPEG, PNG and DICOM (same size): the DICOM series is read.
+        let selection = SeriesSelection(perStudy: "largest")
+        let all = [facts("jpeg"), facts("png"), facts("dicom"), facts("png", study: "s2")]
+        let picked = selection.select(all, ids: ["a", "b", "c", "d"]).selected
+        #expect(Set(picked) == [2, 3])
+        // A bigger series still wins whatever its storage.
+        let bigger = selection.select([facts("dicom", slices: 50), facts("png", slices: 100)], ids: ["a", "b"]).selected
+        #expect(bigger == [1])
+    }
+
     @Test func globSemantics() {
         #expect(Glob.matches(pattern: "chest*lung", text: "chest 1.0 lung"))
         #expect(!Glob.matches(pattern: "chest*lung", text: "chest 1.0 lung x"))
