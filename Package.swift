@@ -34,7 +34,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
     ],
     targets: [
         // System libraries (installed by scripts/setup.sh, never vendored).
@@ -73,8 +72,7 @@ let package = Package(
                 path: "Sources/Validation/Evaluation", swiftSettings: swiftSettings),
 
         // Runtime and output.
-        .target(name: "Reports", dependencies: ["Detection", "SeriesInput", "ImageCodecs", "Volumes",
-                                                .product(name: "Mustache", package: "swift-mustache")],
+        .target(name: "Reports", dependencies: ["Detection", "SeriesInput", "ImageCodecs", "Volumes"],
                 path: "Sources/Reports", swiftSettings: swiftSettings),
         .target(name: "Pipeline", dependencies: ["SeriesInput", "Detection", "Reports", "Kernels", "Profiling",
                                                  .product(name: "Yams", package: "Yams"),
