@@ -8,6 +8,8 @@ packages=(libpng-dev libjpeg-dev libopenblas-dev pkg-config)
 if [[ "${1:-}" == "--tests" ]]; then
     # Test-only tools: a real browser renders the HTML reports.
     packages+=(chromium)
+    # The browser test drives Chromium from a small Python script (standard library only).
+    command -v python3 >/dev/null || packages+=(python3)
 fi
 
 missing=()
