@@ -40,20 +40,45 @@ public struct DICOMDataSet: Sendable {
     /// nil when absent or empty. Multi-valued text keeps its backslashes.
     public func string(_ tag: DICOMTag) -> String? {
         guard let e = elements[tag], e.items == nil, e.fragments == nil, e.length > 0 else { return nil }
-        let text = bytes.withUnsafeBytes { raw -> String in
-            let slice = UnsafeRawBufferPointer(rebasing: raw[e.valueOffset ..< e.valueOffset + e.length])
-            // ISO 8859-1 maps every byte to a character, so no value can fail to decode.
-            return String(slice.map { Character(Unicode.Scalar($0)) })
+        return bytes.withUnsafeBytes { raw -> String? in
+            Self.trimmedText(UnsafeRawBufferPointer(rebasing: raw[e.valueOffset ..< e.valueOffset + e.length]))
         }
-        let trimmed = text.trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
-        return trimmed.isEmpty ? nil : trimmed
     }
 
     /// The backslash-separated values of a text element.
     public func strings(_ tag: DICOMTag) -> [String] {
-        guard let s = string(tag) else { return [] }
-        return s.split(separator: "\\", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \0")) }
+        guard let e = elements[tag], e.items == nil, e.fragments == nil, e.length > 0 else { return [] }
+        return bytes.withUnsafeBytes { raw -> [String] in
+            let value = UnsafeRawBufferPointer(rebasing: raw[e.valueOffset ..< e.valueOffset + e.length])
+            guard let whole = Self.trimmedBounds(value) else { return [] }
+            var parts: [String] = []
+            var start = whole.lowerBound
+            for i in whole where value[i] == 0x5C {  // backslash
+                parts.append(Self.trimmedText(UnsafeRawBufferPointer(rebasing: value[start ..< i])) ?? "")
+                start = i + 1
+            }
+            parts.append(Self.trimmedText(UnsafeRawBufferPointer(rebasing: value[start ..< whole.upperBound])) ?? "")
+            return parts
+        }
+    }
+
+    /// The index range left after removing leading and trailing spaces and NULs (nil when
+    /// nothing is left).
+    private static func trimmedBounds(_ bytes: UnsafeRawBufferPointer) -> Range<Int>? {
+        var lo = 0, hi = bytes.count
+        while lo < hi, bytes[lo] == 0x20 || bytes[lo] == 0 { lo += 1 }
+        while hi > lo, bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0 { hi -= 1 }
+        return lo < hi ? lo ..< hi : nil
+    }
+
+    /// Text of a value with DICOM padding removed, decoded as ISO 8859-1 (every byte is a
+    /// character, so no value can fail to decode); nil when empty.
+    private static func trimmedText(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard let r = trimmedBounds(bytes) else { return nil }
+        let text = UnsafeRawBufferPointer(rebasing: bytes[r])
+        // ASCII (almost every header value) is also UTF-8: no per-character work.
+        if !text.contains(where: { $0 >= 0x80 }) { return String(decoding: text, as: UTF8.self) }
+        return String(text.map { Character(Unicode.Scalar($0)) })
     }
 
     /// The VR to interpret a value with: the file's, unless it says UN for a tag we know.

@@ -10,8 +10,8 @@ extension DICOMFile {
     /// (`rows * columns` floats, row-major). Padding becomes -1024 HU and is left out of
     /// the returned statistics. Colour frames are converted to luminance (Rec. 601).
     ///
-    /// The common case (native 16-bit little endian grey) is one pass over the mapped
-    /// file bytes with no intermediate buffer.
+    /// The common case (native 16-bit little endian grey) is one SIMD pass over the file
+    /// bytes with no intermediate buffer (`DICOMGrey16HUKernel`).
     public func decodeFrameHU(_ frame: Int, transform: DICOMModalityTransform,
                               into destination: UnsafeMutableBufferPointer<Float>) throws -> HUAccumulator {
         let d = try pixelDescription()
@@ -33,31 +33,18 @@ extension DICOMFile {
                 throw DICOMError(.pixelDataTooShort(expectedBytes: needed, actualBytes: element.length), path: path)
             }
             let start = element.valueOffset + frame * d.bytesPerFrame
-            let shift = UInt16(d.highBit + 1 - d.bitsStored)
-            let spare = UInt16(16 - d.bitsStored)
-            let signed = d.isSigned
-            var minV = Int32.max, maxV = Int32.min, sum: Int64 = 0, paddingCount = 0
-            let lo = Int32(clamping: padLo), hi = Int32(clamping: padHi)
-            let paddingHU = DICOMModalityTransform.paddingHU
-            dataSet.bytes.withUnsafeBytes { raw in
-                let base = raw.baseAddress! + start
-                // Branch-free body (selects, not ifs) so the compiler can vectorise it.
-                for i in 0..<pixels {
-                    let container = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                    // Move the stored bits to the top, then shift back (arithmetic when signed).
-                    let top = (container >> shift) << spare
-                    let v = signed ? Int32(Int16(bitPattern: top) >> spare) : Int32(top >> spare)
-                    let isPadding = v >= lo && v <= hi
-                    destination[i] = isPadding ? paddingHU : Float(v) * slope + intercept
-                    minV = min(minV, isPadding ? Int32.max : v)
-                    maxV = max(maxV, isPadding ? Int32.min : v)
-                    sum &+= isPadding ? 0 : Int64(v)
-                    paddingCount &+= isPadding ? 1 : 0
-                }
+            // `element.length >= nativeDataBytes` (checked above) keeps every frame's
+            // 2 * pixels bytes inside the file.
+            let stats = dataSet.bytes.withUnsafeBytes { raw in
+                DICOMGrey16HUKernel.convert(
+                    source: raw.baseAddress! + start, count: pixels,
+                    layout: .init(bitsStored: d.bitsStored, highBit: d.highBit, isSigned: d.isSigned),
+                    slope: slope, intercept: intercept, padding: transform.paddingRange,
+                    destination: destination.baseAddress!)
             }
-            let count = pixels - paddingCount
-            return HUAccumulator(minStored: Int64(minV), maxStored: Int64(maxV), sumStored: sum, count: count,
-                                 paddingCount: pixels - count, transform: transform)
+            return HUAccumulator(minStored: Int64(stats.minStored), maxStored: Int64(stats.maxStored),
+                                 sumStored: stats.sumStored, count: pixels - stats.paddingCount,
+                                 paddingCount: stats.paddingCount, transform: transform)
         }
 
         let (samples, isLuminance) = try decodeFrameSamples(frame, allowLuminance: true)

@@ -263,10 +263,11 @@ struct DICOMSeriesPlan: Sendable {
         var results = [Result<(HUAccumulator, Bool), DICOMError>?](repeating: nil, count: count)
         // Files are read once each (a multi-frame file decodes all its frames in one task).
         var fileTasks: [(url: URL, items: [(slice: Int, frame: Int)])] = []
-        var taskIndex: [URL: Int] = [:]
+        var taskIndex: [String: Int] = [:]
         for (i, s) in slices.enumerated() {
-            if let t = taskIndex[s.url] { fileTasks[t].items.append((i, s.frame)) } else {
-                taskIndex[s.url] = fileTasks.count
+            let path = s.url.path
+            if let t = taskIndex[path] { fileTasks[t].items.append((i, s.frame)) } else {
+                taskIndex[path] = fileTasks.count
                 fileTasks.append((s.url, [(i, s.frame)]))
             }
         }
@@ -326,3 +327,4 @@ struct DICOMSeriesPlan: Sendable {
                            volume: volume, orientation: orientation, warnings: warnings, statistics: statistics)
     }
 }
+

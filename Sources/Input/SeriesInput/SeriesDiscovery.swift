@@ -83,9 +83,15 @@ public enum SeriesDiscovery {
             }
         }
         // Deduplicate and fix the order so results do not depend on the file system.
+        // (`URL.path` is not free on Linux: computed once per file.)
         var seen = Set<String>()
-        files = files.map { $0.standardizedFileURL }.filter { seen.insert($0.path).inserted }
-            .sorted { $0.path < $1.path }
+        files = files.map { url -> (url: URL, path: String) in
+            let standard = url.standardizedFileURL
+            return (standard, standard.path)
+        }
+        .filter { seen.insert($0.path).inserted }
+        .sorted { $0.path < $1.path }
+        .map(\.url)
 
         // Headers in parallel: each file is independent.
         var outcomes = [HeaderOutcome?](repeating: nil, count: files.count)
@@ -116,15 +122,42 @@ public enum SeriesDiscovery {
         return DiscoveryResult(series: series, skipped: skipped.sorted { $0.path < $1.path })
     }
 
+    /// Regular files under `folder`, recursively, without hidden files and folders.
+    /// A POSIX walk (`readdir` file types, `stat` only when the type is unknown or a
+    /// symbolic link): Foundation's enumerator with resource values cost more than reading
+    /// the headers. Links to files are followed, links to folders are not (no cycles).
     private static func listFiles(under folder: URL, skipped: inout [SkippedInput]) -> [URL] {
-        guard let enumerator = FileManager.default.enumerator(
-            at: folder, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else {
-            skipped.append(SkippedInput(path: folder.path, reason: "folder cannot be listed"))
-            return []
-        }
         var out: [URL] = []
-        for case let url as URL in enumerator {
-            if (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true { out.append(url) }
+        var pending = [folder.path]
+        while let directory = pending.popLast() {
+            guard let stream = opendir(directory) else {
+                skipped.append(SkippedInput(path: directory, reason: "folder cannot be listed"))
+                continue
+            }
+            defer { closedir(stream) }
+            let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+            while let entry = readdir(stream) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name.hasPrefix(".") { continue }  // ".", ".." and hidden entries
+                let path = prefix + name
+                var type = Int32(entry.pointee.d_type)
+                if type == Int32(DT_UNKNOWN) || type == Int32(DT_LNK) {
+                    var info = stat()
+                    let followed = type == Int32(DT_LNK)
+                    guard (followed ? stat(path, &info) : lstat(path, &info)) == 0 else { continue }
+                    let mode = info.st_mode & S_IFMT
+                    if mode == S_IFREG { type = Int32(DT_REG) }
+                    else if mode == S_IFDIR && !followed { type = Int32(DT_DIR) }
+                    else { continue }
+                }
+                if type == Int32(DT_DIR) {
+                    pending.append(path)
+                } else if type == Int32(DT_REG) {
+                    out.append(URL(fileURLWithPath: path, isDirectory: false))
+                }
+            }
         }
         return out
     }
