@@ -61,19 +61,22 @@ enum DICOMGrey16HUKernel {
                 hasPadding = true
             }
         }
-        switch (layout.isSigned, hasPadding) {
-        case (true, true):
-            stats = vectorLoop(source, vectorCount, layout, slope, intercept, lo16, hi16, destination,
-                               signed: true, padded: true)
-        case (true, false):
-            stats = vectorLoop(source, vectorCount, layout, slope, intercept, lo16, hi16, destination,
-                               signed: true, padded: false)
-        case (false, true):
-            stats = vectorLoop(source, vectorCount, layout, slope, intercept, lo16, hi16, destination,
-                               signed: false, padded: true)
-        case (false, false):
-            stats = vectorLoop(source, vectorCount, layout, slope, intercept, lo16, hi16, destination,
-                               signed: false, padded: false)
+        // Each combination gets its own copy of the loop with the flags as constants (full
+        // width: Bits Stored 16, so the masking shifts fold away and free registers).
+        let fullWidth = layout.shift == 0 && layout.spare == 0
+        @inline(__always) func run(_ signed: Bool, _ padded: Bool, _ full: Bool) -> StoredStatistics {
+            vectorLoop(source, vectorCount, layout, slope, intercept, lo16, hi16, destination,
+                       signed: signed, padded: padded, fullWidth: full)
+        }
+        switch (layout.isSigned, hasPadding, fullWidth) {
+        case (true, true, true): stats = run(true, true, true)
+        case (true, true, false): stats = run(true, true, false)
+        case (true, false, true): stats = run(true, false, true)
+        case (true, false, false): stats = run(true, false, false)
+        case (false, true, true): stats = run(false, true, true)
+        case (false, true, false): stats = run(false, true, false)
+        case (false, false, true): stats = run(false, false, true)
+        case (false, false, false): stats = run(false, false, false)
         }
         if vectorCount < count {
             stats.merge(referenceScalar(source: source + 2 * vectorCount, count: count - vectorCount, layout: layout,
@@ -83,16 +86,16 @@ enum DICOMGrey16HUKernel {
         return stats
     }
 
-    /// The loop body, specialised by the caller for each (signed, padded) pair so the
-    /// branches leave the loop.
+    /// The loop body, specialised by the caller for each (signed, padded, full width)
+    /// combination so the branches leave the loop.
     @inline(__always)
     private static func vectorLoop(_ source: UnsafeRawPointer, _ vectorCount: Int, _ layout: Layout,
                                    _ slope: Float, _ intercept: Float, _ lo16: Int16, _ hi16: Int16,
                                    _ destination: UnsafeMutablePointer<Float>,
-                                   signed: Bool, padded: Bool) -> StoredStatistics {
+                                   signed: Bool, padded: Bool, fullWidth: Bool) -> StoredStatistics {
         typealias Lanes16 = SIMD8<Int16>
         typealias Lanes32 = SIMD8<Int32>
-        let shift = layout.shift, spare = layout.spare
+        let shift: UInt16 = fullWidth ? 0 : layout.shift, spare: UInt16 = fullWidth ? 0 : layout.spare
         let vSlope = SIMD8<Float>(repeating: slope), vIntercept = SIMD8<Float>(repeating: intercept)
         let paddingBits = SIMD8<UInt32>(repeating: DICOMModalityTransform.paddingHU.bitPattern)
         let vLo = Lanes16(repeating: lo16), vHi = Lanes16(repeating: hi16)
