@@ -186,4 +186,46 @@ struct SeriesAssemblyTests {
         #expect(result.series.isEmpty)
         #expect(result.skipped.first?.reason == "no such file or folder")
     }
+
+    /// The orientation part of the grouping key: 3 decimals, no sign for zero, no trap on
+    /// absurd (hostile) finite cosines.
+    @Test func orientationKeyIsThousandths() {
+        #expect(DICOMSeriesPlan.thousandths(0.70710678) == "707")
+        #expect(DICOMSeriesPlan.thousandths(-0.0004) == DICOMSeriesPlan.thousandths(0.0004))
+        #expect(DICOMSeriesPlan.thousandths(-1) == "-1000")
+        #expect(DICOMSeriesPlan.thousandths(1e300) == String(1e303))
+    }
+
+    /// The folder walk: recursive, hidden files and folders left out, links to files
+    /// followed, links to folders not (no cycles).
+    @Test func folderWalkSkipsHiddenAndFollowsFileLinksOnly() throws {
+        let root = try SyntheticSeries.temporaryFolder()
+        let outside = try SyntheticSeries.temporaryFolder()
+        defer {
+            try? FileManager.default.removeItem(at: root)
+            try? FileManager.default.removeItem(at: outside)
+        }
+        let fm = FileManager.default
+        for sub in ["sub/deeper", ".hidden"] {
+            try fm.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let inRoot = SyntheticSeries(folder: root)
+        try inRoot.writeSlice(name: "a.dcm", position: SIMD3(0, 0, 0), instance: 1, stored: 1000)
+        try inRoot.writeSlice(name: "sub/deeper/b.dcm", position: SIMD3(0, 0, 1), instance: 2, stored: 1000)
+        try inRoot.writeSlice(name: ".hidden/c.dcm", position: SIMD3(0, 0, 2), instance: 3, stored: 1000)
+        try inRoot.writeSlice(name: ".d.dcm", position: SIMD3(0, 0, 3), instance: 4, stored: 1000)
+        let elsewhere = SyntheticSeries(folder: outside)
+        try elsewhere.writeSlice(name: "e.dcm", position: SIMD3(0, 0, 4), instance: 5, stored: 1000)
+        try fm.createDirectory(at: outside.appendingPathComponent("dir"), withIntermediateDirectories: true)
+        try elsewhere.writeSlice(name: "dir/f.dcm", position: SIMD3(0, 0, 5), instance: 6, stored: 1000)
+        try fm.createSymbolicLink(at: root.appendingPathComponent("link.dcm"),
+                                  withDestinationURL: outside.appendingPathComponent("e.dcm"))
+        try fm.createSymbolicLink(at: root.appendingPathComponent("linkdir"),
+                                  withDestinationURL: outside.appendingPathComponent("dir"))
+        let result = SeriesDiscovery.discover(paths: [root])
+        #expect(result.skipped.isEmpty)
+        let d = try #require(result.series.first)
+        #expect(result.series.count == 1)
+        #expect(Set(d.sourcePaths.map { URL(fileURLWithPath: $0).lastPathComponent }) == ["a.dcm", "b.dcm", "link.dcm"])
+    }
 }

@@ -106,7 +106,9 @@ struct DICOMSeriesPlan: Sendable {
             var subgroups: [String: [DICOMSliceHeader]] = [:]
             var subOrder: [String] = []
             for h in group where h.frames == 1 {
-                let o = h.imageOrientation.map { $0.map { String(format: "%.3f", $0) }.joined(separator: ",") } ?? "-"
+                // Cosines to 3 decimals (thousandths as integers: `String(format:)` per value
+                // was a measurable share of discovering a 300-slice series).
+                let o = h.imageOrientation.map { $0.map(Self.thousandths).joined(separator: ",") } ?? "-"
                 let k = "\(h.columns)x\(h.rows)|\(o)"
                 if subgroups[k] == nil { subOrder.append(k) }
                 subgroups[k, default: []].append(h)
@@ -119,6 +121,12 @@ struct DICOMSeriesPlan: Sendable {
             }
         }
         return result
+    }
+
+    /// A direction cosine to 3 decimals as text (hostile headers can hold any finite value).
+    static func thousandths(_ x: Double) -> String {
+        let v = (x * 1000).rounded()
+        return abs(v) < 1e15 ? String(Int64(v)) : String(v)
     }
 
     /// Sorts slices along the normal, drops duplicates, measures spacing and builds the affine.
