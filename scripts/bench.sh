@@ -12,8 +12,9 @@
 # hence one job; compiler errors show here), then the plugin (same build, incremental). The suites generate their input phantom study on first use
 # (about a minute, cached in ${TRIAGE_BENCH_CACHE:-$TMPDIR/triage-bench}); TRIAGE_BENCH_PHANTOM=DIR
 # uses an existing `triage phantom DIR --cases 1 --png --jpeg` output instead (Benchmarks/README.md).
-# The machine (CPU, cores, load average before and after) is printed with the results, and the
-# whole output is kept in Benchmarks/results/bench-<UTC time>.txt (gitignored).
+# The machine (CPU, cores, load average before and after) is printed with the results, the
+# whole output is kept in Benchmarks/results/bench-<UTC time>.txt (gitignored), and
+# Benchmarks/bench_medians.py turns it into one table of medians (bench-<UTC time>-medians.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -57,4 +58,10 @@ status=0
 swift package -j "${BENCH_JOBS:-1}" --allow-writing-to-package-directory benchmark $progress ${args[@]+"${args[@]}"} 2>&1 | tee -a "$log" || status=$?
 { echo; machine "after"; } | tee -a "$log"
 echo "bench: output kept in $root/Benchmarks/$log" >&2
+# One table of medians (p50) for docs/performance.md.
+if command -v python3 >/dev/null && [[ "$status" -eq 0 ]]; then
+    echo
+    python3 bench_medians.py "$log" --markdown "${log%.txt}-medians.md" || true
+    echo "bench: medians in $root/Benchmarks/${log%.txt}-medians.md" >&2
+fi
 exit "$status"

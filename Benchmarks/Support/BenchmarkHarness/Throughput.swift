@@ -41,7 +41,9 @@ extension Benchmark.Configuration {
     /// at most `maxIterations` or `maxSeconds`, whichever comes first.
     public static func wholeVolume(throughput: [BenchmarkMetric], maxIterations: Int = 5,
                                    maxSeconds: Int = 30) -> Benchmark.Configuration {
+        // Milliseconds: the automatic unit would print a 9.8 s median as "10 (s)".
         .init(metrics: [.wallClock, .cpuTotal, .peakMemoryResident] + throughput,
+              timeUnits: .milliseconds,
               units: ThroughputMetric.plainUnits,
               warmupIterations: 1,
               maxDuration: .seconds(maxSeconds),
