@@ -72,6 +72,7 @@ let benchmarks: @Sendable () -> Void = {
                      decode: @escaping (Data) throws -> GrayImage) {
         Benchmark(name, configuration: .init(
             metrics: [.wallClock, .cpuTotal, ThroughputMetric.megavoxelsPerSecond, ThroughputMetric.megabytesPerSecond],
+            timeUnits: .microseconds, // a JPEG slice takes about 1.3 ms: whole milliseconds would hide it
             units: ThroughputMetric.plainUnits, warmupIterations: 5, maxDuration: .seconds(10), maxIterations: 200
         ), closure: { benchmark in
             guard let study = studyUnderTest, let url = folder(study) else {
