@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
-# Reproduces the detector's false-positive models in Sources/Detection/Model/ from phantom
-# scans rendered in memory with TRAINING seeds only (1000-1999; the evaluation seeds
-# 9000-9099 are refused by `triage train`). Deterministic: the same seeds give the same model.
+# Reproduces the detector's false-positive models in Sources/Detection/Model/ from full-size
+# phantom scans made with TRAINING seeds only (1000-1999; `triage train` refuses folders made
+# with the evaluation seeds 9000-9099). Deterministic: the same seeds give the same scans,
+# the same candidates and the same trees.
 #
-#   scripts/train_detector.sh            # both models, the committed settings
+#   scripts/train_detector.sh                 # both models, the committed settings
+#   WORK=/big/disk scripts/train_detector.sh  # where the phantoms go (about 5 GB)
 #
-# Settings (see docs/detection.md for why): 256x256 phantoms with 150 slices (a full-size
-# phantom takes minutes to render on the shared 2-core machine), seeds 1000-1001, 5 cases
-# each (10 scans). The 2D model uses axial slices through each nodule of seed 1002.
+# Training material: seeds 1100-1103, 8 cases each (32 scans of 512x512x300), up to 8
+# nodules per case and 10% clean cases so the model sees many nodules of every type, size
+# and location. On this 2-core machine rendering takes about 30-60 s per scan and
+# collecting candidates about 15 s per scan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH=${SCRATCH:-.build}
+WORK=${WORK:-/tmp/triage-training}
+SEEDS=${SEEDS:-"1100 1101 1102 1103"}
 swift build -c release --product triage --scratch-path "$SCRATCH" >&2
 TRIAGE="$SCRATCH/release/triage"
-"$TRIAGE" train --mode 3d --seed 1000 --seeds 2 --cases 5 --size 256 --slices 150 \
+FROM=()
+for seed in $SEEDS; do
+    dir="$WORK/train$seed"
+    if [ ! -f "$dir/truth.json" ]; then
+        "$TRIAGE" phantom "$dir" --cases 8 --seed "$seed" --max-nodules 8 --clean-fraction 0.1
+    fi
+    FROM+=(--from "$dir")
+done
+"$TRIAGE" train --mode 3d "${FROM[@]}" --features-csv "$WORK/features-3d.csv" \
     --out Sources/Detection/Model/fp-model-3d.json
-"$TRIAGE" train --mode 2d --seed 1002 --seeds 1 --cases 6 --size 256 --slices 150 \
+"$TRIAGE" train --mode 2d "${FROM[@]}" --features-csv "$WORK/features-2d.csv" \
     --out Sources/Detection/Model/fp-model-2d.json

@@ -2,6 +2,7 @@ import ArgumentParser
 import Detection
 import Foundation
 import Phantoms
+import SeriesInput
 import Volumes
 
 /// `triage train`: fits the detector's false-positive model on phantom scans rendered in
@@ -22,12 +23,22 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("mode"), help: "3d, or 2d (axial slices through nodules and random levels).")
     var mode: String = "3d"
     @Option(name: .customLong("l2"), help: "L2 regularisation strength.") var l2: Double = 1.0
+    @Option(help: "Classifier: trees (gradient-boosted trees) or logistic.") var classifier: String = "trees"
+    @Option(help: "Detector settings as JSON (keys as in a pipeline's detect section) for collecting candidates.")
+    var config: String?
+    @Option(help: "Boosting rounds (trees).") var rounds: Int = 300
+    @Option(help: "Depth of each tree.") var depth: Int = 3
     @Option(help: "Output JSON path.") var out: String = "Sources/Detection/Model/fp-model-3d.json"
     @Option(name: .customLong("features-csv"), help: "Also write the labelled features as CSV here.")
     var featuresCSV: String?
+    @Option(name: .customLong("from"), parsing: .singleValue,
+            help: "Train on phantom folders already written by `triage phantom` (their truth.json) instead of rendering in memory; repeatable.")
+    var fromFolders: [String] = []
 
     func run() throws {
         guard mode == "3d" || mode == "2d" else { throw ValidationError("--mode must be 3d or 2d") }
+        guard classifier == "trees" || classifier == "logistic" else { throw ValidationError("--classifier must be trees or logistic") }
+        guard (1...5000).contains(rounds), (1...8).contains(depth) else { throw ValidationError("--rounds 1-5000, --depth 1-8") }
         let seedRange = seed..<(seed + UInt64(max(0, seeds)))
         guard !seedRange.contains(where: { (9000...9099).contains($0) }) else {
             throw ValidationError("seeds 9000-9099 are evaluation seeds; train on 1000-1999")
@@ -38,29 +49,24 @@ struct TrainCommand: ParsableCommand {
         try options.validate()
         // Candidates are collected with the untrained prior so training never depends on
         // an earlier model; scores are not used, only features.
-        var config = DetectorConfiguration()
-        config.minimumScore = 0
-        let detector = NoduleDetector(configuration: config, model: .prior)
+        var configuration = DetectorConfiguration()
+        if let path = config {
+            configuration = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        configuration.minimumScore = 0
+        let detector = NoduleDetector(configuration: configuration, model: .prior)
         var set = TrainingSet()
         let started = Date()
-        for s in seedRange {
+        if !fromFolders.isEmpty {
+            try collect(fromFolders: fromFolders, detector: detector, into: &set)
+        }
+        for s in fromFolders.isEmpty ? seedRange : seed..<seed {
             let generator = PhantomGenerator(options: options, seed: s)
             for i in 0..<cases {
                 let (phantom, volume) = generator.render(case: i)
                 let entry = PhantomTruth.entry(for: phantom, folder: phantom.caseID, format: "dicom")
-                let truth = entry.nodules.map {
-                    TruthNodule(centerMM: SIMD3($0.centerMM[0], $0.centerMM[1], $0.centerMM[2]), diameterMM: $0.diameterMM,
-                                type: NoduleType(rawValue: $0.type))
-                }
-                if mode == "3d" {
-                    let (candidates, _) = try detector.detectCandidates(in: volume)
-                    set.add(candidates: candidates, truth: truth)
-                } else {
-                    for (slice, truthInSlice) in Self.trainingSlices(volume: volume, truth: truth) {
-                        let (candidates, _) = try detector.detectCandidates(in: slice)
-                        set.add(candidates: candidates, truth: truthInSlice)
-                    }
-                }
+                let truth = Self.truthNodules(entry)
+                try addCandidates(of: volume, truth: truth, detector: detector, to: &set)
                 print("seed \(s) \(phantom.caseID): \(truth.count) nodules, \(set.features.count) candidates so far, "
                       + "\(set.positives) positive, \(set.truthWithCandidate)/\(set.truthCount) nodules with a candidate")
             }
@@ -68,9 +74,14 @@ struct TrainCommand: ParsableCommand {
         guard set.positives > 0, set.positives < set.features.count else {
             throw ValidationError("need both positive and negative candidates (got \(set.positives) of \(set.features.count))")
         }
+        let command = fromFolders.isEmpty
+            ? "triage train --seed \(seed) --seeds \(seeds) --cases \(cases) --size \(size) --slices \(slices) --mode \(mode) --l2 \(l2) --classifier \(classifier) --rounds \(rounds) --depth \(depth)"
+            : "triage train --mode \(mode) --l2 \(l2) --classifier \(classifier) --rounds \(rounds) --depth \(depth) "
+              + fromSeeds.map { "--from <phantom seed \($0)>" }.joined(separator: " ")
         let training: [String: String] = [
-            "command": "triage train --seed \(seed) --seeds \(seeds) --cases \(cases) --size \(size) --slices \(slices) --mode \(mode) --l2 \(l2)",
-            "seeds": "\(seedRange.lowerBound)-\(seedRange.upperBound - 1)",
+            "command": command,
+            "seeds": fromFolders.isEmpty ? "\(seedRange.lowerBound)-\(seedRange.upperBound - 1)"
+                : fromSeeds.map(String.init).joined(separator: ","),
             "scans": "\(set.scans)",
             "candidates": "\(set.features.count)",
             "positives": "\(set.positives)",
@@ -78,7 +89,13 @@ struct TrainCommand: ParsableCommand {
             "truth_nodules_with_candidate": "\(set.truthWithCandidate)",
             "generator": PhantomGenerator.generatorName,
         ]
-        let model = FalsePositiveModel.fit(features: set.features, labels: set.labels, mode: mode, l2: l2, training: training)
+        var parameters = BoostedTrees.Parameters()
+        parameters.rounds = rounds
+        parameters.maximumDepth = depth
+        let model = classifier == "trees"
+            ? FalsePositiveModel.fitBoostedTrees(features: set.features, labels: set.labels, mode: mode, l2: l2,
+                                                 parameters: parameters, training: training)
+            : FalsePositiveModel.fit(features: set.features, labels: set.labels, mode: mode, l2: l2, training: training)
         // Training-set log loss and how well the model separates (for the record only).
         var loss = 0.0
         for (f, y) in zip(set.features, set.labels) {
@@ -97,11 +114,72 @@ struct TrainCommand: ParsableCommand {
         try FileManager.default.moveItem(at: tmp, to: url)
         print("wrote \(out)")
         if let csv = featuresCSV {
-            var text = (FalsePositiveModel.featureNames + ["label"]).joined(separator: ",") + "\n"
-            for (f, y) in zip(set.features, set.labels) {
-                text += (f + [y]).map { String(format: "%.6g", $0) }.joined(separator: ",") + "\n"
+            var text = (FalsePositiveModel.featureNames + ["label", "scan", "nodule"]).joined(separator: ",") + "\n"
+            for k in set.features.indices {
+                text += (set.features[k] + [set.labels[k]]).map { String(format: "%.6g", $0) }.joined(separator: ",")
+                    + ",\(set.scanIndex[k]),\(set.noduleIndex[k])\n"
             }
             try text.write(toFile: csv, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// One scan's labelled candidates: the whole volume in 3D; in 2D the axial slices
+    /// through its nodules (`trainingSlices`).
+    func addCandidates(of volume: Volume, truth: [TruthNodule], detector: NoduleDetector,
+                       to set: inout TrainingSet) throws {
+        if mode == "3d" {
+            let (candidates, _) = try detector.detectCandidates(in: volume)
+            set.add(candidates: candidates, truth: truth)
+            return
+        }
+        for (slice, truthInSlice) in Self.trainingSlices(volume: volume, truth: truth) {
+            // A slice near the apex or base may hold too little lung for the 2D lung mask;
+            // the detector reports nothing there, so skip it.
+            guard let (candidates, _) = try? detector.detectCandidates(in: slice) else { continue }
+            set.add(candidates: candidates, truth: truthInSlice)
+        }
+    }
+
+    static func truthNodules(_ entry: PhantomTruth.Case) -> [TruthNodule] {
+        entry.nodules.map {
+            TruthNodule(centerMM: SIMD3($0.centerMM[0], $0.centerMM[1], $0.centerMM[2]), diameterMM: $0.diameterMM,
+                        type: NoduleType(rawValue: $0.type))
+        }
+    }
+
+    /// Seeds of the `--from` folders, read from their truth files (filled by `collect`).
+    private var fromSeeds: [UInt64] {
+        fromFolders.compactMap { folder in
+            (try? JSONDecoder().decode(PhantomTruth.self, from: Data(contentsOf: URL(fileURLWithPath: folder)
+                .appendingPathComponent("truth.json"))))?.seed
+        }
+    }
+
+    /// Candidates of every case in phantom folders on disk (read back through the DICOM
+    /// reader, as the product reads scans). Refuses folders made with evaluation seeds.
+    func collect(fromFolders folders: [String], detector: NoduleDetector, into set: inout TrainingSet) throws {
+        for folder in folders {
+            let root = URL(fileURLWithPath: folder)
+            let truthFile = try JSONDecoder().decode(PhantomTruth.self,
+                                                     from: Data(contentsOf: root.appendingPathComponent("truth.json")))
+            guard !(9000...9099).contains(truthFile.seed) else {
+                throw ValidationError("\(folder) was made with evaluation seed \(truthFile.seed); train on 1000-1999")
+            }
+            for entry in truthFile.cases where entry.format == "dicom" {
+                let discovery = SeriesDiscovery.discover(paths: [root.appendingPathComponent(entry.folder)])
+                guard let descriptor = discovery.series.first(where: { $0.identity.seriesInstanceUID == entry.seriesInstanceUID })
+                else { throw ValidationError("\(folder)/\(entry.folder): series \(entry.caseID) not found") }
+                let volume = try descriptor.load().volume
+                let truth = Self.truthNodules(entry)
+                let before = set.truthWithCandidate
+                try addCandidates(of: volume, truth: truth, detector: detector, to: &set)
+                print("seed \(truthFile.seed) \(entry.caseID): \(truth.count) nodules (\(set.truthWithCandidate - before) with a candidate), "
+                      + "\(set.features.count) candidates so far, \(set.positives) positive, "
+                      + "\(set.truthWithCandidate)/\(set.truthCount) nodules with a candidate")
+                for (k, n) in entry.nodules.enumerated() where mode == "3d" && !set.lastScanHits[k] {
+                    print(String(format: "  missed %@: %.1f mm %@ %@ %@", n.id, n.diameterMM, n.type, n.shape, n.location))
+                }
+            }
         }
     }
 

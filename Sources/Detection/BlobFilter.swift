@@ -12,6 +12,8 @@ struct BlobCandidate {
     var roundness: Double
     /// lambda_b / lambda_a: 1 for a ball or a tube, near 0 for a plate.
     var tubularity: Double
+    /// Smoothed HU at the centre at that scale (faint, ground-glass-like candidates are low).
+    var smoothedHU: Double = 0
 }
 
 /// Multi-scale dot enhancement filter of Li, Sone & Doi, "Selective enhancement filters for
@@ -58,10 +60,12 @@ enum BlobFilter {
             var bestSigma = [Float](repeating: 0, count: size.count)
             var roundness = [Float](repeating: 0, count: size.count)
             var tubularity = [Float](repeating: 0, count: size.count)
+            var smoothedAtBest = [Float](repeating: 0, count: size.count)
             for sigmaMM in scales {
                 let smoothed = gaussianSmooth(input, size: size, sigmaVoxels: sigmaMM / h, workers: workers)
                 dotResponse(smoothed, size: size, mask: mask, spacingMM: h, sigmaMM: sigmaMM, workers: workers,
-                            response: &response, bestSigma: &bestSigma, roundness: &roundness, tubularity: &tubularity)
+                            response: &response, bestSigma: &bestSigma, roundness: &roundness, tubularity: &tubularity,
+                            level: &smoothedAtBest)
             }
             let maxima = localMaxima(response, size: size, threshold: threshold)
             for i in maxima {
@@ -70,23 +74,55 @@ enum BlobFilter {
                 if level == 1 { p = 2 * p + SIMD3(0.5, 0.5, size.nz == 1 ? 0 : 0.5) }
                 p += SIMD3(Double(lungs.origin.x), Double(lungs.origin.y), Double(lungs.origin.z))
                 result.append(BlobCandidate(gridPosition: p, response: Double(response[i]), sigmaMM: Double(bestSigma[i]),
-                                            roundness: Double(roundness[i]), tubularity: Double(tubularity[i])))
+                                            roundness: Double(roundness[i]), tubularity: Double(tubularity[i]),
+                                            smoothedHU: Double(smoothedAtBest[i])))
             }
         }
-        return suppress(result, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
-                        maximum: configuration.maximumCandidates)
+        return select(result, spacingMM: g, configuration: configuration)
+    }
+
+    /// The candidates to measure: the `maximumCandidates` strongest after non-maximum
+    /// suppression, then up to `maximumFaintCandidates` faint ones (smoothed centre below
+    /// `faintCandidateHU`) ranked by response x roundness^2, suppressed against all kept.
+    /// A ground-glass nodule's dot response is about a third of a solid one's, so ranking by
+    /// response alone fills the list with vessels before it reaches them.
+    static func select(_ candidates: [BlobCandidate], spacingMM g: Double,
+                       configuration: DetectorConfiguration) -> [BlobCandidate] {
+        var kept = suppress(candidates, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
+                            maximum: configuration.maximumCandidates)
+        guard configuration.maximumFaintCandidates > 0 else { return kept }
+        let faint = candidates.filter { $0.smoothedHU < configuration.faintCandidateHU }
+            .sorted { $0.response * $0.roundness * $0.roundness > $1.response * $1.roundness * $1.roundness }
+        var added = 0
+        for c in faint where added < configuration.maximumFaintCandidates {
+            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM) {
+                kept.append(c); added += 1
+            }
+        }
+        return kept
+    }
+
+    @inline(__always)
+    static func isSeparated(_ c: BlobCandidate, from kept: [BlobCandidate], spacingMM g: Double,
+                            minimumSeparationMM: Double) -> Bool {
+        for k in kept {
+            let d = ((c.gridPosition - k.gridPosition) * g)
+            if (d * d).sum().squareRoot() < max(minimumSeparationMM, k.sigmaMM * 3.0.squareRoot()) { return false }
+        }
+        return true
     }
 
     /// Per voxel, the scale-normalised dot response at `sigmaMM`; keeps the maximum over scales.
     static func dotResponse(_ s: [Float], size: GridSize, mask: [Bool], spacingMM h: Double, sigmaMM: Double,
                             workers: Int, response: inout [Float], bestSigma: inout [Float],
-                            roundness: inout [Float], tubularity: inout [Float]) {
+                            roundness: inout [Float], tubularity: inout [Float], level: inout [Float]) {
         let nx = size.nx, ny = size.ny, nz = size.nz, plane = size.plane
         let inv = Float(1 / (h * h)), norm = Float(sigmaMM * sigmaMM), sig = Float(sigmaMM)
         let twoD = nz == 1
         s.withUnsafeBufferPointer { S in mask.withUnsafeBufferPointer { M in
         response.withUnsafeMutableBufferPointer { R in bestSigma.withUnsafeMutableBufferPointer { B in
         roundness.withUnsafeMutableBufferPointer { RO in tubularity.withUnsafeMutableBufferPointer { TU in
+        level.withUnsafeMutableBufferPointer { LV in
             let zRange = twoD ? 0..<1 : 1..<max(1, nz - 1)
             parallelSlabs(zRange.count, workers: workers) { zi in
                 let z = zRange.lowerBound + zi
@@ -115,12 +151,12 @@ enum BlobFilter {
                         guard lc < 0 else { continue }
                         let v = norm * lc * lc / (-la)
                         if v > R[i] {
-                            R[i] = v; B[i] = sig; RO[i] = lc / la; TU[i] = lb / la
+                            R[i] = v; B[i] = sig; RO[i] = lc / la; TU[i] = lb / la; LV[i] = c
                         }
                     }
                 }
             }
-        } } } } } }
+        } } } } } } }
     }
 
     /// Eigenvalues of a symmetric 3x3 matrix, sorted ascending (closed form, Smith 1961).
@@ -183,15 +219,9 @@ enum BlobFilter {
                          maximum: Int) -> [BlobCandidate] {
         let sorted = candidates.sorted { $0.response > $1.response }
         var kept: [BlobCandidate] = []
-        for c in sorted {
-            var ok = true
-            for k in kept {
-                let d = ((c.gridPosition - k.gridPosition) * g)
-                let dist = (d * d).sum().squareRoot()
-                let radius = k.sigmaMM * 3.0.squareRoot()
-                if dist < max(minimumSeparationMM, radius) { ok = false; break }
-            }
-            if ok { kept.append(c); if kept.count >= maximum { break } }
+        for c in sorted where isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: minimumSeparationMM) {
+            kept.append(c)
+            if kept.count >= maximum { break }
         }
         return kept
     }

@@ -12,15 +12,23 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// Air components smaller than this (mL) are not lung (bowel gas, noise). Default 30 mL.
     public var minimumLungVolumeML: Double = 30
     /// Radius (mm) of the ball used to close the lung mask so nodules touching the pleura
-    /// stay inside. Default 10 mm.
-    public var closingRadiusMM: Double = 10
+    /// stay inside; a juxtapleural nodule up to about twice this wide is kept. Default 15 mm.
+    public var closingRadiusMM: Double = 15
     /// Gaussian scales (mm) of the multi-scale dot filter. A ball of radius r answers best
     /// near sigma = r / sqrt(3), so the defaults cover diameters of about 3 to 30 mm.
     public var blobScalesMM: [Double] = [0.9, 1.3, 1.9, 2.8, 4.1, 6.0, 8.7]
-    /// Smallest scale-normalised dot response (HU) kept as a candidate. Default 20 HU.
-    public var minimumBlobResponseHU: Double = 20
+    /// Smallest scale-normalised dot response (HU) kept as a candidate. Default 8 HU (a
+    /// ground-glass nodule 170 HU above the parenchyma answers with about 10 HU).
+    public var minimumBlobResponseHU: Double = 8
     /// At most this many candidates (strongest response first) are measured. Default 400.
     public var maximumCandidates: Int = 400
+    /// Besides those, up to this many faint candidates (smoothed centre below
+    /// `faintCandidateHU` at their best scale: ground-glass nodules, whose dot response is a
+    /// third of a solid nodule's and loses to the many vessels), roundest-and-strongest
+    /// first. Default 200.
+    public var maximumFaintCandidates: Int = 200
+    /// Smoothed HU at a candidate's centre below which it is faint. Default -500 HU.
+    public var faintCandidateHU: Double = -500
     /// Candidates closer than this (mm), or inside a stronger candidate's radius, are merged.
     public var minimumSeparationMM: Double = 4
     /// Findings whose false-positive-reduction score is below this are dropped. Default 0.05.
@@ -51,6 +59,8 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case blobScalesMM = "blob_scales_mm"
         case minimumBlobResponseHU = "minimum_blob_response_hu"
         case maximumCandidates = "maximum_candidates"
+        case maximumFaintCandidates = "maximum_faint_candidates"
+        case faintCandidateHU = "faint_candidate_hu"
         case minimumSeparationMM = "minimum_separation_mm"
         case minimumScore = "minimum_score"
         case maximumFindings = "maximum_findings"
@@ -75,6 +85,8 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         blobScalesMM = try c.decodeIfPresent([Double].self, forKey: .blobScalesMM) ?? d.blobScalesMM
         minimumBlobResponseHU = try c.decodeIfPresent(Double.self, forKey: .minimumBlobResponseHU) ?? d.minimumBlobResponseHU
         maximumCandidates = try c.decodeIfPresent(Int.self, forKey: .maximumCandidates) ?? d.maximumCandidates
+        maximumFaintCandidates = try c.decodeIfPresent(Int.self, forKey: .maximumFaintCandidates) ?? d.maximumFaintCandidates
+        faintCandidateHU = try c.decodeIfPresent(Double.self, forKey: .faintCandidateHU) ?? d.faintCandidateHU
         minimumSeparationMM = try c.decodeIfPresent(Double.self, forKey: .minimumSeparationMM) ?? d.minimumSeparationMM
         minimumScore = try c.decodeIfPresent(Double.self, forKey: .minimumScore) ?? d.minimumScore
         maximumFindings = try c.decodeIfPresent(Int.self, forKey: .maximumFindings) ?? d.maximumFindings
@@ -100,6 +112,10 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         }
         guard minimumBlobResponseHU >= 0 else { throw bad(.minimumBlobResponseHU, "must be >= 0") }
         guard maximumCandidates >= 1 && maximumCandidates <= 100_000 else { throw bad(.maximumCandidates, "must be 1...100000") }
+        guard maximumFaintCandidates >= 0 && maximumFaintCandidates <= 100_000 else {
+            throw bad(.maximumFaintCandidates, "must be 0...100000")
+        }
+        guard faintCandidateHU > -1000 && faintCandidateHU < 0 else { throw bad(.faintCandidateHU, "must be between -1000 and 0 HU") }
         guard minimumSeparationMM >= 0 else { throw bad(.minimumSeparationMM, "must be >= 0") }
         guard minimumScore >= 0 && minimumScore <= 1 else { throw bad(.minimumScore, "must be in [0, 1]") }
         guard actionableScore >= 0 && actionableScore <= 1 else { throw bad(.actionableScore, "must be in [0, 1]") }

@@ -17,10 +17,16 @@ public struct TruthNodule: Sendable, Equatable {
 public struct TrainingSet: Sendable {
     public var features: [[Double]] = []
     public var labels: [Double] = []
+    /// Per candidate: the scan it came from (0-based) and the truth nodule it hits (index
+    /// over all scans' nodules, -1 when none), for per-nodule analysis of a training set.
+    public var scanIndex: [Int] = []
+    public var noduleIndex: [Int] = []
     /// Truth nodules seen and how many of them had at least one candidate.
     public var truthCount = 0
     public var truthWithCandidate = 0
     public var scans = 0
+    /// Per truth nodule of the last scan added, whether a candidate hit it.
+    public private(set) var lastScanHits: [Bool] = []
 
     public init() {}
 
@@ -30,14 +36,17 @@ public struct TrainingSet: Sendable {
         scans += 1
         var hit = [Bool](repeating: false, count: truth.count)
         for c in candidates {
-            var positive = false
+            var nodule = -1
             for (k, t) in truth.enumerated() {
                 let d = c.finding.centerMM - t.centerMM
-                if (d * d).sum().squareRoot() <= max(1.5, t.diameterMM / 2) { positive = true; hit[k] = true }
+                if (d * d).sum().squareRoot() <= max(1.5, t.diameterMM / 2) { nodule = truthCount + k; hit[k] = true }
             }
             features.append(c.features)
-            labels.append(positive ? 1 : 0)
+            labels.append(nodule >= 0 ? 1 : 0)
+            scanIndex.append(scans - 1)
+            noduleIndex.append(nodule)
         }
+        lastScanHits = hit
         truthCount += truth.count
         truthWithCandidate += hit.filter { $0 }.count
     }

@@ -1,10 +1,14 @@
 import Foundation
 
-/// False-positive reduction: a logistic regression on standardised candidate features,
-/// trained with L2-regularised Newton/IRLS by `triage train` on phantoms made with training
-/// seeds only (scripts/train_detector.sh). The logistic output is a calibrated probability
-/// (Platt 1999: the sigmoid of a linear score fitted by maximum likelihood), which is the
-/// finding's score in [0, 1]. Parameters are committed as JSON in Sources/Detection/Model/.
+/// False-positive reduction, trained by `triage train` on phantoms made with training seeds
+/// only (scripts/train_detector.sh); parameters are committed as JSON in
+/// Sources/Detection/Model/. Two classifiers on the same features:
+/// - `trees` present: gradient-boosted trees (`BoostedTrees`) on the raw features; the score
+///   is the sigmoid of their log-odds;
+/// - otherwise: a logistic regression on standardised features fitted with L2-regularised
+///   Newton/IRLS (Platt 1999: the sigmoid of a linear score fitted by maximum likelihood).
+/// Both minimise the logistic loss, so the score in [0, 1] is close to a calibrated
+/// probability that the candidate is a nodule.
 public struct FalsePositiveModel: Codable, Sendable, Equatable {
     public static let schema = "triage.detector-model.v1"
     /// Names of the inputs, in the order `CandidateMeasurement.features` produces them.
@@ -12,7 +16,7 @@ public struct FalsePositiveModel: Codable, Sendable, Equatable {
         "log1p_dot_response", "blob_sigma_mm", "roundness", "tubularity", "equivalent_diameter_mm", "elongation",
         "opened_away_fraction", "mean_hu_div100", "std_hu_div100", "solid_fraction", "distance_to_pleura_mm",
         "contrast_hu_div100", "through_plane_ratio", "inscribed_ratio", "log_volume_mm3", "axis_ratio",
-        "boundary_fraction",
+        "boundary_fraction", "shell_bright_fraction", "shell_exits", "blob_smoothed_hu_div100",
     ]
 
     public var schema: String
@@ -26,9 +30,11 @@ public struct FalsePositiveModel: Codable, Sendable, Equatable {
     public var bias: Double
     /// How the parameters were made (command, seeds, counts), for the record.
     public var training: [String: String]
+    /// Boosted trees; when present they give the score and the linear part is not used.
+    public var trees: BoostedTrees?
 
     enum CodingKeys: String, CodingKey {
-        case schema, mode, mean, scale, weights, bias, training
+        case schema, mode, mean, scale, weights, bias, training, trees
         case featureNames = "feature_names"
     }
 
@@ -46,6 +52,7 @@ public struct FalsePositiveModel: Codable, Sendable, Equatable {
 
     /// Probability that the candidate is a nodule.
     public func score(_ features: [Double]) -> Double {
+        if let trees { return 1 / (1 + exp(-trees.margin(features))) }
         var s = bias
         for k in 0..<min(features.count, weights.count) {
             let z = (features[k] - mean[k]) / (scale[k] > 0 ? scale[k] : 1)
@@ -61,6 +68,9 @@ public struct FalsePositiveModel: Codable, Sendable, Equatable {
         guard featureNames == Self.featureNames, mean.count == n, scale.count == n, weights.count == n,
               (mean + scale + weights + [bias]).allSatisfy({ $0.isFinite }) else {
             throw DetectionError.modelUnreadable("parameters do not match the \(n) features of this build")
+        }
+        if let trees, !trees.validate(featureCount: n) {
+            throw DetectionError.modelUnreadable("malformed trees (child index, feature index or non-finite value)")
         }
     }
 
@@ -81,9 +91,9 @@ public struct FalsePositiveModel: Codable, Sendable, Equatable {
     /// round, compact, high-contrast candidates. Not used when a trained model is bundled.
     public static let prior = FalsePositiveModel(
         mode: "prior",
-        mean: [3, 2, 0.4, 0.6, 6, 0.5, 0.3, -3, 1, 0.3, 5, 4, 1.5, 0.6, 4, 1.5, 0.1],
-        scale: [1, 1.5, 0.25, 0.25, 4, 0.2, 0.3, 3, 1, 0.3, 5, 3, 1, 0.3, 1.5, 0.5, 0.2],
-        weights: [0.8, 0, 1.5, 0, 0.3, 1, -1, 0, 0, 0, 0, 0.5, -1, 0.5, 0, -0.7, -1],
+        mean: [3, 2, 0.4, 0.6, 6, 0.5, 0.3, -3, 1, 0.3, 5, 4, 1.5, 0.6, 4, 1.5, 0.1, 0.1, 1, -5],
+        scale: [1, 1.5, 0.25, 0.25, 4, 0.2, 0.3, 3, 1, 0.3, 5, 3, 1, 0.3, 1.5, 0.5, 0.2, 0.1, 1, 2],
+        weights: [0.8, 0, 1.5, 0, 0.3, 1, -1, 0, 0, 0, 0, 0.5, -1, 0.5, 0, -0.7, -1, -1, -0.5, 0],
         bias: -1, training: ["source": "hand-set prior, not trained"])
 
     /// Fits the model: L2-regularised logistic regression by Newton's method (IRLS) on
@@ -126,6 +136,16 @@ public struct FalsePositiveModel: Codable, Sendable, Equatable {
         }
         return FalsePositiveModel(mode: mode, mean: mean, scale: scale, weights: Array(w[0..<n]), bias: w[n],
                                   training: training)
+    }
+
+    /// Fits boosted trees, keeping the logistic fit's standardisation and weights for the
+    /// record (they are what a reader can interpret; the trees give the score).
+    public static func fitBoostedTrees(features: [[Double]], labels: [Double], mode: String, l2: Double = 1.0,
+                                       parameters: BoostedTrees.Parameters = .init(),
+                                       training: [String: String]) -> FalsePositiveModel {
+        var model = fit(features: features, labels: labels, mode: mode, l2: l2, training: training)
+        model.trees = BoostedTrees.fit(features: features, labels: labels, parameters: parameters)
+        return model
     }
 
     /// Gaussian elimination with partial pivoting; nil when singular.

@@ -31,6 +31,13 @@ struct CandidateMeasurement {
     var inscribedRatio: Double
     /// Fraction of the region lying on the bounding sphere of the crop (leaks).
     var boundaryFraction: Double
+    /// Fraction of lung voxels in a shell 1-3 mm outside the nodule's equivalent sphere that
+    /// are as bright as the nodule's edge: vessels passing through or leaving a candidate
+    /// light the shell up, an isolated nodule leaves it dark.
+    var shellBrightFraction: Double
+    /// Connected bright patches in that shell (26-connected, >= 3 voxels): about 2 for a
+    /// vessel segment, 3 or more at a branching, 0 for an isolated nodule.
+    var shellExits: Int
     var blob: BlobCandidate
 
     /// The false-positive model's inputs, in `FalsePositiveModel.featureNames` order.
@@ -38,7 +45,7 @@ struct CandidateMeasurement {
         [log1p(blob.response), blob.sigmaMM, blob.roundness, blob.tubularity, equivalentDiameterMM, elongation,
          openedAwayFraction, meanHU / 100, stdHU / 100, solidFraction, min(distanceToPleuraMM, 30), contrastHU / 100,
          min(throughPlaneRatio, 4), inscribedRatio, log(max(volumeMM3, 1)), longAxisMM / max(shortAxisMM, 0.1),
-         boundaryFraction]
+         boundaryFraction, shellBrightFraction, Double(min(shellExits, 6)), blob.smoothedHU / 100]
     }
 }
 
@@ -189,6 +196,7 @@ enum NoduleMeasurement {
         let gp = grid.gridPosition(ofNative: centerVoxel)
         let pleura = lungs.distanceToPleura(gridX: Int(gp.x.rounded()), y: Int(gp.y.rounded()),
                                             z: twoD ? 0 : Int(gp.z.rounded()))
+        let shell = shellProfile(crop, centerLocal: centroidLocal, radiusMM: eqd / 2, threshold: Float((bg + core) / 2))
         var solidDiameter = solidN > 0 ? 0.5 * (solidLong + solidShort) : 0
         if type == .solid { solidDiameter = inPlane }
         if type == .groundGlass { solidDiameter = 0 }
@@ -202,7 +210,54 @@ enum NoduleMeasurement {
             distanceToPleuraMM: pleura, contrastHU: contrast,
             throughPlaneRatio: twoD ? 1 : zExtent / max(inPlane, 0.1),
             inscribedRatio: min(1.5, final.inscribedMM / max(eqd / 2, 0.1)),
-            boundaryFraction: Double(final.boundary) / Double(n), blob: candidate)
+            boundaryFraction: Double(final.boundary) / Double(n), shellBrightFraction: shell.brightFraction,
+            shellExits: shell.exits, blob: candidate)
+    }
+
+    /// Bright fraction and bright patch count of the lung voxels in a shell from
+    /// `radiusMM + 1` to `radiusMM + 3` mm around `centerLocal` (crop index space).
+    static func shellProfile(_ crop: Crop, centerLocal: SIMD3<Double>, radiusMM: Double,
+                             threshold: Float) -> (brightFraction: Double, exits: Int) {
+        let size = crop.size, sp = crop.spacing
+        let r1 = radiusMM + 1, r2 = radiusMM + 3
+        let r1s = r1 * r1, r2s = r2 * r2
+        let half = SIMD3(Int((r2 / sp.x).rounded(.up)), Int((r2 / sp.y).rounded(.up)),
+                         size.nz == 1 ? 0 : Int((r2 / sp.z).rounded(.up)))
+        let c = SIMD3(Int(centerLocal.x.rounded()), Int(centerLocal.y.rounded()), Int(centerLocal.z.rounded()))
+        let lo = pointwiseMax(c &- half, SIMD3(0, 0, 0))
+        let hi = pointwiseMin(c &+ half, SIMD3(size.nx - 1, size.ny - 1, size.nz - 1))
+        guard hi.x >= lo.x, hi.y >= lo.y, hi.z >= lo.z else { return (0, 0) }
+        var bright = [Int](), total = 0
+        var isBright = Set<Int>()
+        for z in lo.z...hi.z { for y in lo.y...hi.y { for x in lo.x...hi.x {
+            let d = (SIMD3(Double(x), Double(y), Double(z)) - centerLocal) * (size.nz == 1 ? SIMD3(sp.x, sp.y, 0) : sp)
+            let d2 = (d * d).sum()
+            guard d2 >= r1s, d2 <= r2s else { continue }
+            let i = size.index(x, y, z)
+            guard crop.inLung[i] else { continue }
+            total += 1
+            if crop.smooth[i] > threshold { bright.append(i); isBright.insert(i) }
+        } } }
+        guard total > 0 else { return (0, 0) }
+        // Patches: 26-connected components of the bright shell voxels.
+        var seen = Set<Int>()
+        var exits = 0
+        for start in bright where !seen.contains(start) {
+            var stack = [start], count = 0
+            seen.insert(start)
+            while let i = stack.popLast() {
+                count += 1
+                let p = position(i, size)
+                for dz in -1...1 { for dy in -1...1 { for dx in -1...1 {
+                    let q = p &+ SIMD3(dx, dy, dz)
+                    guard q.x >= 0, q.y >= 0, q.z >= 0, q.x < size.nx, q.y < size.ny, q.z < size.nz else { continue }
+                    let j = size.index(q.x, q.y, q.z)
+                    if isBright.contains(j) && !seen.contains(j) { seen.insert(j); stack.append(j) }
+                } } }
+            }
+            if count >= 3 { exits += 1 }
+        }
+        return (Double(bright.count) / Double(total), exits)
     }
 
     // MARK: - Segmentation
