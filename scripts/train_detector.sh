@@ -5,9 +5,9 @@
 # the same candidates and the same trees.
 #
 #   scripts/train_detector.sh                 # both models, the committed settings
-#   WORK=/big/disk scripts/train_detector.sh  # where the phantoms go (about 5 GB)
+#   WORK=/big/disk scripts/train_detector.sh  # where the phantoms go (about 8 GB)
 #
-# Training material: seeds 1100-1103, 8 cases each (32 scans of 512x512x300), up to 8
+# Training material: seeds 1100-1105, 8 cases each (48 scans of 512x512x300), up to 8
 # nodules per case and 10% clean cases so the model sees many nodules of every type, size
 # and location. On this 2-core machine rendering takes about 30-60 s per scan and
 # collecting candidates about 15 s per scan.
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH=${SCRATCH:-.build}
 WORK=${WORK:-/tmp/triage-training}
-SEEDS=${SEEDS:-"1100 1101 1102 1103"}
+SEEDS=${SEEDS:-"1100 1101 1102 1103 1104 1105"}
 swift build -c release --product triage --scratch-path "$SCRATCH" >&2
 TRIAGE="$SCRATCH/release/triage"
 FROM=()

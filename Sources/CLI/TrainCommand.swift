@@ -106,7 +106,7 @@ struct TrainCommand: ParsableCommand {
                      set.features.count, set.positives, Date().timeIntervalSince(started), loss / Double(set.features.count)))
         for (name, w) in zip(FalsePositiveModel.featureNames, model.weights) { print(String(format: "  %-26@ %+.3f", name as NSString, w)) }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.sortedKeys]   // compact: 300 trees pretty-printed are 600 kB
         let url = URL(fileURLWithPath: out)
         let tmp = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".tmp")
         try encoder.encode(model).write(to: tmp)

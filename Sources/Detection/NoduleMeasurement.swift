@@ -228,7 +228,7 @@ enum NoduleMeasurement {
         let hi = pointwiseMin(c &+ half, SIMD3(size.nx - 1, size.ny - 1, size.nz - 1))
         guard hi.x >= lo.x, hi.y >= lo.y, hi.z >= lo.z else { return (0, 0) }
         var bright = [Int](), total = 0
-        var isBright = Set<Int>()
+        var isBright = [Bool](repeating: false, count: size.count)
         for z in lo.z...hi.z { for y in lo.y...hi.y { for x in lo.x...hi.x {
             let d = (SIMD3(Double(x), Double(y), Double(z)) - centerLocal) * (size.nz == 1 ? SIMD3(sp.x, sp.y, 0) : sp)
             let d2 = (d * d).sum()
@@ -236,15 +236,15 @@ enum NoduleMeasurement {
             let i = size.index(x, y, z)
             guard crop.inLung[i] else { continue }
             total += 1
-            if crop.smooth[i] > threshold { bright.append(i); isBright.insert(i) }
+            if crop.smooth[i] > threshold { bright.append(i); isBright[i] = true }
         } } }
         guard total > 0 else { return (0, 0) }
         // Patches: 26-connected components of the bright shell voxels.
-        var seen = Set<Int>()
+        var seen = [Bool](repeating: false, count: size.count)
         var exits = 0
-        for start in bright where !seen.contains(start) {
+        for start in bright where !seen[start] {
             var stack = [start], count = 0
-            seen.insert(start)
+            seen[start] = true
             while let i = stack.popLast() {
                 count += 1
                 let p = position(i, size)
@@ -252,7 +252,7 @@ enum NoduleMeasurement {
                     let q = p &+ SIMD3(dx, dy, dz)
                     guard q.x >= 0, q.y >= 0, q.z >= 0, q.x < size.nx, q.y < size.ny, q.z < size.nz else { continue }
                     let j = size.index(q.x, q.y, q.z)
-                    if isBright.contains(j) && !seen.contains(j) { seen.insert(j); stack.append(j) }
+                    if isBright[j] && !seen[j] { seen[j] = true; stack.append(j) }
                 } } }
             }
             if count >= 3 { exits += 1 }
@@ -462,9 +462,25 @@ enum NoduleMeasurement {
         return a
     }
 
+    /// The element of rank count/2 (the upper median), by Hoare's quickselect: O(n) on
+    /// average where a full sort was a tenth of the detector's time. Reorders `v`.
     static func median(_ v: inout [Float]) -> Float {
+        precondition(!v.isEmpty)
         let k = v.count / 2
-        v.sort()
-        return v[k]
+        return v.withUnsafeMutableBufferPointer { a -> Float in
+            var lo = 0, hi = a.count - 1
+            while lo < hi {
+                let pivot = a[lo + (hi - lo) / 2]
+                var i = lo, j = hi
+                while i <= j {
+                    while a[i] < pivot { i += 1 }
+                    while a[j] > pivot { j -= 1 }
+                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+                }
+                // a[lo...j] <= pivot <= a[i...hi]; elements between are equal to the pivot.
+                if k <= j { hi = j } else if k >= i { lo = i } else { return a[k] }
+            }
+            return a[k]
+        }
     }
 }

@@ -94,3 +94,18 @@ struct BoostedTreesTests {
         #expect(back == model)
     }
 }
+
+@Suite("Measurement helpers")
+struct MeasurementHelperTests {
+    @Test("quickselect median equals the sorted array's middle element, duplicates included")
+    func medianMatchesSort() {
+        var rng = SplitMix64(state: 11)
+        for n in [1, 2, 3, 10, 101, 1000] {
+            for distinct in [2, 50, 100_000] {
+                var v = (0..<n).map { _ in Float(Int(rng.next() * Double(distinct))) - 900 }
+                let expected = v.sorted()[n / 2]
+                #expect(NoduleMeasurement.median(&v) == expected)
+            }
+        }
+    }
+}
