@@ -17,6 +17,7 @@ public struct FalsePositiveModel: Codable, Sendable, Equatable {
         "opened_away_fraction", "mean_hu_div100", "std_hu_div100", "solid_fraction", "distance_to_pleura_mm",
         "contrast_hu_div100", "through_plane_ratio", "inscribed_ratio", "log_volume_mm3", "axis_ratio",
         "boundary_fraction", "shell_bright_fraction", "shell_exits", "blob_smoothed_hu_div100",
+        "pixel_spacing_mm", "slice_spacing_mm",
     ]
 
     public var schema: String
@@ -91,9 +92,9 @@ public struct FalsePositiveModel: Codable, Sendable, Equatable {
     /// round, compact, high-contrast candidates. Not used when a trained model is bundled.
     public static let prior = FalsePositiveModel(
         mode: "prior",
-        mean: [3, 2, 0.4, 0.6, 6, 0.5, 0.3, -3, 1, 0.3, 5, 4, 1.5, 0.6, 4, 1.5, 0.1, 0.1, 1, -5],
-        scale: [1, 1.5, 0.25, 0.25, 4, 0.2, 0.3, 3, 1, 0.3, 5, 3, 1, 0.3, 1.5, 0.5, 0.2, 0.1, 1, 2],
-        weights: [0.8, 0, 1.5, 0, 0.3, 1, -1, 0, 0, 0, 0, 0.5, -1, 0.5, 0, -0.7, -1, -1, -0.5, 0],
+        mean: [3, 2, 0.4, 0.6, 6, 0.5, 0.3, -3, 1, 0.3, 5, 4, 1.5, 0.6, 4, 1.5, 0.1, 0.1, 1, -5, 0.8, 1.5],
+        scale: [1, 1.5, 0.25, 0.25, 4, 0.2, 0.3, 3, 1, 0.3, 5, 3, 1, 0.3, 1.5, 0.5, 0.2, 0.1, 1, 2, 0.3, 1],
+        weights: [0.8, 0, 1.5, 0, 0.3, 1, -1, 0, 0, 0, 0, 0.5, -1, 0.5, 0, -0.7, -1, -1, -0.5, 0, 0, 0],
         bias: -1, training: ["source": "hand-set prior, not trained"])
 
     /// Fits the model: L2-regularised logistic regression by Newton's method (IRLS) on

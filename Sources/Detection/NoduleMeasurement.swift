@@ -38,6 +38,10 @@ struct CandidateMeasurement {
     /// Connected bright patches in that shell (26-connected, >= 3 voxels): about 2 for a
     /// vessel segment, 3 or more at a branching, 0 for an isolated nodule.
     var shellExits: Int
+    /// The series' in-plane and slice spacing (mm): the same object looks different on a
+    /// 0.7 mm and a 2 mm grid, so the model is told which one it sees.
+    var pixelSpacingMM: Double
+    var sliceSpacingMM: Double
     var blob: BlobCandidate
 
     /// The false-positive model's inputs, in `FalsePositiveModel.featureNames` order.
@@ -45,7 +49,8 @@ struct CandidateMeasurement {
         [log1p(blob.response), blob.sigmaMM, blob.roundness, blob.tubularity, equivalentDiameterMM, elongation,
          openedAwayFraction, meanHU / 100, stdHU / 100, solidFraction, min(distanceToPleuraMM, 30), contrastHU / 100,
          min(throughPlaneRatio, 4), inscribedRatio, log(max(volumeMM3, 1)), longAxisMM / max(shortAxisMM, 0.1),
-         boundaryFraction, shellBrightFraction, Double(min(shellExits, 6)), blob.smoothedHU / 100]
+         boundaryFraction, shellBrightFraction, Double(min(shellExits, 6)), blob.smoothedHU / 100,
+         pixelSpacingMM, min(sliceSpacingMM, 10)]
     }
 }
 
@@ -211,7 +216,8 @@ enum NoduleMeasurement {
             throughPlaneRatio: twoD ? 1 : zExtent / max(inPlane, 0.1),
             inscribedRatio: min(1.5, final.inscribedMM / max(eqd / 2, 0.1)),
             boundaryFraction: Double(final.boundary) / Double(n), shellBrightFraction: shell.brightFraction,
-            shellExits: shell.exits, blob: candidate)
+            shellExits: shell.exits, pixelSpacingMM: 0.5 * (sp.columnMM + sp.rowMM), sliceSpacingMM: sp.sliceMM,
+            blob: candidate)
     }
 
     /// Bright fraction and bright patch count of the lung voxels in a shell from
