@@ -275,7 +275,7 @@ public enum WorklistWriter {
         } else {
             h += "<table class=\"worklist\">\n<thead><tr><th>#</th><th>Priority</th><th>Score</th><th>Patient</th>"
             h += "<th>Study date</th><th>Accession</th><th>Findings (Lung-RADS &ge; 3)</th><th>Largest finding</th>"
-            h += "<th>Lung-RADS</th><th>Key image</th><th>Report</th></tr></thead>\n<tbody>\n"
+            h += "<th>Study Lung-RADS</th><th>Key image</th><th>Report</th></tr></thead>\n<tbody>\n"
             for (i, e) in assessed.enumerated() {
                 let priority = e.priority ?? "routine"
                 h += "<tr><td class=\"num\">\(i + 1)</td>"
@@ -284,12 +284,16 @@ public enum WorklistWriter {
                 h += "<td>\(patientCell(e))</td><td>\(HTMLText.studyDate(e.studyDate))</td>"
                 h += "<td>\(HTMLText.escape(e.accessionNumber))</td>"
                 h += "<td class=\"num\">\(e.findingCount) (\(e.actionableCount))</td>"
+                // The Lung-RADS column is the study's category (from findings at or above the
+                // actionable score), the same one that sets the priority; the largest finding
+                // shows its own category beside it, as it may be a low-score one.
                 if let l = e.largestFinding {
-                    h += "<td>\(HTMLText.number(l.diameterMM, decimals: 1)) mm \(HTMLText.escape(l.type))</td>"
-                    h += "<td>\(HTMLText.escape(l.lungRADS))</td>"
+                    h += "<td>\(HTMLText.number(l.diameterMM, decimals: 1)) mm \(HTMLText.escape(l.type)) "
+                        + "(\(HTMLText.escape(l.lungRADS)))</td>"
                 } else {
-                    h += "<td>&mdash;</td><td>\(HTMLText.escape(e.lungRADS))</td>"
+                    h += "<td>&mdash;</td>"
                 }
+                h += "<td>\(HTMLText.escape(e.lungRADS))</td>"
                 let report = HTMLText.relativeURL(e.report)
                 if let thumb = e.thumbnail {
                     h += "<td><a href=\"\(report)\"><img class=\"thumb\" src=\"\(HTMLText.relativeURL(thumb))\" "
