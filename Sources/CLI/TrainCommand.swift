@@ -57,10 +57,10 @@ struct TrainCommand: ParsableCommand {
         let detector = NoduleDetector(configuration: configuration, model: .prior)
         var set = TrainingSet()
         let started = Date()
-        if !fromFolders.isEmpty {
-            try collect(fromFolders: fromFolders, detector: detector, into: &set)
-        }
-        for s in fromFolders.isEmpty ? seedRange : seed..<seed {
+        // Either phantom folders on disk (--from) or phantoms rendered here from the seeds.
+        let fromSeeds = try collect(fromFolders: fromFolders, detector: detector, into: &set)
+        let renderSeeds = fromFolders.isEmpty ? seedRange : seed..<seed
+        for s in renderSeeds {
             let generator = PhantomGenerator(options: options, seed: s)
             for i in 0..<cases {
                 let (phantom, volume) = generator.render(case: i)
@@ -147,17 +147,11 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// Seeds of the `--from` folders, read from their truth files (filled by `collect`).
-    private var fromSeeds: [UInt64] {
-        fromFolders.compactMap { folder in
-            (try? JSONDecoder().decode(PhantomTruth.self, from: Data(contentsOf: URL(fileURLWithPath: folder)
-                .appendingPathComponent("truth.json"))))?.seed
-        }
-    }
-
     /// Candidates of every case in phantom folders on disk (read back through the DICOM
     /// reader, as the product reads scans). Refuses folders made with evaluation seeds.
-    func collect(fromFolders folders: [String], detector: NoduleDetector, into set: inout TrainingSet) throws {
+    /// Returns the folders' seeds, for the model's training record.
+    func collect(fromFolders folders: [String], detector: NoduleDetector, into set: inout TrainingSet) throws -> [UInt64] {
+        var seeds: [UInt64] = []
         for folder in folders {
             let root = URL(fileURLWithPath: folder)
             let truthFile = try JSONDecoder().decode(PhantomTruth.self,
@@ -165,6 +159,7 @@ struct TrainCommand: ParsableCommand {
             guard !(9000...9099).contains(truthFile.seed) else {
                 throw ValidationError("\(folder) was made with evaluation seed \(truthFile.seed); train on 1000-1999")
             }
+            seeds.append(truthFile.seed)
             for entry in truthFile.cases where entry.format == "dicom" {
                 let discovery = SeriesDiscovery.discover(paths: [root.appendingPathComponent(entry.folder)])
                 guard let descriptor = discovery.series.first(where: { $0.identity.seriesInstanceUID == entry.seriesInstanceUID })
@@ -181,6 +176,7 @@ struct TrainCommand: ParsableCommand {
                 }
             }
         }
+        return seeds
     }
 
     /// 2D training material: the axial slice through each nodule's centre, and (for scans
