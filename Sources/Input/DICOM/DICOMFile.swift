@@ -21,7 +21,9 @@ public struct DICOMFile: Sendable {
     /// Whether this was a header-only read (Pixel Data not parsed).
     public let isHeaderOnly: Bool
     /// A header-only parse reached the top-level Pixel Data element (the header is complete).
-    let stoppedAtPixelData: Bool
+    var stoppedAtPixelData: Bool { pixelDataHeaderOffset != nil }
+    /// Where the top-level Pixel Data element starts, when a header-only parse stopped there.
+    let pixelDataHeaderOffset: Int?
 
     /// Files larger than this are refused (a CT slice is ~0.5 MB; a large multi-frame a few GB).
     public static let maximumFileBytes = 8 << 30
@@ -118,7 +120,7 @@ public struct DICOMFile: Sendable {
             hasPreamble = parsed.hasPreamble
             transferSyntaxFromMeta = parsed.syntaxFromMeta
             hasPixelData = parsed.hasPixelData
-            stoppedAtPixelData = parsed.stoppedAtPixelData
+            pixelDataHeaderOffset = parsed.pixelDataHeaderOffset
         } catch let error as DICOMError {
             throw error.at(path)
         }
@@ -131,7 +133,7 @@ public struct DICOMFile: Sendable {
         var hasPreamble: Bool
         var syntaxFromMeta: Bool
         var hasPixelData: Bool
-        var stoppedAtPixelData: Bool
+        var pixelDataHeaderOffset: Int?
     }
 
     private static func isDICM(_ raw: UnsafeRawBufferPointer, at p: Int) -> Bool {
@@ -194,7 +196,7 @@ public struct DICOMFile: Sendable {
         let hasPixelData = parser.pixelDataHeaderOffset != nil || dataSet.contains(.pixelData)
         return Parsed(meta: meta, dataSet: dataSet, syntax: syntax, hasPreamble: hasPreamble,
                       syntaxFromMeta: syntaxFromMeta, hasPixelData: hasPixelData,
-                      stoppedAtPixelData: parser.pixelDataHeaderOffset != nil)
+                      pixelDataHeaderOffset: parser.pixelDataHeaderOffset)
     }
 
     /// Whether the bytes start with a plausible element of group 0008 (or another low even
