@@ -2,6 +2,7 @@
 """Reading a 300-slice 512x512 CT series into a HU volume: `triage inspect` against pydicom.
 
     python3 Benchmarks/compare_dicom_read.py [--slices 300] [--size 512] [--runs 7] [--series DIR] [--triage BIN]
+                                             [--pause SECONDS]
 
 Sets up Benchmarks/.venv (pydicom 3.0.2 + numpy) when it is missing and re-runs itself in it;
 writes the series with pydicom into Benchmarks/results/dicom-read-series-300x512/ (once); builds
@@ -140,6 +141,9 @@ def main():
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--series", default=None, help="an existing DICOM series folder to read instead")
     parser.add_argument("--triage", default=None, help="a built triage binary (default: swift build -c release)")
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds of idle before each triage run (not timed): on a VM that hands free "
+                             "memory back to the host, shows the cost of a run after the machine was idle")
     args = parser.parse_args()
 
     folder = args.series or os.path.join(HERE, "results", f"dicom-read-series-{args.slices}x{args.size}")
@@ -183,13 +187,15 @@ def main():
     samples = {name: ([], []) for name, _ in sides}
     for _ in range(args.runs):
         for name, fn in sides:
+            if fn is ours and args.pause > 0:
+                time.sleep(args.pause)
             wall, cpu = timed_once(fn)
             samples[name][0].append(wall)
             samples[name][1].append(cpu)
     load_after = os.getloadavg()[0]
 
     print(f"series: {len(files)} files, {volume_shape(s)}, {pixel_mb:.0f} MB; median of {args.runs} interleaved runs, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs" + (f", {args.pause:g} s idle before each triage run" if args.pause else ""))
     print(f"cross-check: HU mean over non-padding {s['hu_statistics']['mean']:.4f} (pydicom {mean_py:.4f}), "
           f"padding voxels {padding} in both")
     print()

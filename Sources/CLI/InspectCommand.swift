@@ -18,13 +18,23 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON document (schema triage.inspect.v1) instead of text.")
     var json = false
 
+    /// See `run()`: never released, the process exits right after.
+    nonisolated(unsafe) private static var keptUntilExit: ImageSeries?
+
     func run() throws {
         let discovery = SeriesDiscovery.discover(paths: paths.map { URL(fileURLWithPath: $0) })
         var reports: [InspectReport.Series] = []
+        // The last decoded series is kept until the process ends: freeing a 300 MB volume
+        // just before exiting cost ~5 % of the whole command, and the kernel releases it at
+        // exit anyway. Earlier series are freed as the next one loads, so memory stays at
+        // one volume however many series there are.
+        var lastLoaded: ImageSeries?
         for descriptor in discovery.series {
             do {
+                lastLoaded = nil
                 let series = try descriptor.load()
                 reports.append(.init(descriptor: descriptor, series: series))
+                lastLoaded = series
             } catch {
                 reports.append(.init(descriptor: descriptor, error: "\(error)"))
             }
@@ -40,6 +50,7 @@ struct InspectCommand: ParsableCommand {
         } else {
             print(report.text())
         }
+        Self.keptUntilExit = lastLoaded
         if reports.contains(where: { $0.status != "ok" }) { throw ExitCode(1) }
         if reports.isEmpty { throw ExitCode(2) }
     }
