@@ -24,12 +24,14 @@ struct FileReadTests {
         return b.bytes
     }
 
-    /// Header sizes around the prefix a header-only read starts with: Pixel Data well inside
-    /// it, its element header cut by the prefix end, its value cut, and far beyond it.
+    /// Header sizes around the two prefixes a header-only read tries: Pixel Data well inside
+    /// one, its element header cut by the prefix end, its value cut, and far beyond both.
     /// (The header before the filler value is 196 bytes, after it 106, then 12 for the
     /// Pixel Data element header.)
     @Test(arguments: [1000, DICOMFile.headerPrefixBytes - 314, DICOMFile.headerPrefixBytes - 308,
-                      DICOMFile.headerPrefixBytes - 200, DICOMFile.headerPrefixBytes + 10, 300_000])
+                      DICOMFile.headerPrefixBytes - 200, DICOMFile.headerPrefixBytes + 10,
+                      DICOMFile.longHeaderPrefixBytes - 314, DICOMFile.longHeaderPrefixBytes - 308,
+                      DICOMFile.longHeaderPrefixBytes + 10, 300_000])
     func headerOnlyEqualsWholeRead(fillerBytes: Int) throws {
         let url = try Self.write(Self.fileWithLongHeader(fillerBytes: fillerBytes))
         defer { try? FileManager.default.removeItem(at: url) }
@@ -47,7 +49,7 @@ struct FileReadTests {
 
     /// A file cut inside its header is refused with the path, header-only or not, whether
     /// or not the cut lies inside the header-only prefix.
-    @Test(arguments: [500, DICOMFile.headerPrefixBytes + 100])
+    @Test(arguments: [500, DICOMFile.headerPrefixBytes + 100, DICOMFile.longHeaderPrefixBytes - 40_000])
     func truncatedHeaderOnDiskNamesTheFile(cut: Int) throws {
         let whole = Self.fileWithLongHeader(fillerBytes: 100_000)
         let url = try Self.write(whole.prefix(cut))

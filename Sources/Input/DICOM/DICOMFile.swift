@@ -33,9 +33,12 @@ public struct DICOMFile: Sendable {
     /// cheaper than mapping: no page faults on the file pages and no `munmap` TLB
     /// shootdowns between the decoding threads.
     static let readIntoMemoryLimit = 64 << 20
-    /// A header-only read first parses this much of the file (a CT header is 2-10 kB) and
-    /// reads the whole file only when Pixel Data does not start within it.
-    static let headerPrefixBytes = 64 << 10
+    /// A header-only read first parses this much of the file (a CT header is 1-10 kB), then
+    /// the longer prefix, and reads the whole file only when Pixel Data does not start
+    /// within that either. (Discovery reads every header of a series: copying 64 kB per
+    /// slice was most of its cost.)
+    static let headerPrefixBytes = 16 << 10
+    static let longHeaderPrefixBytes = 128 << 10
 
     /// Reads a file. With `headersOnly`, parsing stops at Pixel Data (cheap: used to group
     /// and sort series). Errors carry the path.
@@ -57,12 +60,15 @@ public struct DICOMFile: Sendable {
         if size > maximumFileBytes {
             throw DICOMError(.tooLarge("file is \(size) bytes (limit \(maximumFileBytes))"), path: path)
         }
-        if headersOnly && size > headerPrefixBytes {
-            // The prefix is enough when parsing reaches Pixel Data inside it; anything else
-            // (a long header, an error that may only be the cut) falls through to the whole file.
-            let prefix = try readBytes(handle, count: headerPrefixBytes, path: path)
-            if let file = try? DICOMFile(data: prefix, path: path, headersOnly: true), file.stoppedAtPixelData {
-                return file
+        if headersOnly {
+            // A prefix is enough when parsing reaches Pixel Data inside it; anything else
+            // (a long header, an error that may only be the cut) falls through to the next
+            // prefix and finally the whole file.
+            for prefixBytes in [headerPrefixBytes, longHeaderPrefixBytes] where size > prefixBytes {
+                let prefix = try readBytes(handle, count: prefixBytes, path: path)
+                if let file = try? DICOMFile(data: prefix, path: path, headersOnly: true), file.stoppedAtPixelData {
+                    return file
+                }
             }
         }
         let data: Data
