@@ -71,9 +71,13 @@ public enum Convolution3D {
                              tileBytes: Int = defaultTileBytes) -> FeatureVolume {
         precondition(input.channels == layer.inChannels, "input has \(input.channels) channels, layer expects \(layer.inChannels)")
         let oz = layer.outputExtent(input.slices), oy = layer.outputExtent(input.rows), ox = layer.outputExtent(input.columns)
-        var output = FeatureVolume(channels: layer.outChannels, slices: oz, rows: oy, columns: ox)
         let positions = oz * oy * ox
-        if positions == 0 { return output }
+        if positions == 0 { return FeatureVolume(channels: layer.outChannels, slices: oz, rows: oy, columns: ox) }
+        // sgemm (beta 0) writes every output element, so the output is not zero-filled first.
+        var output = FeatureVolume(channels: layer.outChannels, slices: oz, rows: oy, columns: ox,
+                                   data: [Float](unsafeUninitializedCapacity: layer.outChannels * positions) { _, n in
+                                       n = layer.outChannels * positions
+                                   })
         let kLen = layer.patchLength
         let workers = context.workers
         // Tile columns: about `tileBytes` of im2col per worker (at least 256 columns so sgemm

@@ -45,17 +45,18 @@ public enum GaussianFilter {
                              truncate: Double = GaussianKernel1D.defaultTruncate,
                              context: KernelContext = .default) -> Volume {
         let nx = view.columns, ny = view.rows, nz = view.slices
-        var out = [Float](repeating: 0, count: nx * ny * nz)
         let engine = SeparableEngine(triples: [DerivativeTriple(z: orders.z, y: orders.y, x: orders.x)],
                                      sigmaVoxels: (sigmaVoxels.x, sigmaVoxels.y, sigmaVoxels.z),
                                      truncate: truncate, context: context, spanName: "gaussian")
-        out.withUnsafeMutableBufferPointer { dst in
-            let dstBase = dst.baseAddress
-            withVoxelSource(view) { source in
-                engine.run(source) { _, z, y, rows in
-                    (dstBase! + (z * ny + y) * nx).update(from: rows[0], count: nx)
+        // Every voxel is written by the engine's x-pass, so the output is not zero-filled first
+        // (that would be one more full-volume memory pass).
+        let out = [Float](unsafeUninitializedCapacity: nx * ny * nz) { dst, initialized in
+            if let dstBase = dst.baseAddress {
+                withVoxelSource(view) { source in
+                    engine.run(source, directOutput: dstBase) { _, _, _, _ in }
                 }
             }
+            initialized = nx * ny * nz
         }
         return Volume(columns: nx, rows: ny, slices: nz, voxels: out, spacing: view.spacing, affine: view.affine)
     }

@@ -34,8 +34,8 @@ public struct EigenvalueSlice {
 /// T. Lindeberg, "Feature detection with automatic scale selection", IJCV 30(2), 1998), so
 /// responses are comparable across scales. Eigenvalues: closed form (`SymmetricEigen3`).
 ///
-/// Memory: besides input and outputs, only the slab buffers of `SeparableEngine` (<= 128 MB)
-/// and per-worker rows; no full-size intermediate volume is ever allocated.
+/// Memory: besides input and outputs, only per-worker tile buffers of `SeparableEngine` (well
+/// under 1 MB each) and rows; no full-size intermediate volume is ever allocated.
 public enum HessianFilter {
     static let triples = [DerivativeTriple(z: 0, y: 0, x: 2), DerivativeTriple(z: 0, y: 2, x: 0),
                           DerivativeTriple(z: 2, y: 0, x: 0), DerivativeTriple(z: 0, y: 1, x: 1),
@@ -89,22 +89,31 @@ public enum HessianFilter {
     public static func eigenvalues(of view: VolumeView, sigmaMM: Double, normalized: Bool = true,
                                    mask: [UInt8]? = nil, context: KernelContext = .default) -> HessianEigenvalues {
         let nx = view.columns, ny = view.rows, nz = view.slices
-        let plane = nx * ny
-        var l1 = [Float](repeating: 0, count: nx * ny * nz)
-        var l2 = l1, l3 = l1
-        l1.withUnsafeMutableBufferPointer { p1 in
-            l2.withUnsafeMutableBufferPointer { p2 in
-                l3.withUnsafeMutableBufferPointer { p3 in
-                    let d1 = p1.baseAddress, d2 = p2.baseAddress, d3 = p3.baseAddress
-                    multiScaleEigenvalues(of: view, sigmasMM: [sigmaMM], normalized: normalized, mask: mask,
-                                          context: context) { _, s in
-                        let o = s.slice * plane
-                        (d1! + o).update(from: s.lambda1.baseAddress!, count: plane)
-                        (d2! + o).update(from: s.lambda2.baseAddress!, count: plane)
-                        (d3! + o).update(from: s.lambda3.baseAddress!, count: plane)
+        let count = nx * ny * nz
+        if let mask { precondition(mask.count == count, "mask size \(mask.count) does not match the volume") }
+        // Three uninitialised outputs (every voxel is written), filled row by row straight from
+        // the engine's derivative rows: no zero fill, no per-slice staging copy.
+        let maskCopy = mask ?? []
+        var l2: [Float] = [], l3: [Float] = []
+        let l1 = [Float](unsafeUninitializedCapacity: count) { b1, n1 in
+            l2 = [Float](unsafeUninitializedCapacity: count) { b2, n2 in
+                l3 = [Float](unsafeUninitializedCapacity: count) { b3, n3 in
+                    if count > 0 {
+                        let p1 = b1.baseAddress!, p2 = b2.baseAddress!, p3 = b3.baseAddress!
+                        maskCopy.withUnsafeBufferPointer { maskBuffer in
+                            eigenvalueRows(of: view, sigmaMM: sigmaMM, normalized: normalized,
+                                           mask: mask == nil ? nil : maskBuffer.baseAddress, context: context,
+                                           zChunk: nil, chunkDone: nil) { _, z, y in
+                                let o = (z * ny + y) * nx
+                                return (p1 + o, p2 + o, p3 + o)
+                            }
+                        }
                     }
+                    n3 = count
                 }
+                n2 = count
             }
+            n1 = count
         }
         func vol(_ v: [Float]) -> Volume {
             Volume(columns: nx, rows: ny, slices: nz, voxels: v, spacing: view.spacing, affine: view.affine)
@@ -118,49 +127,91 @@ public enum HessianFilter {
                     mask: mask, context: context)
     }
 
+    /// One scale: the engine's six derivative rows turned into eigenvalue rows at
+    /// `destination(worker, slice, row)` (three rows of `columns` floats).
+    static func eigenvalueRows(of view: VolumeView, sigmaMM: Double, normalized: Bool,
+                               mask maskBase: UnsafePointer<UInt8>?, context: KernelContext, zChunk: Int?,
+                               chunkDone: ((_ worker: Int, _ slices: Range<Int>) -> Void)?,
+                               destination: (_ worker: Int, _ slice: Int, _ row: Int)
+                                   -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) {
+        let nx = view.columns, ny = view.rows, nz = view.slices
+        let plane = nx * ny
+        if plane * nz == 0 { return }
+        let scales = HessianScales(sigmaMM: sigmaMM, spacing: spacingTriple(view.spacing), normalized: normalized)
+        var eng = engine(view: view, sigmaMM: sigmaMM, context: context, name: "hessian")
+        eng.zChunk = zChunk
+        let eigenFlops = plane * nz * 160
+        // Eigenvalues are computed inside the separable pass, so the span covers the whole scale.
+        Profiler.span("hessian.scale", voxels: plane * nz, bytesMoved: plane * nz * 4 * 4, flops: eigenFlops) {
+            withVoxelSource(view) { source in
+                eng.run(source, chunkDone: chunkDone) { worker, z, y, rows in
+                    let (d1, d2, d3) = destination(worker, z, y)
+                    SymmetricEigen3.eigenvalueRows(
+                        count: nx, a11: rows[0], a22: rows[1], a33: rows[2],
+                        a12: rows[3], a13: rows[4], a23: rows[5], scales: scales,
+                        mask: maskBase.map { $0 + z * plane + y * nx },
+                        lambda1: d1, lambda2: d2, lambda3: d3)
+                }
+            }
+        }
+    }
+
+    /// Slices per streamed chunk: a worker holds one chunk of eigenvalues (3 floats per voxel)
+    /// until all its rows are done, about 32 MB per worker.
+    static func streamChunkSlices(plane: Int, slices nz: Int) -> Int {
+        Swift.max(1, Swift.min(nz, Swift.max(4, (32 << 20) / Swift.max(1, 12 * plane))))
+    }
+
     /// Streams sorted eigenvalues for each scale in `sigmasMM`, one slice at a time:
     /// `consume(scaleIndex, slice)` is called once per (scale, slice), concurrently from the
     /// workers for different slices of the same scale (scales run one after another). The
-    /// buffers are reused after the call returns. Holds no full-size volume besides the input.
+    /// buffers are reused after the call returns. Holds no full-size volume besides the input:
+    /// each worker keeps one chunk of slices' eigenvalues (about 32 MB) until the chunk is done.
     public static func multiScaleEigenvalues(of view: VolumeView, sigmasMM: [Double], normalized: Bool = true,
                                              mask: [UInt8]? = nil, context: KernelContext = .default,
                                              consume: (_ scaleIndex: Int, _ slice: EigenvalueSlice) -> Void) {
+        streamEigenvalues(of: view, sigmasMM: sigmasMM, normalized: normalized, mask: mask, context: context,
+                          chunkSlices: nil, consume: consume)
+    }
+
+    /// `multiScaleEigenvalues` with an explicit chunk length (tests force several ragged chunks).
+    static func streamEigenvalues(of view: VolumeView, sigmasMM: [Double], normalized: Bool,
+                                  mask: [UInt8]?, context: KernelContext, chunkSlices: Int?,
+                                  consume: (_ scaleIndex: Int, _ slice: EigenvalueSlice) -> Void) {
         let nx = view.columns, ny = view.rows, nz = view.slices
         let plane = nx * ny
         if let mask { precondition(mask.count == plane * nz, "mask size \(mask.count) does not match the volume") }
         if plane * nz == 0 { return }
         let workers = context.workers
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * 3 * plane)
+        let chunk = Swift.min(nz, Swift.max(1, chunkSlices ?? streamChunkSlices(plane: plane, slices: nz)))
+        let perWorker = chunk * 3 * plane
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
         defer { scratch.deallocate() }
         let maskCopy = mask ?? []
+        // `chunkDone` is stored as an optional closure (formally escaping); it never outlives this call.
+        withoutActuallyEscaping(consume) { consume in
         maskCopy.withUnsafeBufferPointer { maskBuffer in
             let maskBase = mask == nil ? nil : maskBuffer.baseAddress
             for (scaleIndex, sigmaMM) in sigmasMM.enumerated() {
-                let scales = HessianScales(sigmaMM: sigmaMM, spacing: spacingTriple(view.spacing), normalized: normalized)
-                let eng = engine(view: view, sigmaMM: sigmaMM, context: context, name: "hessian")
-                let eigenFlops = plane * nz * 160
-                // Eigenvalues are computed inside stage B, so the span covers the whole scale.
-                Profiler.span("hessian.scale", voxels: plane * nz, bytesMoved: plane * nz * 4 * 4, flops: eigenFlops) {
-                    withVoxelSource(view) { source in
-                        eng.run(source) { worker, z, y, rows in
-                            let base = scratch + worker * 3 * plane
-                            let o = y * nx
-                            SymmetricEigen3.eigenvalueRows(
-                                count: nx, a11: rows[0], a22: rows[1], a33: rows[2],
-                                a12: rows[3], a13: rows[4], a23: rows[5], scales: scales,
-                                mask: maskBase.map { $0 + z * plane + o },
-                                lambda1: base + o, lambda2: base + plane + o, lambda3: base + 2 * plane + o)
-                            if y == ny - 1 {
-                                consume(scaleIndex, EigenvalueSlice(
-                                    slice: z,
-                                    lambda1: UnsafeBufferPointer(start: base, count: plane),
-                                    lambda2: UnsafeBufferPointer(start: base + plane, count: plane),
-                                    lambda3: UnsafeBufferPointer(start: base + 2 * plane, count: plane)))
-                            }
-                        }
-                    }
-                }
+                // Chunks start at multiples of `chunk`, so a slice's place in its worker's buffer is z % chunk.
+                eigenvalueRows(of: view, sigmaMM: sigmaMM, normalized: normalized, mask: maskBase, context: context,
+                               zChunk: chunk,
+                               chunkDone: { worker, slices in
+                                   for z in slices {
+                                       let base = scratch + worker * perWorker + (z % chunk) * 3 * plane
+                                       consume(scaleIndex, EigenvalueSlice(
+                                           slice: z,
+                                           lambda1: UnsafeBufferPointer(start: base, count: plane),
+                                           lambda2: UnsafeBufferPointer(start: base + plane, count: plane),
+                                           lambda3: UnsafeBufferPointer(start: base + 2 * plane, count: plane)))
+                                   }
+                               },
+                               destination: { worker, z, y in
+                                   let base = scratch + worker * perWorker + (z % chunk) * 3 * plane + y * nx
+                                   return (base, base + plane, base + 2 * plane)
+                               })
             }
+        }
         }
     }
 

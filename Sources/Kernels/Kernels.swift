@@ -43,10 +43,12 @@
 ///   when the kernel is longer than the axis. Truncation: radius `Int(4 * sigma + 0.5)` voxels per
 ///   axis (scipy's default `truncate=4.0`).
 /// - Parallelism and OpenBLAS threads: see `KernelContext`.
-/// - Every pass records a `Profiler` span (`gaussian.zx`, `gaussian.y`, `hessian.zx`, `hessian.y`,
-///   `hessian.scale`, `log.zx`, `conv3d.im2col`, `conv3d.gemm`, ...) with voxels, bytes and FLOPs.
+/// - Every pass records a `Profiler` span (`gaussian.separable`, `hessian.separable`,
+///   `hessian.scale`, `log.separable`, `conv3d.im2col`, `conv3d.gemm`, ...) with voxels, bytes and FLOPs.
 /// - Memory: Gaussian/Hessian/LoG never allocate a full-size intermediate; besides input and
-///   outputs they use slab buffers of at most 128 MB plus per-worker rows (see `SeparableEngine`).
+///   outputs they use per-worker tile buffers (well under 1 MB each; see `SeparableEngine`), and
+///   the streamed multi-scale Hessian one chunk of eigenvalue slices per worker (about 32 MB).
+/// - Instruction set: on x86-64 this module is built for AVX2 + FMA (Package.swift `kernelsCPU`).
 ///
 /// Details and measured speed: docs/kernels.md.
 public enum KernelsModule {}

@@ -46,16 +46,18 @@ public enum LaplacianOfGaussian {
     static func filter(_ view: VolumeView, sigmaVoxels: SIMD3<Double>, factors: (Float, Float, Float),
                        context: KernelContext) -> Volume {
         let nx = view.columns, ny = view.rows, nz = view.slices
-        var out = [Float](repeating: 0, count: nx * ny * nz)
         let engine = SeparableEngine(triples: triples, sigmaVoxels: (sigmaVoxels.x, sigmaVoxels.y, sigmaVoxels.z),
                                      context: context, spanName: "log")
-        out.withUnsafeMutableBufferPointer { dst in
-            let base = dst.baseAddress
-            withVoxelSource(view) { source in
-                engine.run(source) { _, z, y, rows in
-                    sumRows(rows, factors, base! + (z * ny + y) * nx, nx)
+        // Every voxel is written by `sumRows`: no zero fill first.
+        let out = [Float](unsafeUninitializedCapacity: nx * ny * nz) { dst, initialized in
+            if let base = dst.baseAddress {
+                withVoxelSource(view) { source in
+                    engine.run(source) { _, z, y, rows in
+                        sumRows(rows, factors, base + (z * ny + y) * nx, nx)
+                    }
                 }
             }
+            initialized = nx * ny * nz
         }
         return Volume(columns: nx, rows: ny, slices: nz, voxels: out, spacing: view.spacing, affine: view.affine)
     }

@@ -39,10 +39,22 @@ enum Slots02: OrderSlots { static let has0 = true, has1 = false, has2 = true }
 enum Slots12: OrderSlots { static let has0 = false, has1 = true, has2 = true }
 enum Slots012: OrderSlots { static let has0 = true, has1 = true, has2 = true }
 
+/// `acc + w * x`, one fused multiply-add per lane. Kernels is built for AVX2 + FMA on x86-64
+/// (Package.swift `kernelsCPU`), where this is one `vfmadd` per 8 floats; ARM64 has FMA too.
+@inline(__always)
+func fusedMultiplyAdd(_ acc: SIMD8<Float>, _ w: SIMD8<Float>, _ x: SIMD8<Float>) -> SIMD8<Float> {
+    acc.addingProduct(w, x)
+}
+
 /// Combine `2r+1` lines (pointers indexed -r...r around `lines`) into up to three outputs at once:
 /// slot 0 and slot 2 use even (symmetric) weights, slot 1 odd (antisymmetric) weights, which
 /// is how Gaussian orders 0, 2 and 1 are shaped. Each pair of loads `(+j, -j)` is shared by all
 /// outputs as a sum (even) and a difference (odd).
+///
+/// The loops are shaped by FMA latency (about 5 cycles) rather than by arithmetic: one
+/// accumulator chain per 8 floats would stall on every tap, so the one-output loop keeps eight
+/// independent chains (32 floats x even/odd taps) and the multi-output loop two per output
+/// (16 floats); what is left is bound by the two loads per cycle.
 @inline(never)
 func combineLines<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, count n: Int,
                                  _ weights: AxisWeights, _ out0: UnsafeMutablePointer<Float>,
@@ -52,56 +64,88 @@ func combineLines<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<UnsafeP
     let v0 = UnsafePointer(weights.v0), v1 = UnsafePointer(weights.v1), v2 = UnsafePointer(weights.v2)
     let has0 = S.has0, has1 = S.has1, has2 = S.has2
     let outputs = (has0 ? 1 : 0) + (has1 ? 1 : 0) + (has2 ? 1 : 0)
+    let zero = SIMD8<Float>(repeating: 0)
     var v = 0
     let center = lines[0]
-    // Two vectors per iteration for one output (more independent adds); one vector otherwise
-    // so the accumulators stay in registers.
     if outputs == 1 {
         let wv = has0 ? v0 : (has1 ? v1 : v2)
         let out = has0 ? out0 : (has1 ? out1 : out2)
-        while v + 16 <= n {
-            var a: SIMD8<Float>, b: SIMD8<Float>
-            if has1 {
-                a = SIMD8<Float>(repeating: 0); b = a
-            } else {
-                let t = wv[0]
-                a = t * loadVector(center + v); b = t * loadVector(center + v + 8)
+        /// The pair of taps `(+j, -j)` at float offset `o`: sum (even weights) or difference (odd).
+        @inline(__always) func pair(_ p: UnsafePointer<Float>, _ m: UnsafePointer<Float>, _ o: Int) -> SIMD8<Float> {
+            has1 ? loadVector(p + o) - loadVector(m + o) : loadVector(p + o) + loadVector(m + o)
+        }
+        while v &+ 32 <= n {
+            // a*: centre and odd-numbered taps; b*: even-numbered taps (independent chains).
+            var a0 = zero, a1 = zero, a2 = zero, a3 = zero
+            var b0 = zero, b1 = zero, b2 = zero, b3 = zero
+            if !has1 {
+                let t = wv[0], c = center + v
+                a0 = t * loadVector(c); a1 = t * loadVector(c + 8); a2 = t * loadVector(c + 16); a3 = t * loadVector(c + 24)
             }
+            var j = 1
+            while j &+ 1 <= r {
+                let p = lines[j] + v, m = lines[-j] + v, t = wv[j]
+                a0 = fusedMultiplyAdd(a0, t, pair(p, m, 0)); a1 = fusedMultiplyAdd(a1, t, pair(p, m, 8))
+                a2 = fusedMultiplyAdd(a2, t, pair(p, m, 16)); a3 = fusedMultiplyAdd(a3, t, pair(p, m, 24))
+                let q = lines[j &+ 1] + v, k = lines[-(j &+ 1)] + v, u = wv[j &+ 1]
+                b0 = fusedMultiplyAdd(b0, u, pair(q, k, 0)); b1 = fusedMultiplyAdd(b1, u, pair(q, k, 8))
+                b2 = fusedMultiplyAdd(b2, u, pair(q, k, 16)); b3 = fusedMultiplyAdd(b3, u, pair(q, k, 24))
+                j &+= 2
+            }
+            if j <= r {
+                let p = lines[j] + v, m = lines[-j] + v, t = wv[j]
+                a0 = fusedMultiplyAdd(a0, t, pair(p, m, 0)); a1 = fusedMultiplyAdd(a1, t, pair(p, m, 8))
+                a2 = fusedMultiplyAdd(a2, t, pair(p, m, 16)); a3 = fusedMultiplyAdd(a3, t, pair(p, m, 24))
+            }
+            storeVector(a0 + b0, out + v); storeVector(a1 + b1, out + v + 8)
+            storeVector(a2 + b2, out + v + 16); storeVector(a3 + b3, out + v + 24)
+            v &+= 32
+        }
+    } else {
+        // Two vectors per output: 4 or 6 independent chains sharing each pair's loads.
+        while v &+ 16 <= n {
+            let c0 = loadVector(center + v), c1 = loadVector(center + v + 8)
+            var a00 = v0[0] * c0, a01 = v0[0] * c1
+            var a10 = zero, a11 = zero
+            var a20 = v2[0] * c0, a21 = v2[0] * c1
             var j = 1
             while j <= r {
                 let p = lines[j] + v, m = lines[-j] + v
-                let t = wv[j]
-                if has1 {
-                    a += t * (loadVector(p) - loadVector(m)); b += t * (loadVector(p + 8) - loadVector(m + 8))
-                } else {
-                    a += t * (loadVector(p) + loadVector(m)); b += t * (loadVector(p + 8) + loadVector(m + 8))
+                let p0 = loadVector(p), p1 = loadVector(p + 8), m0 = loadVector(m), m1 = loadVector(m + 8)
+                if has0 || has2 {
+                    let s0 = p0 + m0, s1 = p1 + m1
+                    if has0 { let t = v0[j]; a00 = fusedMultiplyAdd(a00, t, s0); a01 = fusedMultiplyAdd(a01, t, s1) }
+                    if has2 { let t = v2[j]; a20 = fusedMultiplyAdd(a20, t, s0); a21 = fusedMultiplyAdd(a21, t, s1) }
                 }
-                j += 1
+                if has1 { let t = v1[j]; a10 = fusedMultiplyAdd(a10, t, p0 - m0); a11 = fusedMultiplyAdd(a11, t, p1 - m1) }
+                j &+= 1
             }
-            storeVector(a, out + v); storeVector(b, out + v + 8)
-            v += 16
+            if has0 { storeVector(a00, out0 + v); storeVector(a01, out0 + v + 8) }
+            if has1 { storeVector(a10, out1 + v); storeVector(a11, out1 + v + 8) }
+            if has2 { storeVector(a20, out2 + v); storeVector(a21, out2 + v + 8) }
+            v &+= 16
         }
     }
-    while v + 8 <= n {
+    while v &+ 8 <= n {
         let c0 = loadVector(center + v)
         var a0 = v0[0] * c0
-        var a1 = SIMD8<Float>(repeating: 0)
+        var a1 = zero
         var a2 = v2[0] * c0
         var j = 1
         while j <= r {
             let p0 = loadVector(lines[j] + v), m0 = loadVector(lines[-j] + v)
             if has0 || has2 {
                 let s0 = p0 + m0
-                if has0 { a0 += v0[j] * s0 }
-                if has2 { a2 += v2[j] * s0 }
+                if has0 { a0 = fusedMultiplyAdd(a0, v0[j], s0) }
+                if has2 { a2 = fusedMultiplyAdd(a2, v2[j], s0) }
             }
-            if has1 { a1 += v1[j] * (p0 - m0) }
-            j += 1
+            if has1 { a1 = fusedMultiplyAdd(a1, v1[j], p0 - m0) }
+            j &+= 1
         }
         if has0 { storeVector(a0, out0 + v) }
         if has1 { storeVector(a1, out1 + v) }
         if has2 { storeVector(a2, out2 + v) }
-        v += 8
+        v &+= 8
     }
     while v < n {
         let c = center[v]
@@ -116,6 +160,71 @@ func combineLines<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<UnsafeP
         if has1 { out1[v] = a1 }
         if has2 { out2[v] = a2 }
         v += 1
+    }
+}
+
+/// One output order on two neighbouring output lines that share `2r` of their input lines:
+/// `outA` from `lines[0...2r]` (centre `lines[r]`), `outB` from `lines[1...2r+1]` (centre
+/// `lines[r+1]`). Each input vector is loaded once for both outputs, carried in registers from
+/// one tap to the next: the vertical (z, y) passes were bound by loads, two per tap and vector.
+/// Same sums as `combineLines` (pair sums for even orders, differences for order 1).
+@inline(never)
+func combineLinePairs<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int,
+                                     count n: Int, _ weights: AxisWeights,
+                                     _ outA: UnsafeMutablePointer<Float>, _ outB: UnsafeMutablePointer<Float>) {
+    let odd = S.has1
+    let wv = UnsafePointer(S.has0 ? weights.v0 : (S.has1 ? weights.v1 : weights.v2))
+    let ws = UnsafePointer(S.has0 ? weights.w0 : (S.has1 ? weights.w1 : weights.w2))
+    let zero = SIMD8<Float>(repeating: 0)
+    @inline(__always) func pair(_ p: SIMD8<Float>, _ m: SIMD8<Float>) -> SIMD8<Float> { odd ? p - m : p + m }
+    var v = 0
+    while v &+ 16 <= n {
+        let cA0 = loadVector(lines[r] + v), cA1 = loadVector(lines[r] + v + 8)
+        let cB0 = loadVector(lines[r &+ 1] + v), cB1 = loadVector(lines[r &+ 1] + v + 8)
+        var a0 = zero, a1 = zero, b0 = zero, b1 = zero
+        if !odd { let t = wv[0]; a0 = t * cA0; a1 = t * cA1; b0 = t * cB0; b1 = t * cB1 }
+        // Tap j: A uses lines r+j, r-j; B uses r+1+j, r+1-j. New loads: r+1+j (B now, A next
+        // tap) and r-j (A now, B next tap).
+        var hi0 = cB0, hi1 = cB1, lo0 = cA0, lo1 = cA1
+        var j = 1
+        while j <= r {
+            let up = lines[r &+ 1 &+ j] + v, down = lines[r &- j] + v
+            let nh0 = loadVector(up), nh1 = loadVector(up + 8)
+            let nl0 = loadVector(down), nl1 = loadVector(down + 8)
+            let t = wv[j]
+            a0 = fusedMultiplyAdd(a0, t, pair(hi0, nl0)); a1 = fusedMultiplyAdd(a1, t, pair(hi1, nl1))
+            b0 = fusedMultiplyAdd(b0, t, pair(nh0, lo0)); b1 = fusedMultiplyAdd(b1, t, pair(nh1, lo1))
+            hi0 = nh0; hi1 = nh1; lo0 = nl0; lo1 = nl1
+            j &+= 1
+        }
+        storeVector(a0, outA + v); storeVector(a1, outA + v + 8)
+        storeVector(b0, outB + v); storeVector(b1, outB + v + 8)
+        v &+= 16
+    }
+    while v < n {
+        var a: Float = odd ? 0 : ws[0] * lines[r][v]
+        var b: Float = odd ? 0 : ws[0] * lines[r &+ 1][v]
+        var j = 1
+        while j <= r {
+            let t = ws[j]
+            a += t * (odd ? lines[r + j][v] - lines[r - j][v] : lines[r + j][v] + lines[r - j][v])
+            b += t * (odd ? lines[r + 1 + j][v] - lines[r + 1 - j][v] : lines[r + 1 + j][v] + lines[r + 1 - j][v])
+            j += 1
+        }
+        outA[v] = a; outB[v] = b
+        v += 1
+    }
+}
+
+/// `combineLinePairs` for the one order slot that is given.
+@inline(__always)
+func combineLinePairs(_ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, count n: Int,
+                      weights w: AxisWeights, order: Int,
+                      _ outA: UnsafeMutablePointer<Float>, _ outB: UnsafeMutablePointer<Float>) {
+    switch order {
+    case 0: combineLinePairs(Slots0.self, lines, radius: r, count: n, w, outA, outB)
+    case 1: combineLinePairs(Slots1.self, lines, radius: r, count: n, w, outA, outB)
+    default: combineLinePairs(Slots2.self, lines, radius: r, count: n, w, outA, outB)
     }
 }
 
@@ -176,32 +285,61 @@ final class AxisWeights {
     }
 }
 
-// MARK: - The slab engine
+// MARK: - The tiled engine
 
 /// Which derivative triples (order along z, y, x) a separable pass produces per voxel.
 struct DerivativeTriple: Hashable {
     var z: Int, y: Int, x: Int
 }
 
-/// Runs separable Gaussian-derivative filtering in z-slabs so only a bounded amount of
-/// intermediate data exists at once:
+/// Hands coarse work units to the Dispatch workers one at a time (first come, first served),
+/// so a worker slowed by the rest of the machine does not hold up the pass. Units are few
+/// (tens), so one lock per unit costs nothing measurable.
+final class WorkUnitQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private let count: Int
+    init(count: Int) { self.count = count }
+    func take() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        if next >= count { return nil }
+        next += 1
+        return next - 1
+    }
+}
+
+/// Runs separable Gaussian-derivative filtering in cache-sized tiles, one pass over memory:
+/// every input voxel is read from DRAM about once (plus a tile halo) and every output voxel
+/// written once; there is no full-size or slab-size intermediate.
 ///
-/// - Stage A (parallel over row bands; each band walks the slab's slices so the `2rz+1` input
-///   rows it needs stay in L2): z-pass of the input rows for every needed z order, immediately
-///   followed by the x-pass of that row while it is in L1, into slab buffers (one per
-///   (z order, x order) pair, `slabSlices` slices each).
-/// - Stage B (parallel over the slab's slices): y-pass of each row for every requested triple
-///   into per-worker row buffers, then `finish(slice, row, rows)` turns those rows into outputs.
+/// Work unit: a chunk of slices `[z0, z1)` x a tile of output rows `[y0, y1)`. A worker walks
+/// the chunk's slices in order; for each slice:
 ///
-/// Memory: the slab buffers (`pairs x slabSlices x rows x columns` floats, about 128 MB at most)
-/// plus per-worker rows; never a full-size intermediate volume.
+/// 1. z-pass of the tile's rows plus a halo of `ry` rows each side (rows reflected at the
+///    volume edge), for every needed z order, into a small per-worker tile buffer. The
+///    `2 rz + 1` input rows of each tile row were mostly read for the previous slice, so they
+///    come from cache (tile rows x (2 rz + 1) input rows are sized to stay in L2/L3).
+/// 2. Per output row: the y-pass of the tile buffer (all needed y orders of one z order from
+///    the same loads) into padded row buffers, reflect padding, then the x-pass (all needed
+///    x orders from the same loads) into the derivative rows, which `finish` receives while
+///    they are in L1 (or, for one plain output, straight into the destination).
+///
+/// Compared with z, x, y over a slab buffer this removes two full-volume memory passes and the
+/// slab's page faults; the price is recomputing the z-pass on `2 ry` halo rows per tile.
 struct SeparableEngine {
     let triples: [DerivativeTriple]
     let zWeights: AxisWeights, yWeights: AxisWeights, xWeights: AxisWeights
     let context: KernelContext
     let spanName: String
-    /// Byte budget for the slab buffers.
-    var slabBudgetBytes = 128 << 20
+    /// Output rows per tile; nil: from `tileCacheBytes`.
+    var tileRows: Int?
+    /// Slices per work unit; nil: the volume split into about two units per worker (per
+    /// tile). A chunk's slices are complete only when all its tiles are done; callers that
+    /// stream per slice set this and use `run(..., chunkDone:)`.
+    var zChunk: Int?
+    /// Cache budget (bytes) for one tile's working set: the z-pass's input rows
+    /// (`(2 rz + 1) x (tile + 2 ry)` rows) - L3 share per worker.
+    var tileCacheBytes = 2 << 20
 
     init(triples: [DerivativeTriple], sigmaVoxels: (x: Double, y: Double, z: Double),
          truncate: Double = GaussianKernel1D.defaultTruncate, context: KernelContext, spanName: String) {
@@ -213,36 +351,79 @@ struct SeparableEngine {
         self.spanName = spanName
     }
 
+    /// Rows per tile for a volume of `rows` x `columns` (balanced: tiles of equal height).
+    func tileHeight(rows ny: Int, columns nx: Int) -> Int {
+        let rz = zWeights.radius, ry = yWeights.radius
+        var b: Int
+        if let t = tileRows {
+            b = t
+        } else {
+            let rowBytes = Swift.max(1, nx * 4)
+            b = tileCacheBytes / ((2 * rz + 1) * rowBytes) - 2 * ry
+            b = Swift.max(b, 2 * ry, 16)
+        }
+        b = Swift.max(1, Swift.min(b, ny))
+        let tiles = (ny + b - 1) / b
+        return (ny + tiles - 1) / tiles
+    }
+
+    /// Slices per work unit.
+    func chunkSlices(slices nz: Int, tiles: Int) -> Int {
+        if let c = zChunk { return Swift.max(1, Swift.min(c, nz)) }
+        // Enough units for balance (about 3 per worker), chunks as long as possible (the
+        // z-window warm-up re-reads 2 rz slices per chunk and tile).
+        let wantedUnits = 3 * context.workers
+        let chunks = Swift.max(1, Swift.min(nz, (wantedUnits + tiles - 1) / tiles))
+        return (nz + chunks - 1) / chunks
+    }
+
     /// `finish(worker, slice, row, derivativeRows)` receives one row (`columns` floats) per
-    /// requested triple, in `triples` order. Called concurrently for different rows.
-    func run(_ source: VoxelSource,
+    /// requested triple, in `triples` order; called concurrently for different rows, and for
+    /// one (chunk, tile) unit in slice-then-row order. `chunkDone(worker, slices)` (if given)
+    /// is called once every row of those slices has been finished, by the worker that
+    /// finished the chunk (units are then whole chunks, all tiles).
+    /// With `directOutput` (one triple only), rows go straight to
+    /// `directOutput + (slice * rows + row) * columns` and `finish` is not called.
+    func run(_ source: VoxelSource, directOutput: UnsafeMutablePointer<Float>? = nil,
+             chunkDone: ((_ worker: Int, _ slices: Range<Int>) -> Void)? = nil,
              finish: (_ worker: Int, _ slice: Int, _ row: Int, _ rows: UnsafePointer<UnsafeMutablePointer<Float>>) -> Void) {
         let nx = source.columns, ny = source.rows, nz = source.slices
         if nx == 0 || ny == 0 || nz == 0 { return }
-        let plane = nx * ny
+        precondition(directOutput == nil || triples.count == 1, "direct output needs exactly one triple")
         let rz = zWeights.radius, ry = yWeights.radius, rx = xWeights.radius
 
-        // (z order, x order) pairs -> slab buffer index; z orders needed.
-        var pairs: [DerivativeTriple] = []   // y unused (0)
-        for t in triples {
-            let p = DerivativeTriple(z: t.z, y: 0, x: t.x)
-            if !pairs.contains(p) { pairs.append(p) }
+        // The plan: z orders (tile buffer slots), (z, y) order pairs (padded rows), and per
+        // pair the triples its x-pass produces.
+        let zOrders = Array(Set(triples.map(\.z))).sorted()
+        var zyPairs: [(z: Int, y: Int)] = []
+        for t in triples where !zyPairs.contains(where: { $0.z == t.z && $0.y == t.y }) { zyPairs.append((t.z, t.y)) }
+        // z-pass outputs: tile-buffer slot per z order (order 0, 1, 2 -> slot or nil).
+        let zSlot: [Int?] = (0...2).map { zOrders.firstIndex(of: $0) }
+        // y-pass calls: per z order, the pair index receiving y orders 0, 1, 2.
+        let yCalls: [(slot: Int, outs: [Int?])] = zOrders.enumerated().map { slot, oz in
+            (slot, (0...2).map { oy in zyPairs.firstIndex(where: { $0.z == oz && $0.y == oy }) })
         }
-        let zOrders = Array(Set(pairs.map(\.z))).sorted()
-        let slabSlices = Swift.max(1, Swift.min(nz, slabBudgetBytes / Swift.max(1, pairs.count * plane * 4)))
-        let slab = UnsafeMutablePointer<Float>.allocate(capacity: pairs.count * slabSlices * plane)
-        defer { slab.deallocate() }
-        let slabStride = slabSlices * plane
-        func pairIndex(z: Int, x: Int) -> Int? { pairs.firstIndex(of: DerivativeTriple(z: z, y: 0, x: x)) }
+        // x-pass calls: per pair, the triple index receiving x orders 0, 1, 2.
+        let xCalls: [[Int?]] = zyPairs.map { p in
+            (0...2).map { ox in triples.firstIndex(of: DerivativeTriple(z: p.z, y: p.y, x: ox)) }
+        }
 
-        let workers = context.workers
-        // Per-worker scratch: padded z rows (3 slots), line pointer arrays, derivative rows.
+        let tile = tileHeight(rows: ny, columns: nx)
+        let tileCount = (ny + tile - 1) / tile
+        let chunk = chunkSlices(slices: nz, tiles: tileCount)
+        let chunkCount = (nz + chunk - 1) / chunk
+        let haloRows = tile + 2 * ry
         let paddedLength = nx + 2 * rx
-        let zRowScratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * 3 * paddedLength)
-        defer { zRowScratch.deallocate() }
-        let maxR = Swift.max(rz, ry, rx)
-        let linePointers = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: workers * (2 * maxR + 1))
-        defer { linePointers.deallocate() }
+        let workers = Swift.min(context.workers, chunkDone == nil ? chunkCount * tileCount : chunkCount)
+
+        // Per-worker scratch, allocated once per call.
+        let zBufferFloats = zOrders.count * haloRows * nx
+        // Two sets (slices z and z + 1 when the z-pass runs on slice pairs).
+        let zBuffers = UnsafeMutablePointer<Float>.allocate(capacity: workers * 2 * zBufferFloats)
+        defer { zBuffers.deallocate() }
+        let padFloats = zyPairs.count * paddedLength
+        let padRows = UnsafeMutablePointer<Float>.allocate(capacity: workers * 2 * padFloats)
+        defer { padRows.deallocate() }
         let dRows = UnsafeMutablePointer<Float>.allocate(capacity: workers * triples.count * nx)
         defer { dRows.deallocate() }
         let dRowPointers = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: workers * triples.count)
@@ -250,93 +431,130 @@ struct SeparableEngine {
         for w in 0..<workers {
             for t in 0..<triples.count { dRowPointers[w * triples.count + t] = dRows + (w * triples.count + t) * nx }
         }
+        let maxR = Swift.max(rz, ry)
+        let linePointers = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: workers * (2 * maxR + 2))
+        defer { linePointers.deallocate() }
+        let slicePointers = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: workers * (2 * rz + 2))
+        defer { slicePointers.deallocate() }
+        // x-pass line pointers: for pair p, tap j -> its padded row + rx + j.
+        let xLineCount = 2 * rx + 1
+        let xLines = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: workers * 2 * zyPairs.count * xLineCount)
+        defer { xLines.deallocate() }
+        for w in 0..<(2 * workers) {
+            for p in 0..<zyPairs.count {
+                let row = padRows + w * padFloats + p * paddedLength + rx
+                for j in -rx...rx { xLines[(w * zyPairs.count + p) * xLineCount + rx + j] = UnsafePointer(row + j) }
+            }
+        }
 
-        // Stage A row band: keep (2rz+1) input rows x band in about 256 KB.
-        let band = Swift.max(1, (256 << 10) / ((2 * rz + 1) * nx * 4))
-        let zw = zWeights, xw = xWeights, yw = yWeights
-        let triplesLocal = triples
+        let zw = zWeights, yw = yWeights, xw = xWeights
+        let tripleCount = triples.count
 
-        var z0 = 0
-        while z0 < nz {
-            let zCount = Swift.min(slabSlices, nz - z0)
-            // Stage A.
-            let aBytes = (zCount + 2 * rz) * plane * 4 + pairs.count * zCount * plane * 4
-            let aFlops = zCount * plane * 2 * (zOrders.count * (rz + 1) + pairs.count * (rx + 1))
-            Profiler.span(spanName + ".zx", voxels: zCount * plane, bytesMoved: aBytes, flops: aFlops) {
-                context.parallelRanges(ny) { worker, rowRange in
-                    let lines = linePointers + worker * (2 * maxR + 1) + maxR
-                    let zRows = zRowScratch + worker * 3 * paddedLength
-                    let xLines = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 3 * (2 * rx + 1))
-                    defer { xLines.deallocate() }
-                    for s in 0..<3 {
-                        for j in -rx...rx { xLines[s * (2 * rx + 1) + rx + j] = UnsafePointer(zRows + s * paddedLength + rx + j) }
-                    }
-                    var bandStart = rowRange.lowerBound
-                    while bandStart < rowRange.upperBound {
-                        let bandEnd = Swift.min(rowRange.upperBound, bandStart + band)
-                        for zl in 0..<zCount {
-                            let z = z0 + zl
-                            for y in bandStart..<bandEnd {
-                                for j in -rz...rz {
-                                    lines[j] = source.base + reflectIndex(z + j, nz) * source.sliceStride + y * source.rowStride
-                                }
-                                // z-pass into the padded row slots (slot = z order).
-                                let has = (zOrders.contains(0), zOrders.contains(1), zOrders.contains(2))
-                                combineLines(UnsafePointer(lines), radius: rz, count: nx, weights: zw,
-                                             outputs: (has.0 ? zRows + rx : nil,
-                                                       has.1 ? zRows + paddedLength + rx : nil,
-                                                       has.2 ? zRows + 2 * paddedLength + rx : nil))
-                                for oz in zOrders {
-                                    let row = zRows + oz * paddedLength + rx
-                                    // Reflect padding for the x-pass.
-                                    var k = 1
-                                    while k <= rx {
-                                        row[-k] = row[reflectIndex(-k, nx)]
-                                        row[nx - 1 + k] = row[reflectIndex(nx - 1 + k, nx)]
-                                        k += 1
-                                    }
-                                    let outBase = (zl * ny + y) * nx
-                                    let p0 = pairIndex(z: oz, x: 0), p1 = pairIndex(z: oz, x: 1), p2 = pairIndex(z: oz, x: 2)
-                                    combineLines(UnsafePointer(xLines + oz * (2 * rx + 1) + rx), radius: rx, count: nx, weights: xw,
-                                                 outputs: (p0.map { slab + $0 * slabStride + outBase },
-                                                           p1.map { slab + $0 * slabStride + outBase },
-                                                           p2.map { slab + $0 * slabStride + outBase }))
-                                }
+        /// One tile of rows over the slices of one chunk.
+        func process(worker: Int, slices: Range<Int>, tileIndex: Int) {
+            let y0 = tileIndex * tile, y1 = Swift.min(ny, y0 + tile)
+            let h0 = y0 - ry, h1 = y1 + ry
+            let zBufPair = zBuffers + worker * 2 * zBufferFloats
+            let lines = linePointers + worker * (2 * maxR + 2)
+            let slicePtr = slicePointers + worker * (2 * rz + 2)
+            let rowPtrs = dRowPointers + worker * tripleCount
+
+            /// y-pass, reflect padding, x-pass and finish of rows y0..<y1 of slice z from its
+            /// z-pass buffer. Rows go in pairs through `combineLinePairs` where a y-call has one output.
+            func rowsOfSlice(_ z: Int, _ zBuf: UnsafeMutablePointer<Float>) {
+                var y = y0
+                while y < y1 {
+                    let two = y + 1 < y1
+                    for call in yCalls {
+                        let base = zBuf + call.slot * haloRows * nx + (y - h0 - ry) * nx
+                        let single = call.outs.compactMap { $0 }.count == 1
+                        if two && single {
+                            for k in 0...(2 * ry + 1) { lines[k] = UnsafePointer(base + k * nx) }
+                            let order = call.outs.firstIndex { $0 != nil }!
+                            let p = call.outs[order]!
+                            combineLinePairs(UnsafePointer(lines), radius: ry, count: nx, weights: yw, order: order,
+                                             padRows + (2 * worker) * padFloats + p * paddedLength + rx,
+                                             padRows + (2 * worker + 1) * padFloats + p * paddedLength + rx)
+                        } else {
+                            for half in 0..<(two ? 2 : 1) {
+                                let pads = padRows + (2 * worker + half) * padFloats
+                                for k in 0...(2 * ry) { lines[k] = UnsafePointer(base + (k + half) * nx) }
+                                combineLines(UnsafePointer(lines + ry), radius: ry, count: nx, weights: yw,
+                                             outputs: (call.outs[0].map { pads + $0 * paddedLength + rx },
+                                                       call.outs[1].map { pads + $0 * paddedLength + rx },
+                                                       call.outs[2].map { pads + $0 * paddedLength + rx }))
                             }
                         }
-                        bandStart = bandEnd
+                    }
+                    for half in 0..<(two ? 2 : 1) {
+                        let row = y + half
+                        let pads = padRows + (2 * worker + half) * padFloats
+                        let xl = xLines + (2 * worker + half) * zyPairs.count * xLineCount + rx
+                        if let directOutput { rowPtrs[0] = directOutput + (z * ny + row) * nx }
+                        for (p, outs) in xCalls.enumerated() {
+                            let padded = pads + p * paddedLength + rx
+                            // Reflect padding for the x-pass.
+                            var k = 1
+                            while k <= rx {
+                                padded[-k] = padded[reflectIndex(-k, nx)]
+                                padded[nx - 1 + k] = padded[reflectIndex(nx - 1 + k, nx)]
+                                k += 1
+                            }
+                            combineLines(UnsafePointer(xl + p * xLineCount), radius: rx, count: nx, weights: xw,
+                                         outputs: (outs[0].map { rowPtrs[$0] }, outs[1].map { rowPtrs[$0] },
+                                                   outs[2].map { rowPtrs[$0] }))
+                        }
+                        if directOutput == nil { finish(worker, z, row, UnsafePointer(rowPtrs)) }
+                    }
+                    y += two ? 2 : 1
+                }
+            }
+
+            var z = slices.lowerBound
+            while z < slices.upperBound {
+                // One z order: slices z and z + 1 together (shared input rows loaded once).
+                let two = zOrders.count == 1 && z + 1 < slices.upperBound
+                for k in 0...(2 * rz + 1) { slicePtr[k] = source.base + reflectIndex(z - rz + k, nz) * source.sliceStride }
+                // 1. z-pass of the tile rows and their halo.
+                for yy in h0..<h1 {
+                    let rowOffset = reflectIndex(yy, ny) * source.rowStride
+                    for k in 0...(2 * rz + (two ? 1 : 0)) { lines[k] = slicePtr[k] + rowOffset }
+                    let o = (yy - h0) * nx
+                    if two {
+                        combineLinePairs(UnsafePointer(lines), radius: rz, count: nx, weights: zw, order: zOrders[0],
+                                         zBufPair + o, zBufPair + zBufferFloats + o)
+                    } else {
+                        combineLines(UnsafePointer(lines + rz), radius: rz, count: nx, weights: zw,
+                                     outputs: (zSlot[0].map { zBufPair + $0 * haloRows * nx + o },
+                                               zSlot[1].map { zBufPair + $0 * haloRows * nx + o },
+                                               zSlot[2].map { zBufPair + $0 * haloRows * nx + o }))
+                    }
+                }
+                // 2. y-pass, padding, x-pass, per output row.
+                rowsOfSlice(z, zBufPair)
+                if two { rowsOfSlice(z + 1, zBufPair + zBufferFloats) }
+                z += two ? 2 : 1
+            }
+        }
+
+        let voxels = nx * ny * nz
+        let bytes = (voxels * (haloRows * tileCount) / ny + voxels * triples.count) * 4
+        let flops = voxels * 2 * (zOrders.count * (rz + 1) * haloRows * tileCount / ny
+                                  + zyPairs.count * (ry + 1) + triples.count * (rx + 1))
+        Profiler.span(spanName + ".separable", voxels: voxels, bytesMoved: bytes, flops: flops) {
+            let units = WorkUnitQueue(count: chunkDone == nil ? chunkCount * tileCount : chunkCount)
+            context.parallelRanges(workers) { worker, _ in
+                while let u = units.take() {
+                    if let chunkDone {
+                        let slices = (u * chunk)..<Swift.min(nz, (u + 1) * chunk)
+                        for t in 0..<tileCount { process(worker: worker, slices: slices, tileIndex: t) }
+                        chunkDone(worker, slices)
+                    } else {
+                        let c = u / tileCount, t = u % tileCount
+                        process(worker: worker, slices: (c * chunk)..<Swift.min(nz, (c + 1) * chunk), tileIndex: t)
                     }
                 }
             }
-            // Stage B.
-            let bBytes = pairs.count * zCount * plane * 4 + triplesLocal.count * zCount * plane * 4
-            let bFlops = zCount * plane * 2 * triplesLocal.count * (ry + 1)
-            Profiler.span(spanName + ".y", voxels: zCount * plane, bytesMoved: bBytes, flops: bFlops) {
-                context.parallelRanges(zCount) { worker, sliceRange in
-                    let lines = linePointers + worker * (2 * maxR + 1)
-                    let rowPtrs = dRowPointers + worker * triplesLocal.count
-                    let center = lines + ry
-                    for zl in sliceRange {
-                        for y in 0..<ny {
-                            for (pi, pair) in pairs.enumerated() {
-                                let base = slab + pi * slabStride + zl * plane
-                                for j in -ry...ry { center[j] = UnsafePointer(base + reflectIndex(y + j, ny) * nx) }
-                                var outs: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) = (nil, nil, nil)
-                                for (ti, t) in triplesLocal.enumerated() where t.z == pair.z && t.x == pair.x {
-                                    switch t.y {
-                                    case 0: outs.0 = rowPtrs[ti]
-                                    case 1: outs.1 = rowPtrs[ti]
-                                    default: outs.2 = rowPtrs[ti]
-                                    }
-                                }
-                                combineLines(UnsafePointer(center), radius: ry, count: nx, weights: yw, outputs: outs)
-                            }
-                            finish(worker, z0 + zl, y, UnsafePointer(rowPtrs))
-                        }
-                    }
-                }
-            }
-            z0 += zCount
         }
     }
 }

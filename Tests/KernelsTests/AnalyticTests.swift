@@ -119,5 +119,17 @@ import Volumes
         }
         #expect(seen.count == 2 * vol.slices && seen.values.allSatisfy { $0 == 1 })
         #expect(mismatches == 0)
+        // Several ragged chunks (5 + 5 + 2 slices) on 3 workers: same slices, same values.
+        seen = [:]
+        mismatches = 0
+        HessianFilter.streamEigenvalues(of: vol.view(VoxelBox(covering: vol)), sigmasMM: [1.5], normalized: true,
+                                        mask: nil, context: KernelContext(workers: 3), chunkSlices: 5) { _, s in
+            var bad = 0
+            for i in 0..<plane where s.lambda1[i] != full.lambda1.voxels[s.slice * plane + i]
+                || s.lambda3[i] != full.lambda3.voxels[s.slice * plane + i] { bad += 1 }
+            lock.lock(); seen[s.slice, default: 0] += 1; mismatches += bad; lock.unlock()
+        }
+        #expect(seen.count == vol.slices && seen.values.allSatisfy { $0 == 1 })
+        #expect(mismatches == 0)
     }
 }

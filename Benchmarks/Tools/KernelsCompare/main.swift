@@ -2,6 +2,7 @@
 // Used by Benchmarks/compare_kernels.py (which times scipy on the same file).
 //
 //   kernels-compare --volume vol.f32 --shape 300 512 512 [--repeat 3] [--op all|gaussian|hessian_eigen|log|gemm] [--workers N]
+//                   [--tile-bytes B]   (im2col tile size of the filter bank, for tuning)
 import Foundation
 import Kernels
 import Volumes
@@ -18,6 +19,7 @@ var shape = [300, 512, 512]
 var repeats = 3
 var op = "all"
 var workers = ProcessInfo.processInfo.activeProcessorCount
+var tileBytes = Convolution3D.defaultTileBytes
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
@@ -29,6 +31,7 @@ while !args.isEmpty {
     case "--repeat": repeats = Int(args.isEmpty ? "" : args.removeFirst()) ?? repeats
     case "--op": op = args.isEmpty ? op : args.removeFirst()
     case "--workers": workers = Int(args.isEmpty ? "" : args.removeFirst()) ?? workers
+    case "--tile-bytes": tileBytes = Int(args.isEmpty ? "" : args.removeFirst()) ?? tileBytes
     default: fail("unknown argument \(a)")
     }
 }
@@ -121,7 +124,7 @@ if op == "all" || op == "gemm" {
         let n = layer.outputExtent(s.z) * layer.outputExtent(s.y) * layer.outputExtent(s.x)
         let m = s.cout, kk = layer.patchLength
         let flops = 2.0 * Double(m) * Double(n) * Double(kk)
-        let conv = measure { _ = Convolution3D.apply(layer, to: input, context: context) }
+        let conv = measure { _ = Convolution3D.apply(layer, to: input, context: context, tileBytes: tileBytes) }
         // Raw sgemm of the same M x N x K (no im2col, no tiling).
         let a = rnd(m * kk), b = rnd(kk * n)
         var c = [Float](repeating: 0, count: m * n)
