@@ -78,7 +78,7 @@ public enum LaplacianOfGaussian {
     /// Multi-scale blob response: per voxel the maximum over `sigmasMM` of `-sigmaMM^2 * LoG`
     /// (positive at the centre of bright blobs), and the index of the scale that gave it.
     /// Scales run one after another; memory is the input, the response, the 1-byte index and
-    /// the engine's slab buffers.
+    /// the engine's per-worker tile buffers.
     public static func multiScale(_ view: VolumeView, sigmasMM: [Double],
                                   context: KernelContext = .default) -> MultiScaleResponse {
         precondition(!sigmasMM.isEmpty && sigmasMM.count <= 256, "1...256 scales")

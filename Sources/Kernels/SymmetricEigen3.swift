@@ -58,7 +58,9 @@ public enum SymmetricEigen3 {
 
     @inline(__always)
     static func simd_clamp(_ x: SIMD4<Double>, _ lo: Double, _ hi: Double) -> SIMD4<Double> {
-        x.clamped(lowerBound: SIMD4(repeating: lo), upperBound: SIMD4(repeating: hi))
+        // Two compares and blends (the generic `clamped` was not inlined: a call per 4 voxels).
+        let l = SIMD4<Double>(repeating: lo), h = SIMD4<Double>(repeating: hi)
+        return x.replacing(with: l, where: x .< l).replacing(with: h, where: x .> h)
     }
 
     /// acos on [-1, 1] via Cephes' asinf polynomial (range-reduced for |x| > 0.5).
@@ -70,10 +72,10 @@ public enum SymmetricEigen3 {
         let z = zBig.replacing(with: a * a, where: .!big)
         let t = z.squareRoot().replacing(with: a, where: .!big)
         var poly = SIMD4<Double>(repeating: 4.2163199048e-2)
-        poly = poly * z + 2.4181311049e-2
-        poly = poly * z + 4.5470025998e-2
-        poly = poly * z + 7.4953002686e-2
-        poly = poly * z + 1.6666752422e-1
+        poly = SIMD4<Double>(repeating: 2.4181311049e-2).addingProduct(poly, z)
+        poly = SIMD4<Double>(repeating: 4.5470025998e-2).addingProduct(poly, z)
+        poly = SIMD4<Double>(repeating: 7.4953002686e-2).addingProduct(poly, z)
+        poly = SIMD4<Double>(repeating: 1.6666752422e-1).addingProduct(poly, z)
         var y = poly * z * t + t
         y = y.replacing(with: Double.pi / 2 - 2 * y, where: big)
         let asinX = y.replacing(with: -y, where: x .< 0)
@@ -85,18 +87,18 @@ public enum SymmetricEigen3 {
     static func sinCosSmall(_ x: SIMD4<Double>) -> (SIMD4<Double>, SIMD4<Double>) {
         let x2 = x * x
         var c = SIMD4<Double>(repeating: 1.0 / 479001600)
-        c = c * x2 - 1.0 / 3628800
-        c = c * x2 + 1.0 / 40320
-        c = c * x2 - 1.0 / 720
-        c = c * x2 + 1.0 / 24
-        c = c * x2 - 0.5
-        c = c * x2 + 1
+        c = SIMD4<Double>(repeating: -(1.0 / 3628800)).addingProduct(c, x2)
+        c = SIMD4<Double>(repeating: (1.0 / 40320)).addingProduct(c, x2)
+        c = SIMD4<Double>(repeating: -(1.0 / 720)).addingProduct(c, x2)
+        c = SIMD4<Double>(repeating: (1.0 / 24)).addingProduct(c, x2)
+        c = SIMD4<Double>(repeating: -(0.5)).addingProduct(c, x2)
+        c = SIMD4<Double>(repeating: (1)).addingProduct(c, x2)
         var s = SIMD4<Double>(repeating: -1.0 / 39916800)
-        s = s * x2 + 1.0 / 362880
-        s = s * x2 - 1.0 / 5040
-        s = s * x2 + 1.0 / 120
-        s = s * x2 - 1.0 / 6
-        s = s * x2 + 1
+        s = SIMD4<Double>(repeating: (1.0 / 362880)).addingProduct(s, x2)
+        s = SIMD4<Double>(repeating: -(1.0 / 5040)).addingProduct(s, x2)
+        s = SIMD4<Double>(repeating: (1.0 / 120)).addingProduct(s, x2)
+        s = SIMD4<Double>(repeating: -(1.0 / 6)).addingProduct(s, x2)
+        s = SIMD4<Double>(repeating: (1)).addingProduct(s, x2)
         return (s * x, c)
     }
 
