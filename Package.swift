@@ -22,9 +22,10 @@ let swiftSettings: [SwiftSetting] = [
 
 // Kernels' inner loops are instruction-bound with SSE2 (x86-64 baseline): build that module for
 // AVX2 (x86-64 Haswell / AMD Zen and later; every x86 server since 2013), 8 floats per
-// instruction with unaligned memory operands (docs/kernels.md, "Instruction set").
+// instruction with unaligned memory operands (docs/kernels.md, "Instruction set"). No errno
+// from C math: otherwise each square root is a per-lane call to libm's `sqrt` (not `vsqrtpd`).
 #if arch(x86_64)
-let kernelsCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let kernelsCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell", "-Xcc", "-fno-math-errno"])]
 #else
 let kernelsCPU: [SwiftSetting] = []
 #endif
