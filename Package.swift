@@ -24,8 +24,17 @@ let swiftSettings: [SwiftSetting] = [
 // AVX2 (x86-64 Haswell / AMD Zen and later; every x86 server since 2013), 8 floats per
 // instruction with unaligned memory operands (docs/kernels.md, "Instruction set"). No errno
 // from C math: otherwise each square root is a per-lane call to libm's `sqrt` (not `vsqrtpd`).
-#if arch(x86_64)
-let kernelsCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell", "-Xcc", "-fno-math-errno"])]
+// Only when the building machine has AVX2 and FMA (read from /proc/cpuinfo on Linux): the
+// binary is built where it runs, and on an older or emulated CPU an AVX2 build would die
+// with an illegal instruction, so there the module stays at the x86-64 baseline.
+#if arch(x86_64) && os(Linux)
+import Foundation
+let hostCPUFlags = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
+    .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ")) } ?? []
+let hostHasAVX2FMA = hostCPUFlags.contains("avx2") && hostCPUFlags.contains("fma")
+let kernelsCPU: [SwiftSetting] = hostHasAVX2FMA
+    ? [.unsafeFlags(["-target-cpu", "haswell", "-Xcc", "-fno-math-errno"])]
+    : [.unsafeFlags(["-Xcc", "-fno-math-errno"])]
 #else
 let kernelsCPU: [SwiftSetting] = []
 #endif
