@@ -282,7 +282,7 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 18)
+        #expect(DetectorConfiguration.validKeys.count == 21)
         let faint = #"{"maximum_faint_candidates": 0, "faint_candidate_hu": -600}"#
         let f = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(faint.utf8))
         #expect(f.maximumFaintCandidates == 0 && f.faintCandidateHU == -600)
