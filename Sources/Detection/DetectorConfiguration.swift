@@ -47,15 +47,16 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// with a smaller ball while every vessel thinner than the ball is cut, so the larger the
     /// fraction, the thicker the vessels cut off a juxtavascular nodule. Default 0.8 (0.5
     /// left vessels up to half the nodule's radius attached; on development seed 1300 the
-    /// change with the margin below and re-centring raised CPM from 0.64 to 0.67).
+    /// change with the margin below and re-centring raised CPM from 0.64 to 0.67). 3D only: the
+    /// 2D mode keeps 0.5, no margin and no re-centring, the segmentation its model was trained on.
     public var vesselCutFraction: Double = 0.8
     /// After that opening the nodule is grown back by this fraction of the inscribed radius
     /// (never beyond the thresholded region), so lobules and the tips of an ellipsoid that a
     /// large opening shaves off return while an attached vessel returns only as a short stub.
-    /// Default 0.25.
+    /// Default 0.25. 3D only.
     public var vesselCutMarginFraction: Double = 0.25
     /// Measure a candidate again from the thickest point of its segmentation when that lies
-    /// well away from it (a candidate at a nodule's junction with a vessel). Default true.
+    /// well away from it (a candidate at a nodule's junction with a vessel). Default true. 3D only.
     public var recentreCandidates: Bool = true
     /// Voxels above this inside a nodule are its solid component. Default -300 HU.
     public var solidThresholdHU: Double = -300

@@ -129,7 +129,7 @@ enum NoduleMeasurement {
 
         func segment(_ t: Double) -> Segmentation? {
             grow(crop, seed: seed, threshold: Float(t), center: local, limitMM: limitMM, rEst: rEst,
-                 vesselCut: (configuration.vesselCutFraction, configuration.vesselCutMarginFraction))
+                 vesselCut: twoD ? (0.5, 0) : (configuration.vesselCutFraction, configuration.vesselCutMarginFraction))
         }
         var type: NoduleType
         var final: Segmentation
@@ -164,7 +164,10 @@ enum NoduleMeasurement {
         // scale too small for it) sees the nodule cut by its crop sphere: when the thickest
         // point of the segmentation is well away from the candidate and the nodule is at least
         // as thick as the candidate's scale, measure again from that point with a scale that fits.
-        if configuration.recentreCandidates && recentring < 2 {
+        // 2D keeps the segmentation its model (fp-model-2d.json) was trained on: half the
+        // inscribed radius, no margin, no re-centring. With the 3D settings, untrained, two
+        // hilar vessels on the real slices of ../shared/real-ct became actionable.
+        if configuration.recentreCandidates && !twoD && recentring < 2 {
             let corePoint = position(final.coreIndex, size)
             let coreLocal = SIMD3(Double(corePoint.x), Double(corePoint.y), twoD ? local.z : Double(corePoint.z))
             let shift = (coreLocal - local) * spacing
