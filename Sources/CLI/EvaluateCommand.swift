@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Phantoms
 
 /// `triage evaluate`: LUNA16-style scoring of a batch's findings against phantom ground truth.
 struct EvaluateCommand: ParsableCommand {
@@ -34,6 +35,13 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .long, help: "Print evaluation.json to stdout instead of the table.")
     var json = false
 
+    @Flag(name: .customLong("phantom-lungs"),
+          help: "Also check every finding's centre against the phantom's own lung surfaces (re-planned from the truth file's seed and options) and write lung-check.json.")
+    var phantomLungs = false
+
+    @Option(name: .customLong("lung-margin-mm"), help: "With --phantom-lungs: how far outside a lung surface (mm) a centre may lie.")
+    var lungMarginMM: Double = 0
+
     func validate() throws {
         guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 or more") }
         guard operatingFps.isFinite, operatingFps > 0 else { throw ValidationError("--operating-fps must be positive") }
@@ -62,5 +70,38 @@ struct EvaluateCommand: ParsableCommand {
             print("")
             for url in written { print("wrote \(url.path)") }
         }
+        if phantomLungs { try checkPhantomLungs(reportsURL: reportsURL, outURL: outURL) }
+    }
+
+    /// "No finding outside the lungs", against the generator's geometry (PhantomLungCheck).
+    private func checkPhantomLungs(reportsURL: URL, outURL: URL) throws {
+        let truthData = try Data(contentsOf: URL(fileURLWithPath: truth))
+        guard let phantomTruth = try? JSONDecoder().decode(PhantomTruth.self, from: truthData) else {
+            FileHandle.standardError.write(Data("error: --phantom-lungs: \(truth) is not a truth file written by `triage phantom`\n".utf8))
+            throw ExitCode(2)
+        }
+        var centers: [String: [SIMD3<Double>]] = [:]
+        for report in try StudyReportCollector.collect(directory: reportsURL).reports {
+            centers[report.seriesInstanceUID, default: []] += report.findings.map(\.centerMM)
+        }
+        let result = PhantomLungCheck.check(truth: phantomTruth, findings: centers, marginMM: lungMarginMM)
+        let worst = result.outside.map(\.distanceOutsideMM).max()
+        let outside: [[String: Any]] = result.outside.map {
+            ["case_id": $0.caseID, "center_mm": [$0.centerMM.x, $0.centerMM.y, $0.centerMM.z],
+             "distance_outside_mm": $0.distanceOutsideMM.isFinite ? $0.distanceOutsideMM : -1]
+        }
+        let document: [String: Any] = ["findings_checked": result.checked, "margin_mm": lungMarginMM,
+                                       "findings_outside": outside, "cases_not_checked": result.skippedCases]
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+        let url = outURL.appendingPathComponent("lung-check.json")
+        try EvaluationOutput.writeAtomically(data, to: url)
+        print("Findings outside the phantom's lungs (margin \(lungMarginMM) mm): \(result.outside.count) of \(result.checked)"
+              + (worst.map { $0.isFinite ? String(format: ", worst %.1f mm outside", $0) : ", one beyond the lungs' height" } ?? "")
+              + (result.skippedCases.isEmpty ? "" : "; \(result.skippedCases.count) case(s) not of this truth file's seed, not checked"))
+        for o in result.outside.prefix(20) {
+            print(String(format: "  %@ at (%.1f, %.1f, %.1f) mm, %.1f mm outside", o.caseID, o.centerMM.x, o.centerMM.y,
+                         o.centerMM.z, o.distanceOutsideMM))
+        }
+        print("wrote \(url.path)")
     }
 }

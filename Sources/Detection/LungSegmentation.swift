@@ -35,7 +35,10 @@ struct LungMask {
 /// 3. the remaining air's connected components (6-connected; 4 in 2D) of at least
 ///    `minimumLungVolumeML` and at least 15% of the largest are the lungs (at most two);
 /// 4. the trachea and main bronchi are followed down from the apex and removed (3D only);
-/// 5. holes are filled per slice (vessels and nodules enclosed by lung in a slice);
+/// 5. holes are filled per slice (vessels and nodules enclosed by lung in a slice), except
+///    holes whose 3D stack is somewhere wider than the largest nodule: the dome of the
+///    diaphragm, ringed by the costophrenic recess in the lowest axial slices, and the
+///    heart or mediastinum where the lungs meet around it;
 /// 6. a closing with a ball of `closingRadiusMM` adds nodules touching the pleura.
 enum LungSegmentation {
     /// `superiorIsHighZ`: the grid's last slice is the most superior (head) one; nil when
@@ -119,7 +122,8 @@ enum LungSegmentation {
                 }
             }
         }
-        for i in 0..<crop.count where !reached[i] { mask[i] = true }
+        fillEnclosedHoles(&mask, reached: reached, size: crop, spacingMM: g,
+                          largestAreaMM2: largestHoleAreaMM2(configuration))
 
         // 6. Closing, each lung on its own so the closing never bridges the mediastinum
         //    between the two lungs.
@@ -139,6 +143,43 @@ enum LungSegmentation {
         let count = mask.reduce(0) { $0 + ($1 ? 1 : 0) }
         return LungMask(size: crop, origin: clo, inside: mask, distanceToPleuraMM: dist,
                         volumeML: Double(count) * voxelML, airwayVoxels: airwayVoxels)
+    }
+
+    /// A hole wider than a disc of 1.25 x `maximum_diameter_mm` in some slice is anatomy
+    /// (diaphragm, heart), not a nodule or vessel.
+    static func largestHoleAreaMM2(_ configuration: DetectorConfiguration) -> Double {
+        let r = 0.625 * configuration.maximumDiameterMM
+        return Double.pi * r * r
+    }
+
+    /// Marks as lung the voxels no border flood fill `reached` (the holes of each slice),
+    /// one 3D component of holes at a time, skipping components whose cross-section in some
+    /// slice exceeds `largestAreaMM2`. A component is followed through the slices so that the
+    /// small tip of the diaphragm's dome goes with its wide base.
+    static func fillEnclosedHoles(_ mask: inout [Bool], reached: [Bool], size: GridSize, spacingMM g: Double,
+                                  largestAreaMM2: Double) {
+        var hole = [Bool](repeating: false, count: size.count)
+        for i in 0..<size.count where !reached[i] && !mask[i] { hole[i] = true }
+        let (labels, volumes) = label(hole, size: size)
+        guard !volumes.isEmpty else { return }
+        let limit = Int(largestAreaMM2 / (g * g))
+        var tooWide = [Bool](repeating: false, count: volumes.count + 1)
+        var perSlice = [Int](repeating: 0, count: volumes.count + 1)
+        var touched: [Int32] = []
+        let plane = size.plane
+        for z in 0..<size.nz {
+            for i in (z * plane)..<((z + 1) * plane) where labels[i] > 0 {
+                let l = Int(labels[i])
+                if perSlice[l] == 0 { touched.append(labels[i]) }
+                perSlice[l] += 1
+            }
+            for l in touched {
+                if perSlice[Int(l)] > limit { tooWide[Int(l)] = true }
+                perSlice[Int(l)] = 0
+            }
+            touched.removeAll(keepingCapacity: true)
+        }
+        for i in 0..<size.count where labels[i] > 0 && !tooWide[Int(labels[i])] { mask[i] = true }
     }
 
     /// Closes every component of at least `minimumVoxels` separately (in its own bounding

@@ -75,8 +75,9 @@ enum NoduleMeasurement {
         var spacing: SIMD3<Double>
     }
 
+    /// `recentring` counts how often the measurement moved to the nodule's core (at most twice).
     static func measure(volume: Volume, slice: Int?, grid: WorkingGrid, lungs: LungMask, candidate: BlobCandidate,
-                        configuration: DetectorConfiguration) -> CandidateMeasurement? {
+                        configuration: DetectorConfiguration, recentring: Int = 0) -> CandidateMeasurement? {
         let sp = volume.spacing
         let twoD = slice != nil || volume.slices == 1
         var c = grid.nativeIndex(candidate.gridPosition)
@@ -126,11 +127,12 @@ enum NoduleMeasurement {
         let limitMM = min(halfMM, 1.6 * rEst + 3)
         let solidHU = configuration.solidThresholdHU
 
-        func segment(_ t: Double) -> (region: [Bool], grown: Int, boundary: Int, inscribedMM: Double)? {
-            grow(crop, seed: seed, threshold: Float(t), center: local, limitMM: limitMM, rEst: rEst)
+        func segment(_ t: Double) -> Segmentation? {
+            grow(crop, seed: seed, threshold: Float(t), center: local, limitMM: limitMM, rEst: rEst,
+                 vesselCut: twoD ? (0.5, 0) : (configuration.vesselCutFraction, configuration.vesselCutMarginFraction))
         }
         var type: NoduleType
-        var final: (region: [Bool], grown: Int, boundary: Int, inscribedMM: Double)
+        var final: Segmentation
         if core > solidHU {
             guard let solidRegion = segment((bg + core) / 2) else { return nil }
             if let ggoRegion = segment((bg + min(core, -550)) / 2) {
@@ -156,6 +158,33 @@ enum NoduleMeasurement {
         } else {
             guard let r = segment((bg + core) / 2) else { return nil }
             type = .groundGlass; final = r
+        }
+
+        // A candidate found off the nodule's centre (at its junction with a vessel, or by a
+        // scale too small for it) sees the nodule cut by its crop sphere: when the thickest
+        // point of the segmentation is well away from the candidate and the nodule is at least
+        // as thick as the candidate's scale, measure again from that point with a scale that fits.
+        // 2D keeps the segmentation its model (fp-model-2d.json) was trained on: half the
+        // inscribed radius, no margin, no re-centring. With the 3D settings, untrained, two
+        // hilar vessels on the real slices of ../shared/real-ct became actionable.
+        if configuration.recentreCandidates && !twoD && recentring < 2 {
+            let corePoint = position(final.coreIndex, size)
+            let coreLocal = SIMD3(Double(corePoint.x), Double(corePoint.y), twoD ? local.z : Double(corePoint.z))
+            let shift = (coreLocal - local) * spacing
+            let shiftMM = (shift * shift).sum().squareRoot()
+            if final.inscribedMM > 0.8 * rEst && shiftMM > max(1.5, 0.35 * final.inscribedMM) {
+                var moved = candidate
+                var native = coreLocal + SIMD3(Double(lo.x), Double(lo.y), Double(lo.z))
+                if twoD { native.z = Double(slice ?? 0) }
+                moved.gridPosition = grid.gridPosition(ofNative: native)
+                if twoD { moved.gridPosition.z = candidate.gridPosition.z }
+                moved.sigmaMM = max(candidate.sigmaMM, 1.2 * final.inscribedMM / 3.0.squareRoot())
+                if var m = measure(volume: volume, slice: slice, grid: grid, lungs: lungs, candidate: moved,
+                                   configuration: configuration, recentring: recentring + 1) {
+                    m.blob = candidate   // the features keep what the blob filter saw
+                    return m
+                }
+            }
         }
 
         // Measurements on the final region.
@@ -269,9 +298,11 @@ enum NoduleMeasurement {
     // MARK: - Segmentation
 
     /// Region growing above `threshold` from `seed`, inside the lung and a sphere of `limitMM`
-    /// around `center`, then the opening that detaches vessels. Returns nil when empty.
+    /// around `center`, then the opening that detaches vessels: a ball of `vesselCut.fraction`
+    /// of the inscribed radius, grown back by `vesselCut.margin` of it within the region.
+    /// Returns nil when empty.
     static func grow(_ crop: Crop, seed: Int, threshold: Float, center: SIMD3<Double>, limitMM: Double,
-                     rEst: Double) -> (region: [Bool], grown: Int, boundary: Int, inscribedMM: Double)? {
+                     rEst: Double, vesselCut: (fraction: Double, margin: Double) = (0.5, 0)) -> Segmentation? {
         let size = crop.size
         let sp = crop.spacing
         var region = [Bool](repeating: false, count: size.count)
@@ -329,11 +360,11 @@ enum NoduleMeasurement {
         let halfVoxel = 0.5 * min(sp.x, sp.y)
         let inscribed = max(Double(bestD).squareRoot() - halfVoxel, halfVoxel)
         var opened = sub
-        let rho = 0.5 * inscribed
+        let rho = vesselCut.fraction * inscribed
         if rho >= 0.75 * min(sp.x, sp.y) {
             // Dilate back by a little more than rho: on a voxel grid the eroded core sits up to
             // half a voxel inside, and a ball must come back whole.
-            let slack = 0.5 * max(sp.x, sp.y, nz == 1 ? 0 : min(sp.z, 1.5))
+            let slack = 0.5 * max(sp.x, sp.y, nz == 1 ? 0 : min(sp.z, 1.5)) + vesselCut.margin * inscribed
             opened = DistanceTransform.open(sub, size: box, spacing: edtSpacing, radiusMM: rho, dilationSlackMM: slack)
             if !opened[best] { opened = sub }
         }
@@ -361,7 +392,20 @@ enum NoduleMeasurement {
             let s = size.index(lo.x, lo.y + y, lo.z + z), d = box.index(0, y, z)
             for x in 0..<box.nx where keep[d + x] { result[s + x] = true }
         } }
-        return (result, grown, boundary, inscribed)
+        let core = size.index(best % box.nx + lo.x, (best / box.nx) % box.ny + lo.y, best / box.plane + lo.z)
+        return Segmentation(region: result, grown: grown, boundary: boundary, inscribedMM: inscribed, coreIndex: core)
+    }
+
+    /// One candidate's segmentation in its crop.
+    struct Segmentation {
+        var region: [Bool]
+        /// Voxels region growing reached before the opening.
+        var grown: Int
+        /// Voxels of the kept region on the crop's bounding sphere or the volume's edge.
+        var boundary: Int
+        /// Radius of the largest inscribed ball near the candidate (mm) and its centre (crop index).
+        var inscribedMM: Double
+        var coreIndex: Int
     }
 
     // MARK: - Shape

@@ -55,6 +55,45 @@ struct LungMaskTests {
         #expect(abs(lungs.volumeML - analytic) / analytic < 0.12, "lung volume \(lungs.volumeML) mL vs \(analytic)")
     }
 
+    @Test("a wide tissue dome ringed by lung is not filled in, a ball inside the lung is")
+    func diaphragmDomeIsNotLung() throws {
+        // 2.5 mm voxels, 96 x 96 x 24: one wide lung (an elliptic cylinder, 100 x 90 mm) in a
+        // body; a dome of tissue rises from below into it (a paraboloid 80 mm across at the
+        // bottom slice, its tip 30 mm up), so the lowest slices show a ring of lung around the
+        // dome, as at the costophrenic recess. A 10 mm ball sits in the lung above.
+        let n = 96, slices = 24, mm = 2.5
+        let ball = SIMD3(120.0, 120.0, 45.0)
+        var v = [Float](repeating: -1000, count: n * n * slices)
+        for z in 0..<slices { for y in 0..<n { for x in 0..<n {
+            let p = SIMD3(Double(x), Double(y), Double(z)) * mm
+            let body = pow((p.x - 120) / 110, 2) + pow((p.y - 120) / 105, 2) <= 1
+            let lung = pow((p.x - 120) / 50, 2) + pow((p.y - 120) / 45, 2) <= 1 && p.z >= 2.5
+            let r2 = pow(p.x - 120, 2) + pow(p.y - 120, 2)
+            let dome = p.z <= 30 * (1 - r2 / (40 * 40))
+            let inBall = ((p - ball) * (p - ball)).sum() <= 25
+            v[(z * n + y) * n + x] = !body ? -1000 : (lung && !dome && !inBall) ? -850 : 40
+        } } }
+        let volume = Volume(columns: n, rows: n, slices: slices, voxels: v,
+                            spacing: VoxelSpacing(columnMM: mm, rowMM: mm, sliceMM: mm))
+        var config = DetectorConfiguration()
+        config.workingSpacingMM = mm
+        config.closingRadiusMM = 5
+        let grid = WorkingGrid(volume: volume, spacingMM: mm, workers: 2)
+        let lungs = try LungSegmentation.segment(grid: grid, configuration: config, superiorIsHighZ: nil, workers: 2)
+        func inMask(_ p: SIMD3<Double>) -> Bool {
+            let g = p / mm
+            return lungs.contains(gridX: Int(g.x.rounded()), y: Int(g.y.rounded()), z: Int(g.z.rounded()))
+        }
+        #expect(inMask(ball), "the ball enclosed by lung is part of the lung mask")
+        #expect(inMask(SIMD3(120, 120, 50)), "parenchyma")
+        // The dome's centre at several heights, its tip included (a small hole in its slice).
+        for z in [5.0, 15.0, 25.0] {
+            #expect(!inMask(SIMD3(120, 120, z)), "dome at z = \(z) mm is not lung")
+        }
+        // The recess ring beside the dome is lung.
+        #expect(inMask(SIMD3(120 + 45, 120, 10)))
+    }
+
     @Test("distance transform matches the analytic distance")
     func distanceTransform() {
         let size = GridSize(nx: 21, ny: 17, nz: 9)
@@ -282,7 +321,7 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 18)
+        #expect(DetectorConfiguration.validKeys.count == 21)
         let faint = #"{"maximum_faint_candidates": 0, "faint_candidate_hu": -600}"#
         let f = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(faint.utf8))
         #expect(f.maximumFaintCandidates == 0 && f.faintCandidateHU == -600)

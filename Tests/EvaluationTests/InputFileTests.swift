@@ -127,6 +127,23 @@ struct InputFileTests {
         #expect(match.nodules[0].isDetected == inside)
     }
 
+    /// The measured diameter scored against the truth's (equal-volume) `diameter_mm` is the
+    /// finding's `equivalent_diameter_mm` when the report has one, else its `diameter_mm`.
+    @Test func diameterErrorUsesTheEquivalentDiameterWhenReported() throws {
+        let json = Self.findingsJSON(series: "1.2.3.a", findings: """
+            [{"center_mm": [0, 0, 0], "score": 0.9, "diameter_mm": 9.0, "equivalent_diameter_mm": 8.25},
+             {"center_mm": [40, 0, 0], "score": 0.8, "diameter_mm": 6.5}]
+            """)
+        let parsed = try StudyReportCollector.parse(Data(json.utf8), path: "x")
+        #expect(parsed.findings[0].comparedDiameterMM == 8.25)
+        #expect(parsed.findings[1].comparedDiameterMM == 6.5)
+        let scan = truthCase("a", [nodule("n1", 0, 0, 0, diameter: 8), nodule("n2", 40, 0, 0, diameter: 7)])
+        let summary = Evaluator.evaluate(truth: GroundTruth(cases: [scan]), reports: [parsed],
+                                         options: .init(bootstrapReplicates: 0))
+        // |8.25 - 8| and |6.5 - 7|; with diameter_mm alone it would have been |9 - 8| and |6.5 - 7|.
+        #expect(summary.operatingPoints[0].measurement.diameterMeanAbsoluteErrorMM == 0.375)
+    }
+
     @Test func twoReportsForOneSeriesIsAnError() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

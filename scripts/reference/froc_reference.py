@@ -304,8 +304,12 @@ def evaluate(truth_path, reports_dir, replicates, seed):
             for nodule, score, finding in zip(nodules, best, bests):
                 if score is None or score < threshold:
                     continue
-                if finding.get("diameter_mm") is not None:
-                    e = abs(finding["diameter_mm"] - nodule["diameter_mm"])
+                # The equal-volume diameter when the report gives it (the truth's definition).
+                measured = finding.get("equivalent_diameter_mm")
+                if measured is None:
+                    measured = finding.get("diameter_mm")
+                if measured is not None:
+                    e = abs(measured - nodule["diameter_mm"])
                     errors.append(e)
                     if nodule.get("type") == "solid" and nodule["diameter_mm"] >= 6:
                         solid_errors.append(e)

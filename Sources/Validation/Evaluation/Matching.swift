@@ -67,7 +67,8 @@ public struct NoduleOutcome: Sendable, Equatable {
     public var bestScore: Double?
     /// How many findings hit it.
     public var hitCount = 0
-    /// The diameter and type the best-scoring hit reported (first in report order on a score tie).
+    /// The diameter and type the best-scoring hit reported (first in report order on a score
+    /// tie); the diameter is `ReportedFinding.comparedDiameterMM`.
     public var measuredDiameterMM: Double?
     public var measuredType: String?
 
@@ -81,7 +82,7 @@ public struct NoduleOutcome: Sendable, Equatable {
         hitCount += 1
         if bestScore == nil || finding.score > bestScore! {
             bestScore = finding.score
-            measuredDiameterMM = finding.diameterMM
+            measuredDiameterMM = finding.comparedDiameterMM
             measuredType = finding.type
         }
     }

@@ -28,14 +28,23 @@ public struct ReportedFinding: Sendable, Equatable {
     public var centerMM: SIMD3<Double>
     public var score: Double
     public var diameterMM: Double?
+    /// Diameter of the sphere of the segmented volume (`equivalent_diameter_mm`), when the
+    /// report gives it: the same definition as a phantom truth's `diameter_mm`.
+    public var equivalentDiameterMM: Double?
     public var type: String?
 
-    public init(centerMM: SIMD3<Double>, score: Double, diameterMM: Double? = nil, type: String? = nil) {
+    public init(centerMM: SIMD3<Double>, score: Double, diameterMM: Double? = nil,
+                equivalentDiameterMM: Double? = nil, type: String? = nil) {
         self.centerMM = centerMM
         self.score = score
         self.diameterMM = diameterMM
+        self.equivalentDiameterMM = equivalentDiameterMM
         self.type = type
     }
+
+    /// The diameter compared with the truth's `diameter_mm`: the equivalent (equal-volume)
+    /// diameter when reported, else `diameter_mm`.
+    public var comparedDiameterMM: Double? { equivalentDiameterMM ?? diameterMM }
 }
 
 /// Finds and parses every `findings.json` under a folder.
@@ -141,7 +150,8 @@ public enum StudyReportCollector {
                 throw ReportParseError(reason: "findings[\(index)].center_mm is not three numbers")
             }
             findings.append(ReportedFinding(centerMM: SIMD3(item.centerMM[0], item.centerMM[1], item.centerMM[2]),
-                                            score: item.score, diameterMM: item.diameterMM, type: item.type))
+                                            score: item.score, diameterMM: item.diameterMM,
+                                            equivalentDiameterMM: item.equivalentDiameterMM, type: item.type))
         }
         return StudyReport(path: path, seriesInstanceUID: seriesUID, succeeded: true,
                            triageScore: body.triage?.score, findings: findings)
@@ -166,11 +176,13 @@ public enum StudyReportCollector {
             var centerMM: [Double]
             var score: Double
             var diameterMM: Double?
+            var equivalentDiameterMM: Double?
             var type: String?
             enum CodingKeys: String, CodingKey {
                 case centerMM = "center_mm"
                 case score
                 case diameterMM = "diameter_mm"
+                case equivalentDiameterMM = "equivalent_diameter_mm"
                 case type
             }
         }
