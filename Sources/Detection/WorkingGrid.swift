@@ -87,69 +87,15 @@ struct WorkingGrid {
     }
 }
 
-/// Separable Gaussian smoothing on a grid with the same sigma (voxels) on every axis used
-/// (z is skipped when nz == 1). Truncated at 3 sigma, borders replicate the edge voxel.
-/// Detection keeps this private copy for its isotropic working grid; the general,
-/// anisotropic, profiled filters live in Kernels.
+/// Gaussian smoothing on a grid with the same sigma (voxels) on every axis, through the
+/// Kernels module's one-pass separable filter (`GaussianFilter`, scipy's 'reflect' borders),
+/// truncated at 3 sigma as the detector's model was trained with. A single slice (2D) is
+/// left unchanged across slices: reflecting one slice gives itself back.
 func gaussianSmooth(_ input: [Float], size: GridSize, sigmaVoxels: Double, workers: Int) -> [Float] {
-    let radius = max(1, Int((3 * sigmaVoxels).rounded(.up)))
-    var w = [Float](repeating: 0, count: 2 * radius + 1)
-    var total: Double = 0
-    for k in -radius...radius {
-        let v = exp(-Double(k * k) / (2 * sigmaVoxels * sigmaVoxels)); w[k + radius] = Float(v); total += v
-    }
-    for i in w.indices { w[i] = Float(Double(w[i]) / total) }
-    var a = input
-    var b = [Float](repeating: 0, count: input.count)
-    let nx = size.nx, ny = size.ny, nz = size.nz
-    w.withUnsafeBufferPointer { wp in
-        // x pass: a -> b
-        a.withUnsafeBufferPointer { src in b.withUnsafeMutableBufferPointer { dst in
-            parallelSlabs(nz * ny, workers: workers) { line in
-                let o = line * nx
-                for x in 0..<nx {
-                    var s: Float = 0
-                    if x >= radius && x + radius < nx {
-                        for k in 0...(2 * radius) { s += wp[k] * src[o + x - radius + k] }
-                    } else {
-                        for k in 0...(2 * radius) { s += wp[k] * src[o + min(nx - 1, max(0, x - radius + k))] }
-                    }
-                    dst[o + x] = s
-                }
-            }
-        } }
-        // y pass: b -> a (rows of a slice as vectors)
-        b.withUnsafeBufferPointer { src in a.withUnsafeMutableBufferPointer { dst in
-            parallelSlabs(nz, workers: workers) { z in
-                let base = z * nx * ny
-                for y in 0..<ny {
-                    let o = base + y * nx
-                    for x in 0..<nx { dst[o + x] = 0 }
-                    for k in 0...(2 * radius) {
-                        let yy = min(ny - 1, max(0, y - radius + k))
-                        let i = base + yy * nx, wk = wp[k]
-                        for x in 0..<nx { dst[o + x] += wk * src[i + x] }
-                    }
-                }
-            }
-        } }
-        guard nz > 1 else { return }
-        // z pass: a -> b, then b is the result
-        a.withUnsafeBufferPointer { src in b.withUnsafeMutableBufferPointer { dst in
-            let plane = nx * ny
-            parallelSlabs(nz, workers: workers) { z in
-                let o = z * plane
-                for i in 0..<plane { dst[o + i] = 0 }
-                for k in 0...(2 * radius) {
-                    let zz = min(nz - 1, max(0, z - radius + k))
-                    let s = zz * plane, wk = wp[k]
-                    for i in 0..<plane { dst[o + i] += wk * src[s + i] }
-                }
-            }
-        } }
-        swap(&a, &b)
-    }
-    return a
+    let volume = Volume(columns: size.nx, rows: size.ny, slices: size.nz, voxels: input,
+                        spacing: VoxelSpacing(columnMM: 1, rowMM: 1, sliceMM: 1))
+    return GaussianFilter.apply(volume, sigmaVoxels: SIMD3(repeating: sigmaVoxels), truncate: 3,
+                                context: KernelContext(workers: workers)).voxels
 }
 
 /// 2x block-average downsampling (2x2x2, or 2x2 when nz == 1); odd trailing voxels dropped.
