@@ -118,13 +118,17 @@ public struct StudyAssessment: Codable, Sendable {
     public var lungRADS: LungRADSCategory
     /// Wall time per detection step in ms (lung mask, candidates, ...).
     public var timingMS: [String: Double]
+    /// Findings at or above the actionable score with Lung-RADS 3 or higher: the ones that
+    /// set the priority. nil when the assessment was made without that threshold.
+    public var actionableCount: Int?
 
     public init(findings: [Finding], priority: TriagePriority, score: Double, lungRADS: LungRADSCategory,
-                timingMS: [String: Double]) {
+                timingMS: [String: Double], actionableCount: Int? = nil) {
         self.findings = findings
         self.priority = priority
         self.score = score
         self.lungRADS = lungRADS
         self.timingMS = timingMS
+        self.actionableCount = actionableCount
     }
 }

@@ -127,7 +127,8 @@ public struct StudyReportWriter: Sendable {
                 series: .init(series: series),
                 triage: .init(priority: assessment.priority.rawValue, score: rounded(assessment.score, 4),
                               lungRADS: assessment.lungRADS.rawValue, findingCount: records.count,
-                              actionableCount: findings.filter { $0.lungRADS >= .category3 }.count),
+                              actionableCount: assessment.actionableCount
+                                  ?? findings.filter { $0.lungRADS >= .category3 }.count),
                 findings: records, timingMS: [:], detectionTimingMS: assessment.timingMS.mapValues { rounded($0, 2) },
                 pipeline: .init(name: provenance.pipelineName, version: provenance.pipelineVersion),
                 softwareVersion: provenance.softwareVersion, generatedAt: ReportFiles.timestamp(),

@@ -308,6 +308,8 @@ struct LungRADSTests {
         #expect(a.priority == .soon)                          // the 4B finding is not actionable at 0.3
         #expect(a.lungRADS == .category3)
         #expect(abs(a.score - 0.8 * 0.9) < 1e-12)
+        // Two findings of Lung-RADS >= 3, but only the one at or above the actionable score counts.
+        #expect(a.actionableCount == 1)
     }
 }
 
