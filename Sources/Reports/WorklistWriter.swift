@@ -274,7 +274,7 @@ public enum WorklistWriter {
             h += "<p>No assessed studies.</p>\n"
         } else {
             h += "<table class=\"worklist\">\n<thead><tr><th>#</th><th>Priority</th><th>Score</th><th>Patient</th>"
-            h += "<th>Study date</th><th>Accession</th><th>Findings (Lung-RADS &ge; 3)</th><th>Largest finding</th>"
+            h += "<th>Study date</th><th>Accession</th><th>Findings (actionable)</th><th>Largest finding</th>"
             h += "<th>Study Lung-RADS</th><th>Key image</th><th>Report</th></tr></thead>\n<tbody>\n"
             for (i, e) in assessed.enumerated() {
                 let priority = e.priority ?? "routine"
