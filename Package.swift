@@ -74,7 +74,7 @@ let package = Package(
                 path: "Sources/Input/ImageCodecs", swiftSettings: swiftSettings),
         .target(name: "DICOM", dependencies: ["ImageCodecs"],
                 path: "Sources/Input/DICOM", swiftSettings: swiftSettings),
-        .target(name: "SeriesInput", dependencies: ["DICOM", "ImageCodecs", "Volumes",
+        .target(name: "SeriesInput", dependencies: ["DICOM", "ImageCodecs", "Volumes", "Profiling",
                                                     .product(name: "Logging", package: "swift-log")],
                 path: "Sources/Input/SeriesInput", swiftSettings: swiftSettings),
 
@@ -91,7 +91,7 @@ let package = Package(
                 path: "Sources/Validation/Evaluation", swiftSettings: swiftSettings),
 
         // Runtime and output.
-        .target(name: "Reports", dependencies: ["Detection", "SeriesInput", "ImageCodecs", "Volumes"],
+        .target(name: "Reports", dependencies: ["Detection", "SeriesInput", "ImageCodecs", "Volumes", "Profiling"],
                 path: "Sources/Reports", swiftSettings: swiftSettings),
         .target(name: "Pipeline", dependencies: ["SeriesInput", "Detection", "Reports", "Kernels", "Profiling",
                                                  .product(name: "Yams", package: "Yams"),

@@ -1,5 +1,6 @@
 import Foundation
 import Detection
+import Profiling
 import SeriesInput
 import Volumes
 
@@ -179,7 +180,7 @@ public struct StudyReportWriter: Sendable {
             "\(ReportFiles.temporaryPrefix)\(folderName)-\(UUID().uuidString)", isDirectory: true)
         try ReportFiles.createDirectory(temporary)
         do {
-            let (document, html) = try fill(temporary)
+            let (document, html) = try Profiler.span("report.key_images_and_html") { try fill(temporary) }
             try ReportFiles.writeAtomically(html, to: temporary.appendingPathComponent(Self.reportFileName))
             // Last: findings.json marks the folder complete.
             try ReportFiles.writeAtomically(try document.encodedJSON(),
@@ -285,7 +286,9 @@ public struct StudyReportWriter: Sendable {
     private func writePNG(_ raster: RGBRaster, to url: URL) throws {
         let data: Data
         do {
-            data = try KeyImagePNG.encode(raster)
+            // Profiler span: the RGB raster's bytes are what the encoder reads.
+            data = try Profiler.span("report.png_encode", voxels: raster.width * raster.height,
+                                     bytesMoved: raster.pixels.count) { try KeyImagePNG.encode(raster) }
         } catch {
             throw ReportError.imageEncodingFailed(path: url.path, reason: String(describing: error))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Profiling
 import Logging
 import DICOM
 import Volumes
@@ -49,12 +50,17 @@ public struct SeriesDescriptor: Sendable {
     }
 
     /// Decodes the series into a HU volume. Errors name the file and the reason.
+    /// A profiler span `decode.series` (`triage profile`) counts 2 bytes read and 4 written
+    /// per voxel: 16-bit stored pixels into the Float32 HU volume.
     public func load() throws -> ImageSeries {
-        switch source {
-        case .dicom(let plan):
-            return try plan.load(descriptor: self)
-        case .imageFolder(let folder, let files):
-            return try ImageSliceSeriesReader.read(folder: folder, files: files)
+        let voxels = rows * columns * sliceCount
+        return try Profiler.span("decode.series", voxels: voxels, bytesMoved: 6 * voxels) {
+            switch source {
+            case .dicom(let plan):
+                return try plan.load(descriptor: self)
+            case .imageFolder(let folder, let files):
+                return try ImageSliceSeriesReader.read(folder: folder, files: files)
+            }
         }
     }
 }
