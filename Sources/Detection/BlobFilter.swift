@@ -63,16 +63,12 @@ enum BlobFilter {
             var tubularity = [Float](repeating: 0, count: size.count)
             var smoothedAtBest = [Float](repeating: 0, count: size.count)
             for sigmaMM in scales {
-                // Profiler spans per scale (`triage profile`): the separable Gaussian's arithmetic
-                // is exact, 2(2r+1) flops per voxel and pass for a kernel of radius r (as
-                // `gaussianSmooth` truncates it), 8 bytes read and written per voxel and pass; the
-                // dot filter reads the smoothed voxel and mask and updates five per-voxel maps.
-                let passes = size.nz == 1 ? 2 : 3
-                let radius = max(1, Int((3 * sigmaMM / h).rounded(.up)))
+                // Profiler spans per scale (`triage profile`). The Gaussian's bytes and flops are
+                // counted by the Kernels filter's own nested `gaussian.separable` span, which knows
+                // its truncation and passes; the dot filter reads the smoothed voxel and mask and
+                // updates five per-voxel maps.
                 let label = String(format: "%.1fmm%@", sigmaMM, level == 0 ? "" : ".half")
-                let smoothed = Profiler.span("detect.blob.gaussian.sigma" + label, voxels: size.count,
-                                             bytesMoved: passes * 8 * size.count,
-                                             flops: passes * 2 * (2 * radius + 1) * size.count) {
+                let smoothed = Profiler.span("detect.blob.gaussian.sigma" + label, voxels: size.count) {
                     gaussianSmooth(input, size: size, sigmaVoxels: sigmaMM / h, workers: workers)
                 }
                 Profiler.span("detect.blob.dot.sigma" + label, voxels: size.count, bytesMoved: 45 * size.count) {

@@ -96,10 +96,14 @@ struct SliceReaderTests {
         let cut = try Self.temporaryFile(good.prefix(good.count - 1000))
         defer { try? FileManager.default.removeItem(at: cut.deletingLastPathComponent()) }
         var hu = [Float](repeating: 0, count: 64 * 64)
-        #expect {
+        /// One 64 x 64 slice read into `hu`.
+        func read64(_ url: URL, chunkBytes: Int = DICOMSliceReader.defaultChunkBytes) throws -> DICOMSliceReader.Slice {
             try hu.withUnsafeMutableBufferPointer {
-                _ = try DICOMSliceReader(chunkBytes: 4096).readHU(contentsOf: cut, rows: 64, columns: 64, into: $0)
+                try DICOMSliceReader(chunkBytes: chunkBytes).readHU(contentsOf: url, rows: 64, columns: 64, into: $0)
             }
+        }
+        #expect {
+            _ = try read64(cut, chunkBytes: 4096)
         } throws: { error in
             guard let e = error as? DICOMError, case .truncated = e.reason else { return false }
             return e.path == cut.path
@@ -110,9 +114,7 @@ struct SliceReaderTests {
         let shortURL = try Self.temporaryFile(short)
         defer { try? FileManager.default.removeItem(at: shortURL.deletingLastPathComponent()) }
         #expect {
-            try hu.withUnsafeMutableBufferPointer {
-                _ = try DICOMSliceReader(chunkBytes: 4096).readHU(contentsOf: shortURL, rows: 64, columns: 64, into: $0)
-            }
+            _ = try read64(shortURL, chunkBytes: 4096)
         } throws: { error in
             guard let e = error as? DICOMError, case .pixelDataTooShort = e.reason else { return false }
             return e.path == shortURL.path
@@ -132,9 +134,7 @@ struct SliceReaderTests {
         trailing.element(0xFFFC, 0xFFFC, "OB", Data(count: 8))
         let trailingURL = try Self.temporaryFile(trailing.bytes)
         defer { try? FileManager.default.removeItem(at: trailingURL.deletingLastPathComponent()) }
-        let slice = try hu.withUnsafeMutableBufferPointer {
-            try DICOMSliceReader(chunkBytes: 4096).readHU(contentsOf: trailingURL, rows: 64, columns: 64, into: $0)
-        }
+        let slice = try read64(trailingURL, chunkBytes: 4096)
         #expect(slice.streamed && slice.statistics.count == 64 * 64 && slice.statistics.minHU == 100)
         // A broken element after Pixel Data: the general parser's error, not a silent read.
         var broken = RawDICOMBuilder()
@@ -143,9 +143,7 @@ struct SliceReaderTests {
         let brokenURL = try Self.temporaryFile(broken.bytes)
         defer { try? FileManager.default.removeItem(at: brokenURL.deletingLastPathComponent()) }
         #expect {
-            try hu.withUnsafeMutableBufferPointer {
-                _ = try DICOMSliceReader().readHU(contentsOf: brokenURL, rows: 64, columns: 64, into: $0)
-            }
+            _ = try read64(brokenURL)
         } throws: { error in
             guard let e = error as? DICOMError, case .truncated = e.reason else { return false }
             return e.path == brokenURL.path
