@@ -114,10 +114,12 @@ struct TrainCommand: ParsableCommand {
         try FileManager.default.moveItem(at: tmp, to: url)
         print("wrote \(out)")
         if let csv = featuresCSV {
-            var text = (FalsePositiveModel.featureNames + ["label", "scan", "nodule"]).joined(separator: ",") + "\n"
+            var text = (FalsePositiveModel.featureNames + ["label", "scan", "nodule", "x_mm", "y_mm", "z_mm"]).joined(separator: ",") + "\n"
             for k in set.features.indices {
+                let c = set.centersMM[k]
                 text += (set.features[k] + [set.labels[k]]).map { String(format: "%.6g", $0) }.joined(separator: ",")
-                    + ",\(set.scanIndex[k]),\(set.noduleIndex[k])\n"
+                    + ",\(set.scanIndex[k]),\(set.noduleIndex[k]),"
+                    + String(format: "%.1f,%.1f,%.1f", c.x, c.y, c.z) + "\n"
             }
             try text.write(toFile: csv, atomically: true, encoding: .utf8)
         }

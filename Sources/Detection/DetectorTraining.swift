@@ -21,6 +21,8 @@ public struct TrainingSet: Sendable {
     /// over all scans' nodules, -1 when none), for per-nodule analysis of a training set.
     public var scanIndex: [Int] = []
     public var noduleIndex: [Int] = []
+    /// Per candidate: its centre in patient coordinates (LPS, mm), to find it in the scan.
+    public var centersMM: [SIMD3<Double>] = []
     /// Truth nodules seen and how many of them had at least one candidate.
     public var truthCount = 0
     public var truthWithCandidate = 0
@@ -45,6 +47,7 @@ public struct TrainingSet: Sendable {
             labels.append(nodule >= 0 ? 1 : 0)
             scanIndex.append(scans - 1)
             noduleIndex.append(nodule)
+            centersMM.append(c.finding.centerMM)
         }
         lastScanHits = hit
         truthCount += truth.count
