@@ -71,28 +71,56 @@ enum BlobFilter {
                 let smoothed = Profiler.span("detect.blob.gaussian.sigma" + label, voxels: size.count) {
                     gaussianSmooth(input, size: size, sigmaVoxels: sigmaMM / h, workers: workers)
                 }
+                let scaleSearch = sigmaMM >= configuration.coarseFaintSigmaMM && configuration.maximumCoarseFaintCandidates > 0
                 Profiler.span("detect.blob.dot.sigma" + label, voxels: size.count, bytesMoved: 45 * size.count) {
+                    if !scaleSearch {
+                        dotResponse(smoothed, size: size, mask: mask, spacingMM: h, sigmaMM: sigmaMM, workers: workers,
+                                    response: &response, bestSigma: &bestSigma, roundness: &roundness,
+                                    tubularity: &tubularity, level: &smoothedAtBest)
+                        return
+                    }
+                    // This scale's own maps first: their faint maxima are candidates of their
+                    // own (see `maximumCoarseFaintCandidates`); then they are folded into the
+                    // maximum over scales.
+                    var r = [Float](repeating: 0, count: size.count), b = r, ro = r, tu = r, lv = r
                     dotResponse(smoothed, size: size, mask: mask, spacingMM: h, sigmaMM: sigmaMM, workers: workers,
-                                response: &response, bestSigma: &bestSigma, roundness: &roundness,
-                                tubularity: &tubularity, level: &smoothedAtBest)
+                                response: &r, bestSigma: &b, roundness: &ro, tubularity: &tu, level: &lv)
+                    let faintHU = Float(configuration.faintCandidateHU)
+                    for i in localMaxima(r, size: size, threshold: threshold) where lv[i] < faintHU {
+                        result.append(candidate(at: i, size: size, level: level, origin: lungs.origin, response: r[i],
+                                                sigmaMM: b[i], roundness: ro[i], tubularity: tu[i], smoothedHU: lv[i]))
+                    }
+                    for i in 0..<size.count where r[i] > response[i] {
+                        response[i] = r[i]; bestSigma[i] = b[i]; roundness[i] = ro[i]; tubularity[i] = tu[i]
+                        smoothedAtBest[i] = lv[i]
+                    }
                 }
             }
             let maxima = localMaxima(response, size: size, threshold: threshold)
             for i in maxima {
-                let x = i % size.nx, y = (i / size.nx) % size.ny, z = i / size.plane
-                var p = SIMD3(Double(x), Double(y), Double(z))
-                if level == 1 { p = 2 * p + SIMD3(0.5, 0.5, size.nz == 1 ? 0 : 0.5) }
-                p += SIMD3(Double(lungs.origin.x), Double(lungs.origin.y), Double(lungs.origin.z))
-                result.append(BlobCandidate(gridPosition: p, response: Double(response[i]), sigmaMM: Double(bestSigma[i]),
-                                            roundness: Double(roundness[i]), tubularity: Double(tubularity[i]),
-                                            smoothedHU: Double(smoothedAtBest[i])))
+                result.append(candidate(at: i, size: size, level: level, origin: lungs.origin, response: response[i],
+                                        sigmaMM: bestSigma[i], roundness: roundness[i], tubularity: tubularity[i],
+                                        smoothedHU: smoothedAtBest[i]))
             }
         }
         return select(result, spacingMM: g, configuration: configuration)
     }
 
+    /// The candidate at voxel `i` of a level's map (level 1: the 2x block-averaged grid),
+    /// positioned on the full-resolution working grid.
+    static func candidate(at i: Int, size: GridSize, level: Int, origin: SIMD3<Int>, response: Float, sigmaMM: Float,
+                          roundness: Float, tubularity: Float, smoothedHU: Float) -> BlobCandidate {
+        let x = i % size.nx, y = (i / size.nx) % size.ny, z = i / size.plane
+        var p = SIMD3(Double(x), Double(y), Double(z))
+        if level == 1 { p = 2 * p + SIMD3(0.5, 0.5, size.nz == 1 ? 0 : 0.5) }
+        p += SIMD3(Double(origin.x), Double(origin.y), Double(origin.z))
+        return BlobCandidate(gridPosition: p, response: Double(response), sigmaMM: Double(sigmaMM),
+                             roundness: Double(roundness), tubularity: Double(tubularity), smoothedHU: Double(smoothedHU))
+    }
+
     /// The candidates to measure: the `maximumCandidates` strongest after non-maximum
-    /// suppression, then up to `maximumFaintCandidates` faint ones (smoothed centre below
+    /// suppression, then up to `maximumCoarseFaintCandidates` faint ones at coarse scales,
+    /// then up to `maximumFaintCandidates` faint ones (smoothed centre below
     /// `faintCandidateHU`) ranked by response x roundness^2, suppressed against all kept.
     /// A ground-glass nodule's dot response is about a third of a solid one's, so ranking by
     /// response alone fills the list with vessels before it reaches them.
@@ -100,9 +128,16 @@ enum BlobFilter {
                        configuration: DetectorConfiguration) -> [BlobCandidate] {
         var kept = suppress(candidates, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
                             maximum: configuration.maximumCandidates)
-        guard configuration.maximumFaintCandidates > 0 else { return kept }
+        guard configuration.maximumFaintCandidates > 0 || configuration.maximumCoarseFaintCandidates > 0 else { return kept }
         let faint = candidates.filter { $0.smoothedHU < configuration.faintCandidateHU }
             .sorted { $0.response * $0.roundness * $0.roundness > $1.response * $1.roundness * $1.roundness }
+        var coarseAdded = 0
+        for c in faint where c.sigmaMM >= configuration.coarseFaintSigmaMM
+            && coarseAdded < configuration.maximumCoarseFaintCandidates {
+            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM) {
+                kept.append(c); coarseAdded += 1
+            }
+        }
         var added = 0
         for c in faint where added < configuration.maximumFaintCandidates {
             if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM) {

@@ -29,6 +29,17 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     public var maximumFaintCandidates: Int = 200
     /// Smoothed HU at a candidate's centre below which it is faint. Default -500 HU.
     public var faintCandidateHU: Double = -500
+    /// Coarse faint candidates (scale at least `coarseFaintSigmaMM`, smoothed centre below
+    /// `faintCandidateHU`: ground-glass nodules of about 8 mm and more) are searched at each
+    /// coarse scale on its own, up to this many are taken before the other faint ones, and
+    /// they are measured from the smoothed level at their centre rather than from the
+    /// brightest voxel near it. A vessel running through a ground-glass nodule otherwise hides
+    /// it three times over: its small-scale response covers the nodule's large-scale one in
+    /// the maximum over scales, vessel twigs outrank it among the faint candidates, and the
+    /// measurement seeds on the vessel. Default 100; 0 turns the search off.
+    public var maximumCoarseFaintCandidates: Int = 100
+    /// Scale (mm) from which a faint candidate is coarse. Default 2.7 mm.
+    public var coarseFaintSigmaMM: Double = 2.7
     /// Candidates closer than this (mm), or inside a stronger candidate's radius, are merged.
     public var minimumSeparationMM: Double = 4
     /// Findings whose false-positive-reduction score is below this are dropped. Default 0.05.
@@ -77,6 +88,8 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case maximumCandidates = "maximum_candidates"
         case maximumFaintCandidates = "maximum_faint_candidates"
         case faintCandidateHU = "faint_candidate_hu"
+        case maximumCoarseFaintCandidates = "maximum_coarse_faint_candidates"
+        case coarseFaintSigmaMM = "coarse_faint_sigma_mm"
         case minimumSeparationMM = "minimum_separation_mm"
         case minimumScore = "minimum_score"
         case maximumFindings = "maximum_findings"
@@ -106,6 +119,9 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         maximumCandidates = try c.decodeIfPresent(Int.self, forKey: .maximumCandidates) ?? d.maximumCandidates
         maximumFaintCandidates = try c.decodeIfPresent(Int.self, forKey: .maximumFaintCandidates) ?? d.maximumFaintCandidates
         faintCandidateHU = try c.decodeIfPresent(Double.self, forKey: .faintCandidateHU) ?? d.faintCandidateHU
+        maximumCoarseFaintCandidates = try c.decodeIfPresent(Int.self, forKey: .maximumCoarseFaintCandidates)
+            ?? d.maximumCoarseFaintCandidates
+        coarseFaintSigmaMM = try c.decodeIfPresent(Double.self, forKey: .coarseFaintSigmaMM) ?? d.coarseFaintSigmaMM
         minimumSeparationMM = try c.decodeIfPresent(Double.self, forKey: .minimumSeparationMM) ?? d.minimumSeparationMM
         minimumScore = try c.decodeIfPresent(Double.self, forKey: .minimumScore) ?? d.minimumScore
         maximumFindings = try c.decodeIfPresent(Int.self, forKey: .maximumFindings) ?? d.maximumFindings
@@ -139,6 +155,10 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
             throw bad(.maximumFaintCandidates, "must be 0...100000")
         }
         guard faintCandidateHU > -1000 && faintCandidateHU < 0 else { throw bad(.faintCandidateHU, "must be between -1000 and 0 HU") }
+        guard maximumCoarseFaintCandidates >= 0 && maximumCoarseFaintCandidates <= 100_000 else {
+            throw bad(.maximumCoarseFaintCandidates, "must be 0...100000")
+        }
+        guard coarseFaintSigmaMM > 0 && coarseFaintSigmaMM < 30 else { throw bad(.coarseFaintSigmaMM, "must be between 0 and 30 mm") }
         guard minimumSeparationMM >= 0 else { throw bad(.minimumSeparationMM, "must be >= 0") }
         guard minimumScore >= 0 && minimumScore <= 1 else { throw bad(.minimumScore, "must be in [0, 1]") }
         guard actionableScore >= 0 && actionableScore <= 1 else { throw bad(.actionableScore, "must be in [0, 1]") }

@@ -113,15 +113,26 @@ enum NoduleMeasurement {
         for i in 0..<size.count where crop.inLung[i] && crop.smooth[i] < -500 { parenchyma.append(crop.smooth[i]) }
         let bg: Double = parenchyma.isEmpty ? -850 : Double(median(&parenchyma))
 
-        // Seed: brightest smoothed voxel within max(0.5 r, 1 voxel) of the candidate centre.
+        // Seed: brightest smoothed voxel within max(0.5 r, 1 voxel) of the candidate centre;
+        // core: mean HU near it. A coarse faint candidate (a ground-glass nodule of 8 mm or
+        // more) is seeded from its own level instead: the brightest voxel there is usually a
+        // vessel running through it, and segmenting from that measures the vessel.
         let seedRadius = max(0.5 * rEst, max(spacing.x, spacing.y) * 1.01)
-        guard let seed = brightest(in: crop, around: local, radiusMM: seedRadius) else { return nil }
-        let seedP = position(seed, crop.size)
-        var coreSum = 0.0, coreN = 0.0
-        forEachVoxel(in: crop, around: seedP, radiusMM: max(min(0.45 * rEst, 2.5), spacing.x * 0.8)) { i in
-            if crop.inLung[i] { coreSum += Double(crop.smooth[i]); coreN += 1 }
+        let coarseFaint = !twoD && configuration.maximumCoarseFaintCandidates > 0
+            && candidate.sigmaMM >= configuration.coarseFaintSigmaMM && candidate.smoothedHU < configuration.faintCandidateHU
+        let seed: Int
+        let core: Double
+        if coarseFaint, let ground = groundGlassSeed(in: crop, around: local, radiusMM: min(seedRadius, 4)) {
+            (seed, core) = ground
+        } else {
+            guard let s = brightest(in: crop, around: local, radiusMM: seedRadius) else { return nil }
+            var coreSum = 0.0, coreN = 0.0
+            forEachVoxel(in: crop, around: position(s, crop.size), radiusMM: max(min(0.45 * rEst, 2.5), spacing.x * 0.8)) { i in
+                if crop.inLung[i] { coreSum += Double(crop.smooth[i]); coreN += 1 }
+            }
+            seed = s
+            core = coreN > 0 ? coreSum / coreN : Double(crop.smooth[s])
         }
-        let core = coreN > 0 ? coreSum / coreN : Double(crop.smooth[seed])
         let contrast = core - bg
         guard contrast >= 100 else { return nil }   // fainter than any ground glass
         let limitMM = min(halfMM, 1.6 * rEst + 3)
@@ -486,6 +497,30 @@ enum NoduleMeasurement {
                 }
             }
         }
+    }
+
+    /// The level of a faint blob and a voxel on it: `core` is the median smoothed HU of the
+    /// lung voxels within `radiusMM` of `c` (robust to a vessel crossing the blob), and the
+    /// seed is the voxel at or above that level nearest to `c`. Nil when no lung voxel is there.
+    static func groundGlassSeed(in crop: Crop, around c: SIMD3<Double>, radiusMM: Double) -> (seed: Int, core: Double)? {
+        let ci = SIMD3(Int(c.x.rounded()), Int(c.y.rounded()), Int(c.z.rounded()))
+        let clamped = pointwiseMin(pointwiseMax(ci, SIMD3(0, 0, 0)), SIMD3(crop.size.nx - 1, crop.size.ny - 1, crop.size.nz - 1))
+        var levels: [Float] = []
+        forEachVoxel(in: crop, around: clamped, radiusMM: radiusMM) { i in
+            if crop.inLung[i] { levels.append(crop.smooth[i]) }
+        }
+        guard !levels.isEmpty else { return nil }
+        let core = median(&levels)
+        var best: Int? = nil, bestD2 = Double.infinity
+        forEachVoxel(in: crop, around: clamped, radiusMM: radiusMM) { i in
+            guard crop.inLung[i], crop.smooth[i] >= core else { return }
+            let p = position(i, crop.size)
+            let d = (SIMD3(Double(p.x), Double(p.y), Double(p.z)) - c) * crop.spacing
+            let d2 = (d * d).sum()
+            if d2 < bestD2 { bestD2 = d2; best = i }
+        }
+        guard let seed = best else { return nil }
+        return (seed, Double(core))
     }
 
     static func brightest(in crop: Crop, around c: SIMD3<Double>, radiusMM: Double) -> Int? {
