@@ -181,6 +181,32 @@ struct SyntheticDetectionTests {
         #expect(p.0.finding.lungRADS == .category3)   // total >= 6, solid component 5 mm < 6
     }
 
+    @Test("a ground-glass ball with a vessel through it is measured as the ball, not the vessel")
+    func groundGlassWithVessel() throws {
+        var chest = SyntheticChest()
+        chest.noiseHU = 10
+        let centre = SIMD3(70.0, 40.0, 30.0)
+        // A 14 mm ground-glass ball; a 3 mm vessel runs through its centre, obliquely
+        // through the whole lung (painted last, so it stays bright inside the ball).
+        let a = SIMD3(70.0, 12.0, 8.0), b = SIMD3(70.0, 68.0, 52.0)
+        chest.objects = [(.ball(center: centre, radiusMM: 7), -620), (.tube(from: a, to: b, radiusMM: 1.5), 40)]
+        let volume = chest.makeVolume()
+        func groundGlassHit(_ configuration: DetectorConfiguration) throws -> DetectorCandidate? {
+            let (candidates, _) = try NoduleDetector(configuration: configuration).detectCandidates(in: volume)
+            return candidates.first { c in
+                let d = c.finding.centerMM - centre
+                return (d * d).sum().squareRoot() < 2 && c.finding.type == .groundGlass
+                    && abs(c.finding.equivalentDiameterMM - 14) < 2
+            }
+        }
+        let hit = try #require(try groundGlassHit(testConfiguration()))
+        #expect(abs(hit.finding.diameterMM - 14) < 2.5, "diameter \(hit.finding.diameterMM) mm, truth 14")
+        // Without the coarse faint search the vessel takes the candidate and the measurement.
+        var off = testConfiguration()
+        off.maximumCoarseFaintCandidates = 0
+        #expect(try groundGlassHit(off) == nil)
+    }
+
     @Test("no finding outside the lungs")
     func nothingOutsideLungs() throws {
         var chest = SyntheticChest()
