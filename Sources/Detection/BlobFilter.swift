@@ -49,6 +49,8 @@ enum BlobFilter {
         let mask1 = m1f.map { $0 >= 0.5 }
 
         let threshold = Float(configuration.minimumBlobResponseHU)
+        // 3D only: 2D mode keeps the candidates its model (fp-model-2d.json) was trained on.
+        let coarseQuota = crop.nz > 1 ? configuration.maximumCoarseFaintCandidates : 0
         var result: [BlobCandidate] = []
         for level in 0..<2 {
             let h = level == 0 ? g : 2 * g
@@ -71,7 +73,7 @@ enum BlobFilter {
                 let smoothed = Profiler.span("detect.blob.gaussian.sigma" + label, voxels: size.count) {
                     gaussianSmooth(input, size: size, sigmaVoxels: sigmaMM / h, workers: workers)
                 }
-                let scaleSearch = sigmaMM >= configuration.coarseFaintSigmaMM && configuration.maximumCoarseFaintCandidates > 0
+                let scaleSearch = sigmaMM >= configuration.coarseFaintSigmaMM && coarseQuota > 0
                 Profiler.span("detect.blob.dot.sigma" + label, voxels: size.count, bytesMoved: 45 * size.count) {
                     if !scaleSearch {
                         dotResponse(smoothed, size: size, mask: mask, spacingMM: h, sigmaMM: sigmaMM, workers: workers,
@@ -103,7 +105,7 @@ enum BlobFilter {
                                         smoothedHU: smoothedAtBest[i]))
             }
         }
-        return select(result, spacingMM: g, configuration: configuration)
+        return select(result, spacingMM: g, configuration: configuration, coarseQuota: coarseQuota)
     }
 
     /// The candidate at voxel `i` of a level's map (level 1: the 2x block-averaged grid),
@@ -119,21 +121,21 @@ enum BlobFilter {
     }
 
     /// The candidates to measure: the `maximumCandidates` strongest after non-maximum
-    /// suppression, then up to `maximumCoarseFaintCandidates` faint ones at coarse scales,
+    /// suppression, then up to `coarseQuota` faint ones at coarse scales (3D),
     /// then up to `maximumFaintCandidates` faint ones (smoothed centre below
     /// `faintCandidateHU`) ranked by response x roundness^2, suppressed against all kept.
     /// A ground-glass nodule's dot response is about a third of a solid one's, so ranking by
     /// response alone fills the list with vessels before it reaches them.
     static func select(_ candidates: [BlobCandidate], spacingMM g: Double,
-                       configuration: DetectorConfiguration) -> [BlobCandidate] {
+                       configuration: DetectorConfiguration, coarseQuota: Int) -> [BlobCandidate] {
         var kept = suppress(candidates, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
                             maximum: configuration.maximumCandidates)
-        guard configuration.maximumFaintCandidates > 0 || configuration.maximumCoarseFaintCandidates > 0 else { return kept }
+        guard configuration.maximumFaintCandidates > 0 || coarseQuota > 0 else { return kept }
         let faint = candidates.filter { $0.smoothedHU < configuration.faintCandidateHU }
             .sorted { $0.response * $0.roundness * $0.roundness > $1.response * $1.roundness * $1.roundness }
         var coarseAdded = 0
         for c in faint where c.sigmaMM >= configuration.coarseFaintSigmaMM
-            && coarseAdded < configuration.maximumCoarseFaintCandidates {
+            && coarseAdded < coarseQuota {
             if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM) {
                 kept.append(c); coarseAdded += 1
             }

@@ -36,7 +36,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// brightest voxel near it. A vessel running through a ground-glass nodule otherwise hides
     /// it three times over: its small-scale response covers the nodule's large-scale one in
     /// the maximum over scales, vessel twigs outrank it among the faint candidates, and the
-    /// measurement seeds on the vessel. Default 100; 0 turns the search off.
+    /// measurement seeds on the vessel. 3D only. Default 100; 0 turns the search off.
     public var maximumCoarseFaintCandidates: Int = 100
     /// Scale (mm) from which a faint candidate is coarse. Default 2.7 mm.
     public var coarseFaintSigmaMM: Double = 2.7
