@@ -349,7 +349,8 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 21)
+        #expect(DetectorConfiguration.validKeys.count == 23)
+        #expect(DetectorConfiguration.validKeys.contains("maximum_coarse_faint_candidates"))
         let faint = #"{"maximum_faint_candidates": 0, "faint_candidate_hu": -600}"#
         let f = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(faint.utf8))
         #expect(f.maximumFaintCandidates == 0 && f.faintCandidateHU == -600)
@@ -363,6 +364,10 @@ struct ConfigurationTests {
         let json = #"{"minimum_score": 2}"#
         #expect(throws: DetectionError.invalidConfiguration(key: "minimum_score", reason: "must be in [0, 1]")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(json.utf8))
+        }
+        let negative = #"{"maximum_coarse_faint_candidates": -1}"#
+        #expect(throws: DetectionError.invalidConfiguration(key: "maximum_coarse_faint_candidates", reason: "must be 0...100000")) {
+            _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(negative.utf8))
         }
     }
 
