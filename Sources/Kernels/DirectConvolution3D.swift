@@ -173,12 +173,17 @@ enum DirectConvolution3D {
                         (dst + lead).update(from: line, count: copy)
                         (dst + lead + copy).update(repeating: 0, count: len - lead - copy)
                     } else {
+                        // Phase f, index i holds column s i + f - pad: zeros, a strided gather of
+                        // the in-range indices (no test per element), zeros.
                         for f in 0..<s {
                             let d = dst + f * len
-                            for i in 0..<len {
-                                let xIn = s * i + f - pad
-                                d[i] = (xIn >= 0 && xIn < g.inColumns) ? line[xIn] : 0
-                            }
+                            let first = Swift.min(len, (pad - f + s - 1) / s)   // first i with s i + f >= pad
+                            let last = g.inColumns - 1 + pad - f          // s i <= last: in range
+                            let end = last < 0 ? first : Swift.max(first, Swift.min(len, last / s + 1))
+                            d.update(repeating: 0, count: first)
+                            var src = line + (s * first + f - pad)
+                            for i in first..<end { d[i] = src.pointee; src += s }
+                            (d + end).update(repeating: 0, count: len - end)
                         }
                     }
                 }

@@ -46,6 +46,9 @@ import Testing
         (1, 6, 5, 3, 4, true, 5, 7, 30),      // padding wider than half the kernel, stride 3
         (4, 8, 3, 1, 1, false, 5, 6, 50),     // 7 vectors per row: blocks of 2 + 2 + 2 + 1
         (1, 2, 1, 1, 0, false, 3, 2, 1),      // 1x1x1 kernel, one column
+        (2, 4, 1, 2, 0, false, 5, 4, 1),      // stride 2 over one column: phase 1 has no input
+        (2, 4, 3, 2, 1, true, 5, 4, 1),       // the same with a 3-kernel and padding
+        (1, 3, 4, 3, 2, false, 6, 7, 2),      // stride 3, padding 2 over two columns
     ])
     func directMatchesDirectReference(_ p: (Int, Int, Int, Int, Int, Bool, Int, Int, Int)) {
         let (cin, cout, k, stride, pad, relu, nz, ny, nx) = p
