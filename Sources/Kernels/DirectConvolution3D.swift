@@ -152,6 +152,10 @@ enum DirectConvolution3D {
     static func fillPadded(_ g: Geometry, source: UnsafePointer<Float>, channels: Int, firstPaddedSlice: Int,
                            slices: Int, slabStride: Int, into buffer: UnsafeMutablePointer<Float>) {
         let s = g.s, pad = g.pad, len = g.phaseLength
+        // Stride > 1: the padded row is first made contiguous here (zeros, one copy, zeros), then
+        // split into its phases: column s i + f - pad goes to phase f, index i.
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: s == 1 ? 1 : s * len)
+        defer { row.deallocate() }
         for c in 0..<channels {
             let channel = source + c * g.inSlices * g.inRows * g.inColumns
             for sl in 0..<slices {
@@ -165,25 +169,27 @@ enum DirectConvolution3D {
                         continue
                     }
                     let line = channel + (zIn * g.inRows + yIn) * g.inColumns
-                    if s == 1 {
-                        // Zeros left of column 0, one contiguous copy, zeros to the end.
-                        let lead = Swift.min(pad, len)
-                        dst.update(repeating: 0, count: lead)
-                        let copy = Swift.max(0, Swift.min(g.inColumns, len - lead))
-                        (dst + lead).update(from: line, count: copy)
-                        (dst + lead + copy).update(repeating: 0, count: len - lead - copy)
-                    } else {
-                        // Phase f, index i holds column s i + f - pad: zeros, a strided gather of
-                        // the in-range indices (no test per element), zeros.
+                    // Zeros left of column 0, one contiguous copy, zeros to the end.
+                    let padded = s == 1 ? dst : row, total = s * len
+                    let lead = Swift.min(pad, total)
+                    padded.update(repeating: 0, count: lead)
+                    let copy = Swift.max(0, Swift.min(g.inColumns, total - lead))
+                    (padded + lead).update(from: line, count: copy)
+                    (padded + lead + copy).update(repeating: 0, count: total - lead - copy)
+                    if s == 2 {
+                        // Even and odd columns, 8 of each per step.
+                        let d0 = dst, d1 = dst + len
+                        var i = 0
+                        while i + 8 <= len {
+                            let v = UnsafeRawPointer(row + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+                            storeVector(v.evenHalf, d0 + i); storeVector(v.oddHalf, d1 + i)
+                            i += 8
+                        }
+                        while i < len { d0[i] = row[2 * i]; d1[i] = row[2 * i + 1]; i += 1 }
+                    } else if s > 2 {
                         for f in 0..<s {
                             let d = dst + f * len
-                            let first = Swift.min(len, (pad - f + s - 1) / s)   // first i with s i + f >= pad
-                            let last = g.inColumns - 1 + pad - f          // s i <= last: in range
-                            let end = last < 0 ? first : Swift.max(first, Swift.min(len, last / s + 1))
-                            d.update(repeating: 0, count: first)
-                            var src = line + (s * first + f - pad)
-                            for i in first..<end { d[i] = src.pointee; src += s }
-                            (d + end).update(repeating: 0, count: len - end)
+                            for i in 0..<len { d[i] = row[s * i + f] }
                         }
                     }
                 }
