@@ -50,8 +50,21 @@ public struct Conv3DLayer: Sendable, Equatable {
     public var patchLength: Int { inChannels * kernelSize * kernelSize * kernelSize }
 }
 
+/// How `Convolution3D.apply` computes a layer.
+public enum Conv3DMethod: Sendable, Equatable {
+    /// The faster of the two for the layer's shape (see `Convolution3D.prefersDirect`).
+    case automatic
+    /// im2col + `cblas_sgemm`.
+    case im2colGEMM
+    /// Direct register-blocked SIMD convolution, no im2col (falls back to im2col + sgemm when
+    /// one output slice's padded input does not fit in `im2colBudgetBytes`).
+    case direct
+}
+
 /// 3D convolution by im2col + `cblas_sgemm` (K. Chellapilla, S. Puri, P. Simard, "High
-/// performance convolutional neural networks for document processing", 2006).
+/// performance convolutional neural networks for document processing", 2006), or for layers
+/// with a short patch (few input channels) a direct SIMD kernel (`DirectConvolution3D`) that
+/// skips writing and re-packing the im2col matrix.
 ///
 /// Output positions are cut into tiles of about `tileBytes` of im2col (`C_in k^3` rows x tile
 /// columns) so a tile is still in cache when sgemm reads it back. With many tiles each Dispatch
@@ -68,16 +81,26 @@ public enum Convolution3D {
 
     public static func apply(_ layer: Conv3DLayer, to input: FeatureVolume, context: KernelContext = .default,
                              im2colBudgetBytes: Int = defaultIm2colBudgetBytes,
-                             tileBytes: Int = defaultTileBytes) -> FeatureVolume {
+                             tileBytes: Int = defaultTileBytes, method: Conv3DMethod = .automatic) -> FeatureVolume {
         precondition(input.channels == layer.inChannels, "input has \(input.channels) channels, layer expects \(layer.inChannels)")
         let oz = layer.outputExtent(input.slices), oy = layer.outputExtent(input.rows), ox = layer.outputExtent(input.columns)
         let positions = oz * oy * ox
         if positions == 0 { return FeatureVolume(channels: layer.outChannels, slices: oz, rows: oy, columns: ox) }
-        // sgemm (beta 0) writes every output element, so the output is not zero-filled first.
+        // Both paths write every output element, so the output is not zero-filled first.
         var output = FeatureVolume(channels: layer.outChannels, slices: oz, rows: oy, columns: ox,
                                    data: [Float](unsafeUninitializedCapacity: layer.outChannels * positions) { _, n in
                                        n = layer.outChannels * positions
                                    })
+        let directFits = DirectConvolution3D.bufferFloats(layer, input: input, outSlices: 1) * 4 * context.workers
+            <= im2colBudgetBytes
+        let direct = directFits && (method == .direct || (method == .automatic && prefersDirect(layer)))
+        if direct {
+            output.data.withUnsafeMutableBufferPointer { out in
+                DirectConvolution3D.run(layer, input: input, output: out.baseAddress!, context: context,
+                                        budgetBytes: im2colBudgetBytes)
+            }
+            return output
+        }
         let kLen = layer.patchLength
         let workers = context.workers
         // Tile columns: about `tileBytes` of im2col per worker (at least 256 columns so sgemm
@@ -145,6 +168,15 @@ public enum Convolution3D {
             }
         }
         return output
+    }
+
+    /// Whether `.automatic` uses the direct kernel. It beat im2col + sgemm on every layer shape
+    /// measured (patch lengths 27 to 1728, strides 1 and 2; docs/performance.md, Kernels): it
+    /// writes no im2col matrix, OpenBLAS re-packs nothing, and bias + ReLU cost no extra pass.
+    /// Longer patches (more than 2048 = C_in x k^3) were not measured and stay with sgemm, whose
+    /// blocking is built for large K.
+    public static func prefersDirect(_ layer: Conv3DLayer) -> Bool {
+        layer.patchLength <= 2048
     }
 
     /// Direct convolution with the same semantics (six nested loops, Double accumulation): the

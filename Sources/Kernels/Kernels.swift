@@ -1,5 +1,5 @@
 /// Kernels: the Dispatch-parallel compute core (Gaussian and derivative filters,
-/// multi-scale Hessian and eigenvalues, LoG, im2col + sgemm filter banks).
+/// multi-scale Hessian and eigenvalues, LoG, 3D convolution / filter banks).
 ///
 /// # Usage
 ///
@@ -33,7 +33,7 @@
 /// let blobs = LaplacianOfGaussian.multiScale(lungs, sigmasMM: [1.5, 2.5, 4], context: ctx)
 /// // blobs.response = max over scales of -sigma^2 LoG (bright blobs positive), blobs.scaleIndex per voxel.
 ///
-/// // 3D convolution / filter bank via im2col + cblas_sgemm (see Convolution3D).
+/// // 3D convolution / filter bank: direct SIMD kernel, or im2col + cblas_sgemm for long patches (see Convolution3D).
 /// ```
 ///
 /// # Conventions
@@ -44,7 +44,7 @@
 ///   axis (scipy's default `truncate=4.0`).
 /// - Parallelism and OpenBLAS threads: see `KernelContext`.
 /// - Every pass records a `Profiler` span (`gaussian.separable`, `hessian.separable`,
-///   `hessian.scale`, `log.separable`, `conv3d.im2col`, `conv3d.gemm`, ...) with voxels, bytes and FLOPs.
+///   `hessian.scale`, `log.separable`, `conv3d.direct`, `conv3d.im2col`, `conv3d.gemm`, ...) with voxels, bytes and FLOPs.
 /// - Memory: Gaussian/Hessian/LoG never allocate a full-size intermediate; besides input and
 ///   outputs they use per-worker tile buffers (well under 1 MB each; see `SeparableEngine`), and
 ///   the streamed multi-scale Hessian one chunk of eigenvalue slices per worker (about 32 MB).

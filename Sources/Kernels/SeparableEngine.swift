@@ -216,6 +216,69 @@ func combineLinePairs<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<Uns
     }
 }
 
+/// One output order on four neighbouring output lines: `out[o]` from `lines[o ... o + 2r]`
+/// (centre `lines[r + o]`), o = 0..<4. As in `combineLinePairs` each input vector is loaded once
+/// and carried in registers from tap to tap: tap j needs rows `r + o + j` ("up") and `r + o - j`
+/// ("down") for the four outputs, three of each were loaded at tap j - 1, so a tap costs two
+/// loads for four outputs (`combineLinePairs`: two for two). The z-pass reads its input rows from
+/// L3 (a 17-row window of a 512-column tile is about 2 MB), where half the loads is what counts.
+/// One vector wide: 4 accumulators + 8 carried rows fit the 16 AVX registers.
+@inline(never)
+func combineLineQuads<S: OrderSlots>(_ slots: S.Type, _ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int,
+                                     count n: Int, _ weights: AxisWeights,
+                                     _ out: UnsafePointer<UnsafeMutablePointer<Float>>) {
+    let odd = S.has1
+    let wv = UnsafePointer(S.has0 ? weights.v0 : (S.has1 ? weights.v1 : weights.v2))
+    let ws = UnsafePointer(S.has0 ? weights.w0 : (S.has1 ? weights.w1 : weights.w2))
+    let zero = SIMD8<Float>(repeating: 0)
+    @inline(__always) func pair(_ p: SIMD8<Float>, _ m: SIMD8<Float>) -> SIMD8<Float> { odd ? p - m : p + m }
+    let o0 = out[0], o1 = out[1], o2 = out[2], o3 = out[3]
+    var v = 0
+    while v &+ 8 <= n {
+        let c0 = loadVector(lines[r] + v), c1 = loadVector(lines[r &+ 1] + v)
+        let c2 = loadVector(lines[r &+ 2] + v), c3 = loadVector(lines[r &+ 3] + v)
+        var a0 = zero, a1 = zero, a2 = zero, a3 = zero
+        if !odd { let t = wv[0]; a0 = t * c0; a1 = t * c1; a2 = t * c2; a3 = t * c3 }
+        var u0 = c0, u1 = c1, u2 = c2, u3 = c3   // rows r + o + j
+        var d0 = c0, d1 = c1, d2 = c2, d3 = c3   // rows r + o - j
+        var j = 1
+        while j <= r {
+            u0 = u1; u1 = u2; u2 = u3; u3 = loadVector(lines[r &+ 3 &+ j] + v)
+            d3 = d2; d2 = d1; d1 = d0; d0 = loadVector(lines[r &- j] + v)
+            let t = wv[j]
+            a0 = fusedMultiplyAdd(a0, t, pair(u0, d0)); a1 = fusedMultiplyAdd(a1, t, pair(u1, d1))
+            a2 = fusedMultiplyAdd(a2, t, pair(u2, d2)); a3 = fusedMultiplyAdd(a3, t, pair(u3, d3))
+            j &+= 1
+        }
+        storeVector(a0, o0 + v); storeVector(a1, o1 + v); storeVector(a2, o2 + v); storeVector(a3, o3 + v)
+        v &+= 8
+    }
+    while v < n {
+        for o in 0..<4 {
+            var a: Float = odd ? 0 : ws[0] * lines[r + o][v]
+            var j = 1
+            while j <= r {
+                let p = lines[r + o + j][v], m = lines[r + o - j][v]
+                a += ws[j] * (odd ? p - m : p + m)
+                j += 1
+            }
+            out[o][v] = a
+        }
+        v += 1
+    }
+}
+
+/// `combineLineQuads` for the one order slot that is given.
+@inline(__always)
+func combineLineQuads(_ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, count n: Int,
+                      weights w: AxisWeights, order: Int, _ out: UnsafePointer<UnsafeMutablePointer<Float>>) {
+    switch order {
+    case 0: combineLineQuads(Slots0.self, lines, radius: r, count: n, w, out)
+    case 1: combineLineQuads(Slots1.self, lines, radius: r, count: n, w, out)
+    default: combineLineQuads(Slots2.self, lines, radius: r, count: n, w, out)
+    }
+}
+
 /// `combineLinePairs` for the one order slot that is given.
 @inline(__always)
 func combineLinePairs(_ lines: UnsafePointer<UnsafePointer<Float>>, radius r: Int, count n: Int,
@@ -418,8 +481,9 @@ struct SeparableEngine {
 
         // Per-worker scratch, allocated once per call.
         let zBufferFloats = zOrders.count * haloRows * nx
-        // Two sets (slices z and z + 1 when the z-pass runs on slice pairs).
-        let zBuffers = UnsafeMutablePointer<Float>.allocate(capacity: workers * 2 * zBufferFloats)
+        // Four sets when there is one z order (slices z ..< z + 4 in the z-pass's slice quads).
+        let zSets = zOrders.count == 1 ? 4 : 1
+        let zBuffers = UnsafeMutablePointer<Float>.allocate(capacity: workers * zSets * zBufferFloats)
         defer { zBuffers.deallocate() }
         let padFloats = zyPairs.count * paddedLength
         let padRows = UnsafeMutablePointer<Float>.allocate(capacity: workers * 2 * padFloats)
@@ -432,10 +496,12 @@ struct SeparableEngine {
             for t in 0..<triples.count { dRowPointers[w * triples.count + t] = dRows + (w * triples.count + t) * nx }
         }
         let maxR = Swift.max(rz, ry)
-        let linePointers = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: workers * (2 * maxR + 2))
+        let linePointers = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: workers * (2 * maxR + 4))
         defer { linePointers.deallocate() }
-        let slicePointers = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: workers * (2 * rz + 2))
+        let slicePointers = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: workers * (2 * rz + 4))
         defer { slicePointers.deallocate() }
+        let quadOutputs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: workers * 4)
+        defer { quadOutputs.deallocate() }
         // x-pass line pointers: for pair p, tap j -> its padded row + rx + j.
         let xLineCount = 2 * rx + 1
         let xLines = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: workers * 2 * zyPairs.count * xLineCount)
@@ -454,9 +520,10 @@ struct SeparableEngine {
         func process(worker: Int, slices: Range<Int>, tileIndex: Int) {
             let y0 = tileIndex * tile, y1 = Swift.min(ny, y0 + tile)
             let h0 = y0 - ry, h1 = y1 + ry
-            let zBufPair = zBuffers + worker * 2 * zBufferFloats
-            let lines = linePointers + worker * (2 * maxR + 2)
-            let slicePtr = slicePointers + worker * (2 * rz + 2)
+            let zBufPair = zBuffers + worker * zSets * zBufferFloats
+            let lines = linePointers + worker * (2 * maxR + 4)
+            let slicePtr = slicePointers + worker * (2 * rz + 4)
+            let quadOut = quadOutputs + worker * 4
             let rowPtrs = dRowPointers + worker * tripleCount
 
             /// y-pass, reflect padding, x-pass and finish of rows y0..<y1 of slice z from its
@@ -512,15 +579,21 @@ struct SeparableEngine {
 
             var z = slices.lowerBound
             while z < slices.upperBound {
-                // One z order: slices z and z + 1 together (shared input rows loaded once).
-                let two = zOrders.count == 1 && z + 1 < slices.upperBound
-                for k in 0...(2 * rz + 1) { slicePtr[k] = source.base + reflectIndex(z - rz + k, nz) * source.sliceStride }
+                // One z order: slices z ..< z + 4 (or z, z + 1) together (shared input rows loaded once).
+                let four = zOrders.count == 1 && z + 3 < slices.upperBound
+                let two = !four && zOrders.count == 1 && z + 1 < slices.upperBound
+                let extra = four ? 3 : (two ? 1 : 0)
+                for k in 0...(2 * rz + extra) { slicePtr[k] = source.base + reflectIndex(z - rz + k, nz) * source.sliceStride }
                 // 1. z-pass of the tile rows and their halo.
                 for yy in h0..<h1 {
                     let rowOffset = reflectIndex(yy, ny) * source.rowStride
-                    for k in 0...(2 * rz + (two ? 1 : 0)) { lines[k] = slicePtr[k] + rowOffset }
+                    for k in 0...(2 * rz + extra) { lines[k] = slicePtr[k] + rowOffset }
                     let o = (yy - h0) * nx
-                    if two {
+                    if four {
+                        for q in 0..<4 { quadOut[q] = zBufPair + q * zBufferFloats + o }
+                        combineLineQuads(UnsafePointer(lines), radius: rz, count: nx, weights: zw, order: zOrders[0],
+                                         UnsafePointer(quadOut))
+                    } else if two {
                         combineLinePairs(UnsafePointer(lines), radius: rz, count: nx, weights: zw, order: zOrders[0],
                                          zBufPair + o, zBufPair + zBufferFloats + o)
                     } else {
@@ -531,9 +604,8 @@ struct SeparableEngine {
                     }
                 }
                 // 2. y-pass, padding, x-pass, per output row.
-                rowsOfSlice(z, zBufPair)
-                if two { rowsOfSlice(z + 1, zBufPair + zBufferFloats) }
-                z += two ? 2 : 1
+                for q in 0...extra { rowsOfSlice(z + q, zBufPair + q * zBufferFloats) }
+                z += extra + 1
             }
         }
 

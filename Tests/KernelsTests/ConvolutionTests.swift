@@ -25,7 +25,8 @@ import Testing
         let layer = Conv3DLayer(inChannels: cin, outChannels: cout, kernelSize: k, stride: stride, padding: pad,
                                 weights: random(cout * cin * k * k * k, seed: 11), bias: random(cout, seed: 13),
                                 relu: relu)
-        let fast = Convolution3D.apply(layer, to: input, context: KernelContext(workers: 2), im2colBudgetBytes: budget)
+        let fast = Convolution3D.apply(layer, to: input, context: KernelContext(workers: 2), im2colBudgetBytes: budget,
+                                       method: .im2colGEMM)
         let reference = Convolution3D.naive(layer, to: input)
         #expect(fast.channels == cout && fast.slices == layer.outputExtent(7) && fast.rows == layer.outputExtent(9)
                 && fast.columns == layer.outputExtent(11))
@@ -33,6 +34,72 @@ import Testing
         #expect(s > 0.1)
         #expect(d <= 1e-5 * Float(cin * k * k * k), "max diff \(d)")
         if relu { #expect(fast.data.allSatisfy { $0 >= 0 } && fast.data.contains(0)) }
+    }
+
+    @Test(arguments: [
+        // (C_in, C_out, k, stride, padding, relu, slices, rows, columns)
+        (1, 32, 5, 1, 2, true, 9, 11, 21),    // the filter-bank kernel; 3 vectors per row (blocks of 2 + 1)
+        (1, 5, 3, 1, 1, false, 7, 9, 11),     // channels not a multiple of 4, ragged last vector
+        (1, 4, 3, 1, 0, true, 6, 5, 8),       // no padding, one full vector per row
+        (2, 3, 3, 2, 1, true, 7, 9, 17),      // stride 2 (phase-split rows), 2 input channels
+        (3, 7, 2, 2, 0, false, 8, 6, 10),     // even kernel, stride 2, no padding
+        (1, 6, 5, 3, 4, true, 5, 7, 30),      // padding wider than half the kernel, stride 3
+        (4, 8, 3, 1, 1, false, 5, 6, 50),     // 7 vectors per row: blocks of 2 + 2 + 2 + 1
+        (1, 2, 1, 1, 0, false, 3, 2, 1),      // 1x1x1 kernel, one column
+        (2, 4, 1, 2, 0, false, 5, 4, 1),      // stride 2 over one column: phase 1 has no input
+        (2, 4, 3, 2, 1, true, 5, 4, 1),       // the same with a 3-kernel and padding
+        (1, 3, 4, 3, 2, false, 6, 7, 2),      // stride 3, padding 2 over two columns
+    ])
+    func directMatchesDirectReference(_ p: (Int, Int, Int, Int, Int, Bool, Int, Int, Int)) {
+        let (cin, cout, k, stride, pad, relu, nz, ny, nx) = p
+        let input = FeatureVolume(channels: cin, slices: nz, rows: ny, columns: nx,
+                                  data: random(cin * nz * ny * nx, seed: 17))
+        let layer = Conv3DLayer(inChannels: cin, outChannels: cout, kernelSize: k, stride: stride, padding: pad,
+                                weights: random(cout * cin * k * k * k, seed: 19), bias: random(cout, seed: 23),
+                                relu: relu)
+        let reference = Convolution3D.naive(layer, to: input)
+        // One and three workers (3 workers: several work units, ragged slice runs).
+        for workers in [1, 3] {
+            let fast = Convolution3D.apply(layer, to: input, context: KernelContext(workers: workers), method: .direct)
+            #expect(fast.channels == cout && fast.slices == reference.slices && fast.rows == reference.rows
+                    && fast.columns == reference.columns)
+            let (d, s) = maxAbsDifference(fast.data, reference.data)
+            #expect(s > 0.1)
+            #expect(d <= 1e-5 * Float(cin * k * k * k), "max diff \(d), workers \(workers)")
+        }
+        if relu { #expect(reference.data.contains(0)) }
+    }
+
+    @Test func directWithTinyBudgetFallsBackToGEMM() {
+        // One output slice's padded input (1 x 5 x 13 x 24 floats) exceeds 1000 bytes: the
+        // im2col path runs instead, same result.
+        let input = FeatureVolume(channels: 1, slices: 6, rows: 9, columns: 10, data: random(540, seed: 29))
+        let layer = Conv3DLayer(inChannels: 1, outChannels: 4, kernelSize: 5, padding: 2,
+                                weights: random(4 * 125, seed: 31), bias: random(4, seed: 37), relu: false)
+        let fast = Convolution3D.apply(layer, to: input, context: KernelContext(workers: 1), im2colBudgetBytes: 1000,
+                                       method: .direct)
+        let (d, _) = maxAbsDifference(fast.data, Convolution3D.naive(layer, to: input).data)
+        #expect(d <= 1e-5 * 125)
+    }
+
+    @Test func automaticPicksDirectUpToMeasuredPatchLengths() {
+        let w = { (n: Int) in [Float](repeating: 0, count: n) }
+        #expect(Convolution3D.prefersDirect(Conv3DLayer(inChannels: 1, outChannels: 32, kernelSize: 5, padding: 2, weights: w(32 * 125))))
+        #expect(Convolution3D.prefersDirect(Conv3DLayer(inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1,
+                                                         weights: w(64 * 64 * 27))))
+        #expect(!Convolution3D.prefersDirect(Conv3DLayer(inChannels: 128, outChannels: 8, kernelSize: 3, padding: 1,
+                                                          weights: w(8 * 128 * 27))))
+    }
+
+    @Test func automaticMatchesDirectReferenceOnAMultiChannelLayer() {
+        // The path `apply` picks by default, on a 16 -> 8 layer with odd sizes.
+        let input = FeatureVolume(channels: 16, slices: 5, rows: 7, columns: 13, data: random(16 * 5 * 7 * 13, seed: 41))
+        let layer = Conv3DLayer(inChannels: 16, outChannels: 8, kernelSize: 3, padding: 1,
+                                weights: random(8 * 16 * 27, seed: 43), bias: random(8, seed: 47), relu: true)
+        let (d, s) = maxAbsDifference(Convolution3D.apply(layer, to: input, context: KernelContext(workers: 2)).data,
+                                      Convolution3D.naive(layer, to: input).data)
+        #expect(s > 0.1)
+        #expect(d <= 1e-5 * 16 * 27, "max diff \(d)")
     }
 
     @Test func knownSmallConvolution() {

@@ -3,6 +3,7 @@
 //
 //   kernels-compare --volume vol.f32 --shape 300 512 512 [--repeat 3] [--op all|gaussian|hessian_eigen|log|gemm] [--workers N]
 //                   [--tile-bytes B]   (im2col tile size of the filter bank, for tuning)
+//                   [--conv-method automatic|gemm|direct]   (filter-bank path, for comparing them)
 import Foundation
 import Kernels
 import Volumes
@@ -20,6 +21,7 @@ var repeats = 3
 var op = "all"
 var workers = ProcessInfo.processInfo.activeProcessorCount
 var tileBytes = Convolution3D.defaultTileBytes
+var convMethod = Conv3DMethod.automatic
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
@@ -32,6 +34,13 @@ while !args.isEmpty {
     case "--op": op = args.isEmpty ? op : args.removeFirst()
     case "--workers": workers = Int(args.isEmpty ? "" : args.removeFirst()) ?? workers
     case "--tile-bytes": tileBytes = Int(args.isEmpty ? "" : args.removeFirst()) ?? tileBytes
+    case "--conv-method":
+        switch args.isEmpty ? "" : args.removeFirst() {
+        case "automatic": convMethod = .automatic
+        case "gemm": convMethod = .im2colGEMM
+        case "direct": convMethod = .direct
+        default: fail("--conv-method automatic|gemm|direct")
+        }
     default: fail("unknown argument \(a)")
     }
 }
@@ -124,7 +133,7 @@ if op == "all" || op == "gemm" {
         let n = layer.outputExtent(s.z) * layer.outputExtent(s.y) * layer.outputExtent(s.x)
         let m = s.cout, kk = layer.patchLength
         let flops = 2.0 * Double(m) * Double(n) * Double(kk)
-        let conv = measure { _ = Convolution3D.apply(layer, to: input, context: context, tileBytes: tileBytes) }
+        let conv = measure { _ = Convolution3D.apply(layer, to: input, context: context, tileBytes: tileBytes, method: convMethod) }
         // Raw sgemm of the same M x N x K (no im2col, no tiling).
         let a = rnd(m * kk), b = rnd(kk * n)
         var c = [Float](repeating: 0, count: m * n)
@@ -133,7 +142,9 @@ if op == "all" || op == "gemm" {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(kk), 1, a, Int32(kk), b, Int32(n), 0, &c, Int32(n))
             }
         }
-        layers.append(["name": s.name, "M": m, "N": n, "K": kk, "flops": flops,
+        let path = convMethod == .im2colGEMM || (convMethod == .automatic && !Convolution3D.prefersDirect(layer))
+            ? "im2col+sgemm" : "direct"
+        layers.append(["name": s.name, "M": m, "N": n, "K": kk, "flops": flops, "path": path,
                        "conv_median_s": conv["median_s"]!, "sgemm_median_s": raw["median_s"]!,
                        "conv_gflops": flops / conv["median_s"]! / 1e9, "sgemm_gflops": flops / raw["median_s"]! / 1e9])
     }
