@@ -1,4 +1,5 @@
 import ArgumentParser
+import Kernels
 
 /// The `triage` command. Each subcommand lives in its own file in this folder.
 @main
@@ -20,6 +21,13 @@ struct Triage: ParsableCommand {
             TrainCommand.self,
         ]
     )
+
+    static func main() {
+        // Before anything else: OpenBLAS's idle threads would otherwise spin for ~70 ms of
+        // CPU next to the command's own workers (KernelContext.stopIdleBLASThreads).
+        KernelContext.stopIdleBLASThreads()
+        main(nil)
+    }
 }
 
 enum TriageVersion {

@@ -80,6 +80,22 @@ public struct KernelContext: Sendable, Equatable {
     }
 }
 
+extension KernelContext {
+    /// Stops OpenBLAS's worker threads until the next threaded BLAS call restarts them.
+    ///
+    /// Why: OpenBLAS starts its threads when the library loads, before `main`, and an idle
+    /// thread busy-waits with `sched_yield` for about 2^28 cycles (THREAD_TIMEOUT) before
+    /// it sleeps: ~70 ms of CPU in every process, on a 2-core machine a core taken from
+    /// the Dispatch workers while `triage` starts and reads a series. Call once at process
+    /// start; GEMMs later in the process start the threads again (OpenBLAS re-initialises
+    /// its pool lazily) and behave as before.
+    public static func stopIdleBLASThreads() {
+        BLASThreadGate.lock.lock()
+        defer { BLASThreadGate.lock.unlock() }
+        _ = blas_thread_shutdown_()
+    }
+}
+
 @usableFromInline
 enum BLASThreadGate {
     static let lock = NSLock()

@@ -1,9 +1,10 @@
 /// Stored 16-bit grey samples -> Hounsfield units, eight samples per step in SIMD lanes.
 ///
 /// This is the hot loop of reading a CT series (one pass per slice over the file bytes,
-/// writing straight into the volume), so it is written for the x86-64 baseline (SSE2) the
-/// package is compiled for: masking, padding tests and min/max run on 16-bit lanes
-/// (`pminsw`/`pmaxsw`/`pcmpgtw` exist there; their 32-bit forms do not), and only the values
+/// writing straight into the volume), so it is written to be fast on the x86-64 baseline
+/// (SSE2) as well as with AVX2 (which Package.swift builds the module for when the build
+/// machine has it): masking, padding tests and min/max run on 16-bit lanes
+/// (`pminsw`/`pmaxsw`/`pcmpgtw` exist in SSE2; their 32-bit forms do not), and only the values
 /// and the running sum are widened to 32 bits. Unsigned samples are biased by 0x8000 into
 /// signed 16-bit lanes, which keeps their order, and un-biased when widened.
 ///

@@ -44,6 +44,9 @@ struct DICOMParser {
     mutating func parseDataSet(from start: Int, to end: Int, depth: Int, untilItemDelimiter: Bool = false,
                                onlyGroup: UInt16? = nil) throws -> (DICOMDataSet, Int) {
         var set = DICOMDataSet(bytes: bytes, isBigEndian: isBigEndian)
+        // A top-level CT header holds ~50-150 elements: one allocation instead of regrowing
+        // (and rehashing) the table six times.
+        if depth == 0 && onlyGroup == nil { set.elements.reserveCapacity(128) }
         var p = start
         while p < end {
             guard end - p >= 8 else {

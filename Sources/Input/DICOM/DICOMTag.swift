@@ -116,6 +116,17 @@ public enum DICOMValueRepresentation: String, Sendable, CaseIterable {
     /// Parses the two VR characters of an explicit VR element header.
     @inlinable static func fromBytes(_ a: UInt8, _ b: UInt8) -> DICOMValueRepresentation? {
         guard a >= 0x41, a <= 0x5A, b >= 0x41, b <= 0x5A else { return nil }
-        return DICOMValueRepresentation(rawValue: String(decoding: [a, b], as: UTF8.self))
+        return byLetters[Int(a &- 0x41) &* 26 &+ Int(b &- 0x41)]
     }
+
+    /// Every VR by its two letters ("AA" at 0 ... "ZZ" at 675): one load per element header
+    /// instead of building a String and matching it against the case names.
+    @usableFromInline static let byLetters: [DICOMValueRepresentation?] = {
+        var table = [DICOMValueRepresentation?](repeating: nil, count: 26 * 26)
+        for vr in allCases {
+            let letters = Array(vr.rawValue.utf8)
+            table[Int(letters[0] - 0x41) * 26 + Int(letters[1] - 0x41)] = vr
+        }
+        return table
+    }()
 }

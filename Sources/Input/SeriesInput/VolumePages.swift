@@ -41,6 +41,8 @@ final class VolumePages: @unchecked Sendable {
     private var claimed: [Bool]
     private var useHugePages: Bool
     private var slowCount = 0, fastCount = 0
+    /// Whether `MADV_POPULATE_WRITE` works here (Linux 5.14 and later).
+    private var populateWorks = true
     /// Whether the switch to 4 kB pages happened (for tests and diagnostics).
     private(set) var fellBack = false
 
@@ -63,7 +65,8 @@ final class VolumePages: @unchecked Sendable {
     }
 
     /// Populates the huge pages that hold `start ..< start + bytes` and that no worker has
-    /// claimed yet. Call before writing that range.
+    /// claimed yet (after a switch to 4 kB pages: the range's 4 kB pages). Call before
+    /// writing that range.
     func prepare(start: UnsafeMutableRawPointer, bytes: Int) {
         guard regionCount > 0 else { return }
         let offset = Int(bitPattern: start) - base
@@ -71,7 +74,24 @@ final class VolumePages: @unchecked Sendable {
         let first = max(0, offset / Self.hugePageBytes)
         let last = min(regionCount - 1, (offset + bytes - 1) / Self.hugePageBytes)
         guard first <= last else { return }
-        for region in first...last {
+        populateHuge(first...last)
+        lock.lock()
+        let small = fellBack && populateWorks
+        lock.unlock()
+        if small {
+            // After the switch: the range's 4 kB pages in one call rather than one page
+            // fault (exception entry and exit, VMA lookup) per 4 kB page as it is written.
+            // The first and last page may be shared with the neighbouring slices: populating
+            // a present page does nothing, and the call never changes memory contents.
+            let pageBytes = 4096
+            let lo = Int(bitPattern: start) & ~(pageBytes - 1)
+            let hi = (Int(bitPattern: start) + bytes + pageBytes - 1) & ~(pageBytes - 1)
+            _ = Self.populateForWriting(UnsafeMutableRawPointer(bitPattern: lo), hi - lo)
+        }
+    }
+
+    private func populateHuge(_ regions: ClosedRange<Int>) {
+        for region in regions {
             lock.lock()
             let mine = useHugePages && !claimed[region]
             if mine { claimed[region] = true }
@@ -81,7 +101,11 @@ final class VolumePages: @unchecked Sendable {
             let t0 = Self.threadCPUNanoseconds()
             // MADV_POPULATE_WRITE (Linux 5.14): fault the range in for writing in one call.
             guard Self.populateForWriting(page, Self.hugePageBytes) else {
-                switchToSmallPages()  // not supported: leave everything to ordinary faults
+                // Not supported: leave everything to ordinary faults.
+                lock.lock()
+                populateWorks = false
+                lock.unlock()
+                switchToSmallPages()
                 return
             }
             let elapsed = Self.threadCPUNanoseconds() &- t0
