@@ -39,20 +39,6 @@ let kernelsCPU: [SwiftSetting] = hostHasAVX2FMA
 let kernelsCPU: [SwiftSetting] = []
 #endif
 
-// `triage` links the Swift runtime and Foundation statically on Linux (`-static-stdlib`): the
-// dynamic linker's relocations and symbol lookups across ~20 shared libraries were most of
-// the process start, paid by every `triage` process (`triage --version`: 9.5 -> 5.2 ms CPU).
-// The modules were compiled against the shared Foundation, whose link entries name only
-// libFoundation*, so the static archives those need are listed here; lld resolves them in
-// any order (GNU ld would need them after the archives that use them).
-#if os(Linux)
-let staticStdlib: [LinkerSetting] = [.unsafeFlags(["-static-stdlib", "-use-ld=lld"] + [
-    "_FoundationICU", "CoreFoundation", "_FoundationCShims", "_FoundationCollections", "swiftSynchronization", "stdc++",
-].flatMap { ["-Xlinker", "-l" + $0] })]
-#else
-let staticStdlib: [LinkerSetting] = []
-#endif
-
 let package = Package(
     name: "ChestCTTriage",
     platforms: [.macOS(.v13)],
@@ -118,7 +104,7 @@ let package = Package(
             "Pipeline", "SeriesInput", "Detection", "Reports", "Phantoms", "Evaluation", "Profiling", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Sources/CLI", swiftSettings: swiftSettings, linkerSettings: staticStdlib),
+        ], path: "Sources/CLI", swiftSettings: swiftSettings),
 
         // Tests sit beside each module's concern.
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], path: "Tests/DICOMTests",
