@@ -97,10 +97,11 @@ struct BranchingTree {
             var dir = limitTurn(normalized(normalized(toward) + pull * radial), from: parentDirection, maxAngle: maxTurn)
             // Gentle tortuosity (a few degrees per branch, not a zigzag).
             dir = normalized(dir + random.unitVector() * 0.05)
-            // Tawhai's 40% of the way to the centroid (big trunks split sooner), but never past
+            // Tawhai's 40% of the way to the centroid (big trunks sooner, lobar trunks within
+            // 12-20%, so a lobe's first fork is near the hilum), but never past
             // the near edge of the territories (their 15% quantile along the branch), so the
             // children find their points ahead of them, not behind.
-            let fraction = n > 800 ? random.uniform(0.2, 0.3) : random.uniform(0.35, 0.5)
+            let fraction = share >= 1 ? random.uniform(0.12, 0.2) : (n > 800 ? random.uniform(0.2, 0.3) : random.uniform(0.35, 0.5))
             var ahead = work[range].map { (($0 - from) * dir).sum() }
             let q = Int(Double(n - 1) * 0.15)
             let nearEdge = ahead.withUnsafeMutableBufferPointer { b -> Double in
@@ -117,11 +118,16 @@ struct BranchingTree {
                 continue
             }
             // Principal axis of the points projected on the plane across the branch (power
-            // iteration on their covariance), so the splitting plane contains the branch.
+            // iteration on their covariance), so the splitting plane contains the branch. Big
+            // (lobar, segmental) territories split on their full principal axis instead: a
+            // lobar trunk runs through the middle of its lobe, and wedges around it alone
+            // would leave the part of the lobe behind its first fork (e.g. the upper lobe just
+            // above the minor fissure) almost without vessels.
+            let acrossBranch = n <= 300
             var cxx = 0.0, cyy = 0.0, czz = 0.0, cxy = 0.0, cxz = 0.0, cyz = 0.0
             for i in range {
                 var d = work[i] - centroid
-                d -= (d * dir).sum() * dir
+                if acrossBranch { d -= (d * dir).sum() * dir }
                 cxx += d.x * d.x; cyy += d.y * d.y; czz += d.z * d.z
                 cxy += d.x * d.y; cxz += d.x * d.z; cyz += d.y * d.z
             }

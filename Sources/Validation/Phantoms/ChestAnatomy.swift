@@ -119,7 +119,7 @@ public struct ChestAnatomy: Sendable {
         fissureLateral = [d.uniform(12, 30) * s, d.uniform(12, 30) * s]
         let posteriorTop = [lungHeightMM * d.uniform(0.58, 0.66), lungHeightMM * d.uniform(0.6, 0.68)]
         fissureBase = (0..<2).map { i in posteriorTop[i] - (slope[i] + bend[i]) * 100 * s }
-        fissureCompleteness = d.uniform(0.35, 0.85)
+        fissureCompleteness = d.uniform(0.5, 0.9)
         lungAnteriorHalf = r.uniform(88, 98) * s
         lungPosteriorHalf = r.uniform(96, 106) * s
         lungCenterY = r.uniform(0, 8) * s
@@ -134,7 +134,7 @@ public struct ChestAnatomy: Sendable {
         carinaZ = lungHeightMM * r.uniform(0.55, 0.62)
         minorFissureZ = carinaZ - d.uniform(20, 40) * s
         minorFissureTilt = d.uniform(-0.08, 0.12)
-        minorFissureDome = d.uniform(0, 12) * s
+        minorFissureDome = d.uniform(8, 20) * s
         outlineHarmonics = (0..<4).map { _ in (d.uniform(-0.025, 0.025), d.uniform(0, 2 * .pi)) }
         breastMM = d.chance(0.5) ? d.uniform(8, 40) * s : 0
         breastZ = carinaZ - d.uniform(40, 80) * s

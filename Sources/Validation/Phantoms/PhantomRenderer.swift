@@ -549,7 +549,7 @@ final class Scene: @unchecked Sendable {
         let gaps = Scene.valueNoise(x / 18, y / 18, z / 18, seed: ph.seed &+ UInt64(ph.index) &* 0x9E37_79B9 &+ 13)
         let visible = Swift.min(1, Swift.max(0, (gaps + 2 * a.fissureCompleteness - 1) * 4 + 0.5))
         guard visible > 0 else { return 0 }
-        let fraction = 0.25 / width * (1 - abs(distance) / width) * visible
+        let fraction = 0.2 / width * (1 - abs(distance) / width) * visible
         return fraction * (20 - hu)
     }
 
