@@ -78,7 +78,7 @@ struct BranchingTree {
             if n <= BranchingTree.stemLoad && !crossesLobes {
                 tree.growStem(from: parentIndex, points: Array(work[range]), centroid: centroid, root: root,
                               parentDirection: parentDirection, share: share, radius: radius,
-                              terminalRadiusMM: terminalRadiusMM)
+                              terminalRadiusMM: terminalRadiusMM, random: &random)
                 continue
             }
             let toward = centroid - from
@@ -164,7 +164,7 @@ struct BranchingTree {
     /// 40-65 degrees, ending at the farthest one - the fine peripheral vessels seen on CT.
     mutating func growStem(from parentIndex: Int, points: [SIMD3<Double>], centroid: SIMD3<Double>,
                            root: SIMD3<Double>, parentDirection: SIMD3<Double>, share: Double,
-                           radius: (Int) -> Double, terminalRadiusMM: Double) {
+                           radius: (Int) -> Double, terminalRadiusMM: Double, random: inout PhantomRandom) {
         let from = nodes[parentIndex].position
         let n = points.count
         let maxTurn = Swift.min(1.05, 0.3 + 0.9 * (1 - share))
@@ -172,6 +172,11 @@ struct BranchingTree {
                                               + 0.8 * BranchingTree.normalized(from - root)),
                                           from: parentDirection, maxAngle: maxTurn)
         let sorted = points.sorted { (($0 - from) * dir).sum() < (($1 - from) * dir).sum() }
+        // The stem bends gently (an arc of 80-250 mm radius) in a random plane: perfectly
+        // straight stems looked like needles in the reformats.
+        var bendAxis = random.unitVector()
+        bendAxis = BranchingTree.normalized(bendAxis - (bendAxis * dir).sum() * dir)
+        let curvature = 1 / random.uniform(80, 250)
         let twigCap = 30 * terminalRadiusMM
         var along = 0.0
         var stem = parentIndex
@@ -192,7 +197,8 @@ struct BranchingTree {
             let lateral = (sideways * sideways).sum().squareRoot()
             // The fork sits before the point's projection, so the twig leaves at an acute angle.
             along = Swift.max(along + 1.0, projection - 1.0 * lateral)
-            nodes.append(Node(position: from + dir * along, parent: stem, radiusMM: radius(n - k), load: n - k))
+            nodes.append(Node(position: from + dir * along + bendAxis * (0.5 * curvature * along * along),
+                              parent: stem, radiusMM: radius(n - k), load: n - k))
             stem = nodes.count - 1
             let stemPosition = nodes[stem].position
             let t = p - stemPosition

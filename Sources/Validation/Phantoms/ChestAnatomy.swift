@@ -31,15 +31,8 @@ public struct ChestAnatomy: Sendable {
 
     /// Slow variation of each lung's outline with height (real lungs are not solids of revolution).
     let outlinePhase: [Double]
-    /// Oblique fissure per lung, a curved surface z = f(x, y) (see `obliqueFissure`): height
-    /// at the lung's centre line, slope (rise per mm towards the back), sagittal bend, lateral
-    /// bow and twist (the fissure is propeller-shaped, so its axial trace is a curve).
-    let fissureBase: [Double]
-    let fissureSlope: [Double]
-    let fissureBend: [Double]
-    let fissureBow: [Double]
-    let fissureTwist: [Double]
-    let fissureLateral: [Double]
+    /// Oblique fissure per lung (index 0 right, 1 left).
+    let obliqueFissures: [ObliqueFissure]
     /// Right minor (horizontal) fissure: height, tilt (rise per mm towards the back) and dome.
     let minorFissureZ: Double
     let minorFissureTilt: Double
@@ -111,18 +104,24 @@ public struct ChestAnatomy: Sendable {
         let tilt = r.uniform(0.75, 0.95)
         let slope = [0.8 + (tilt - 0.75) * 2, 0.85 + (tilt - 0.75) * 2]
         let bend = [d.uniform(0.05, 0.25), d.uniform(0.05, 0.25)]
-        fissureSlope = slope
-        fissureBend = bend
-        fissureBow = [d.uniform(-14, 14) * s, d.uniform(-14, 14) * s]
-        fissureTwist = [d.uniform(-0.25, 0.25), d.uniform(-0.25, 0.25)]
+        let bow = [d.uniform(-14, 14) * s, d.uniform(-14, 14) * s]
+        let twist = [d.uniform(-0.25, 0.25), d.uniform(-0.25, 0.25)]
         // Higher laterally, so the axial trace runs from posteromedial to anterolateral.
-        fissureLateral = [d.uniform(12, 30) * s, d.uniform(12, 30) * s]
+        let lateral = [d.uniform(12, 30) * s, d.uniform(12, 30) * s]
         let posteriorTop = [lungHeightMM * d.uniform(0.58, 0.66), lungHeightMM * d.uniform(0.6, 0.68)]
-        fissureBase = (0..<2).map { i in posteriorTop[i] - (slope[i] + bend[i]) * 100 * s }
         fissureCompleteness = d.uniform(0.5, 0.9)
         lungAnteriorHalf = r.uniform(88, 98) * s
         lungPosteriorHalf = r.uniform(96, 106) * s
         lungCenterY = r.uniform(0, 8) * s
+        var fissures: [ObliqueFissure] = []
+        for i in 0..<2 {
+            let base: Double = posteriorTop[i] - (slope[i] + bend[i]) * 100 * s
+            let rise: Double = i == 0 ? -lateral[i] : lateral[i]
+            fissures.append(ObliqueFissure(base: base, slope: slope[i], bend: bend[i], bow: bow[i], twist: twist[i],
+                                           lateralRise: rise, centerX: lungCenterX[i], halfWidth: lungHalfWidth[i],
+                                           centerY: lungCenterY, lengthMM: 100 * s))
+        }
+        obliqueFissures = fissures
         heartCenter = SIMD3(r.uniform(18, 30) * s, -r.uniform(18, 30) * s, -leftDomeDropMM + r.uniform(40, 52) * s)
         heartSemiAxes = SIMD3(r.uniform(58, 68) * s, r.uniform(44, 52) * s, r.uniform(50, 58) * s)
         heartAngle = r.uniform(0.35, 0.6)
@@ -300,16 +299,7 @@ public struct ChestAnatomy: Sendable {
     /// Height of lung `side`'s oblique fissure above (x, y) and its slope (dz/dx, dz/dy).
     @inline(__always)
     func obliqueFissure(side: Int, x: Double, y: Double) -> (z: Double, dx: Double, dy: Double) {
-        let w = lungHalfWidth[side]
-        let u = (x - lungCenterX[side]) / w
-        let v = (y - lungCenterY) / (100 * scale)
-        let z = fissureBase[side] + 100 * scale * (fissureSlope[side] * v + fissureBend[side] * v * v)
-            + fissureBow[side] * u * u + fissureTwist[side] * 100 * scale * u * v * 0.3
-            + fissureLateral[side] * (side == 0 ? -u : u)
-        let dx = (2 * fissureBow[side] * u + fissureTwist[side] * 30 * scale * v
-                  + fissureLateral[side] * (side == 0 ? -1 : 1)) / w
-        let dy = fissureSlope[side] + 2 * fissureBend[side] * v + fissureTwist[side] * 0.3 * u
-        return (z, dx, dy)
+        obliqueFissures[side].height(x: x, y: y)
     }
 
     /// Height of the right minor (horizontal) fissure above (x, y) and its slope; it exists
@@ -440,4 +430,26 @@ public struct ChestAnatomy: Sendable {
 
     /// Reference body half-width of the average adult (scale 1), used to size the FOV.
     public static let referenceBodyHalfWidthMM = 175.0
+}
+
+/// An oblique fissure: the curved surface z = f(x, y) rising towards the back (`slope` mm per
+/// mm, concave by `bend`), bowed (`bow`, mm at the lung's sides), twisted (`twist`) and
+/// rising laterally (`lateralRise`, mm at the lateral edge; signed per side), so its trace on
+/// an axial slice is a curve from posteromedial to anterolateral, as on real CT.
+struct ObliqueFissure: Sendable {
+    var base, slope, bend, bow, twist, lateralRise: Double
+    /// The lung's centre line and half-width, and the length unit (100 mm x scale).
+    var centerX, halfWidth, centerY, lengthMM: Double
+
+    /// Height (mm) above (x, y) and the slopes dz/dx, dz/dy.
+    @inline(__always)
+    func height(x: Double, y: Double) -> (z: Double, dx: Double, dy: Double) {
+        let u = (x - centerX) / halfWidth
+        let v = (y - centerY) / lengthMM
+        let z = base + lengthMM * (slope * v + bend * v * v) + bow * u * u + twist * lengthMM * u * v * 0.3
+            + lateralRise * u
+        let dx = (2 * bow * u + twist * lengthMM * 0.3 * v + lateralRise) / halfWidth
+        let dy = slope + 2 * bend * v + twist * 0.3 * u
+        return (z, dx, dy)
+    }
 }
