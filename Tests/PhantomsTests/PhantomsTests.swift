@@ -190,17 +190,20 @@ private func smallOptions(size: Int = 48, slices: Int = 16) -> PhantomOptions {
         #expect(tree.nodes.indices.dropFirst().allSatisfy { tree.nodes[$0].radiusMM <= tree.nodes[tree.nodes[$0].parent].radiusMM + 1e-9 })
     }
 
-    @Test func vesselsStayInTheirLobe() {
+    @Test func vesselsDoNotCrossTheObliqueFissure() {
         let p = PhantomGenerator(options: smallOptions(size: 128, slices: 40), seed: 1234).plan(case: 0)
         let a = p.anatomy
         var crossing = 0, checked = 0
         for s in p.vesselSegments where s.maxRadiusMM < 2 {
             guard let side = a.lungDistance(s.start).side, a.lungDistance(s.end).side == side else { continue }
             checked += 1
-            if a.lobe(side: side, s.start) != a.lobe(side: side, s.end) { crossing += 1 }
+            // The right upper and middle lobes share a tree (the minor fissure is incomplete in
+            // most people); the oblique fissure separates trees.
+            let lower = side == 0 ? 2 : 1
+            if (a.lobe(side: side, s.start) == lower) != (a.lobe(side: side, s.end) == lower) { crossing += 1 }
         }
         #expect(checked > 200)
-        #expect(Double(crossing) / Double(checked) < 0.03, "\(crossing) of \(checked) small vessels cross a fissure")
+        #expect(Double(crossing) / Double(checked) < 0.03, "\(crossing) of \(checked) small vessels cross the oblique fissure")
     }
 
     @Test func fissuresSeparateTheLobesAsInAnatomy() {

@@ -39,9 +39,9 @@ struct BranchingTree {
     }
 
     /// Grows a tree from `root`, leaving it along `direction`, to `points`. `groups` are
-    /// consecutive ranges of `points` (the lobes, in order): while a branch serves more than
-    /// one group, it splits off the first group (upper lobe first, as the pulmonary artery
-    /// does) instead of splitting by geometry, so no branch crosses from one lobe to another.
+    /// consecutive ranges of `points` (lobes, in order): while a branch serves more than one
+    /// group, it splits off the first group (upper lobe first, as the pulmonary artery does)
+    /// instead of splitting by geometry, so no branch crosses from one group to another.
     static func grow(root: SIMD3<Double>, direction: SIMD3<Double>, points: [SIMD3<Double>],
                      groups: [Int] = [], terminalRadiusMM: Double, maximumRadiusMM: Double,
                      random: inout PhantomRandom) -> BranchingTree {

@@ -227,13 +227,16 @@ public struct PhantomCase: Sendable {
         identity = PhantomIdentity(seed: seed, index: index)
     }
 
-    /// Points spread uniformly through lung `side`, at least 2 mm from its surface and 2.5 mm
-    /// from a fissure (vessels do not cross fissures, which leaves a thin avascular band),
-    /// ordered by lobe (upper first), with the number of points per lobe.
+    /// Points spread uniformly through lung `side`, at least 2 mm from its surface and 2 mm
+    /// (1.5 mm) from the oblique (minor) fissure, which leaves a thin avascular band along
+    /// them, ordered by tree group (upper first) with the number of points per group. The
+    /// right upper and middle lobes form one group: grown as separate trees, both grew away
+    /// from the minor fissure and left the lung within ~10 mm of it with half the vessels
+    /// (the minor fissure is incomplete in most people, so vessels may cross it).
     static func sampleLobes(_ a: ChestAnatomy, side: Int, count: Int,
                             random r: inout PhantomRandom) -> (points: [SIMD3<Double>], groups: [Int]) {
         let (lo, hi) = a.lungBounds(side: side)
-        var byLobe: [[SIMD3<Double>]] = Array(repeating: [], count: side == 0 ? 3 : 2)
+        var byLobe: [[SIMD3<Double>]] = [[], []]
         var accepted = 0
         var attempts = 0
         while accepted < count && attempts < count * 40 {
@@ -243,7 +246,7 @@ public struct PhantomCase: Sendable {
             guard s == side && d < -2 * a.scale else { continue }
             let f = a.fissureDistances(side: side, p)
             guard abs(f.oblique) > 2 * a.scale, abs(f.minor) > 1.5 * a.scale else { continue }
-            byLobe[a.lobe(side: side, p)].append(p)
+            byLobe[a.lobe(side: side, p) == (side == 0 ? 2 : 1) ? 1 : 0].append(p)
             accepted += 1
         }
         return (byLobe.flatMap { $0 }, byLobe.map(\.count))
