@@ -179,8 +179,8 @@ private func smallOptions(size: Int = 48, slices: Int = 16) -> PhantomOptions {
             mainTurns.append(acos(Swift.max(-1, Swift.min(1, c))))
         }
         // Branches serving 10+ territories run away from the hilum; the finest twigs fill the
-        // space around their stems in all directions, but most still point outward. (Before the
-        // stems and the near-edge rule, 73% and 57%.)
+        // space around their stems in all directions, but most still point outward. (The
+        // generator-1 trees, grown from the same points: 68% and 57%.)
         #expect(Double(bigOutward) / Double(big) > 0.85, "\(bigOutward) of \(big) large branches run outward")
         #expect(Double(outward) / Double(total) > 0.7, "\(outward) of \(total) branches run outward")
         mainTurns.sort()
