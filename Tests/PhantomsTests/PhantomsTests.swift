@@ -139,3 +139,82 @@ private func smallOptions(size: Int = 48, slices: Int = 16) -> PhantomOptions {
         #expect(median > -900 && median < -760, "lung median \(median) HU")
     }
 }
+
+@Suite struct PhantomVesselTreeTests {
+    /// Points filling a half-ellipsoid lateral to a "hilum" at the origin, like one lung.
+    private func lungCloud(_ count: Int, seed: UInt64) -> [SIMD3<Double>] {
+        var r = PhantomRandom(seed: seed)
+        var out: [SIMD3<Double>] = []
+        while out.count < count {
+            let p = SIMD3(r.uniform(0, 140), r.uniform(-90, 90), r.uniform(-110, 110))
+            let q = (p.x - 70) * (p.x - 70) / 4900 + p.y * p.y / 8100 + p.z * p.z / 12100
+            if q < 1 { out.append(p) }
+        }
+        return out
+    }
+
+    @Test func branchesRunOutwardFromTheHilumAndBendGently() {
+        var r = PhantomRandom(seed: 11)
+        let tree = BranchingTree.grow(root: .zero, direction: SIMD3(1, 0, 0), points: lungCloud(2000, seed: 5),
+                                      terminalRadiusMM: 0.45, maximumRadiusMM: 5, random: &r)
+        #expect(tree.nodes.count == 2 * 2000)   // a binary tree: 2n - 1 branches plus the root
+        var outward = 0, total = 0
+        var bigOutward = 0, big = 0
+        var mainTurns: [Double] = []
+        for i in tree.nodes.indices.dropFirst() {
+            let n = tree.nodes[i], p = tree.nodes[n.parent]
+            let d = n.position - p.position
+            let len = (d * d).sum().squareRoot()
+            guard len > 1e-6 else { continue }
+            total += 1
+            // Moving away from the hilum: the distance to the root grows along the branch.
+            let rp = (p.position * p.position).sum().squareRoot(), rn = (n.position * n.position).sum().squareRoot()
+            if rn > rp { outward += 1 }
+            if n.load >= 10 { big += 1; if rn > rp { bigOutward += 1 } }
+            // Turn of the child carrying most of the parent's load (the line that "continues").
+            guard n.parent != 0, n.load * 2 > p.load else { continue }
+            let gp = tree.nodes[p.parent]
+            let pd = p.position - gp.position
+            let c = (pd * d).sum() / ((pd * pd).sum().squareRoot() * len)
+            mainTurns.append(acos(Swift.max(-1, Swift.min(1, c))))
+        }
+        // Branches serving 10+ territories run away from the hilum; the finest twigs fill the
+        // space around their stems in all directions, but most still point outward. (The
+        // generator-1 trees, grown from the same points: 68% and 57%.)
+        #expect(Double(bigOutward) / Double(big) > 0.85, "\(bigOutward) of \(big) large branches run outward")
+        #expect(Double(outward) / Double(total) > 0.7, "\(outward) of \(total) branches run outward")
+        mainTurns.sort()
+        let median = mainTurns[mainTurns.count / 2] * 180 / .pi
+        #expect(median < 25, "median turn of the continuing branch \(median) degrees")
+        // Murray-type taper: radius never grows from parent to child.
+        #expect(tree.nodes.indices.dropFirst().allSatisfy { tree.nodes[$0].radiusMM <= tree.nodes[tree.nodes[$0].parent].radiusMM + 1e-9 })
+    }
+
+    @Test func vesselsDoNotCrossTheObliqueFissure() {
+        let p = PhantomGenerator(options: smallOptions(size: 128, slices: 40), seed: 1234).plan(case: 0)
+        let a = p.anatomy
+        var crossing = 0, checked = 0
+        for s in p.vesselSegments where s.maxRadiusMM < 2 {
+            guard let side = a.lungDistance(s.start).side, a.lungDistance(s.end).side == side else { continue }
+            checked += 1
+            // The right upper and middle lobes share a tree (the minor fissure is incomplete in
+            // most people); the oblique fissure separates trees.
+            let lower = side == 0 ? 2 : 1
+            if (a.lobe(side: side, s.start) == lower) != (a.lobe(side: side, s.end) == lower) { crossing += 1 }
+        }
+        #expect(checked > 200)
+        #expect(Double(crossing) / Double(checked) < 0.03, "\(crossing) of \(checked) small vessels cross the oblique fissure")
+    }
+
+    @Test func fissuresSeparateTheLobesAsInAnatomy() {
+        let a = PhantomGenerator(options: smallOptions(), seed: 1234).plan(case: 0).anatomy
+        // Posterior-inferior lung is lower lobe, anterior-superior is upper lobe, and the right
+        // lung's anterior middle height is the middle lobe (below the minor fissure).
+        for side in 0..<2 {
+            let x = side == 0 ? -70.0 * a.scale : 70.0 * a.scale
+            #expect(a.lobe(side: side, SIMD3(x, 80 * a.scale, 20 * a.scale)) == (side == 0 ? 2 : 1))
+            #expect(a.lobe(side: side, SIMD3(x, -40 * a.scale, a.lungHeightMM * 0.85)) == 0)
+        }
+        #expect(a.lobe(side: 0, SIMD3(-80 * a.scale, -60 * a.scale, a.carinaZ - 60 * a.scale)) == 1)
+    }
+}

@@ -1,14 +1,17 @@
 import Foundation
 
-/// Pulmonary artery, vein and bronchial trees grown into the lung by recursive space
-/// partitioning: points are scattered through the lung (each stands for the territory one
-/// terminal branch supplies); a branch heads for the centroid of the points it serves,
-/// then splits them (unequally, across their principal axis) between two children. Radii
-/// follow a Murray-type law (r^k of a parent = sum of the children's, k = 2.5), so
-/// r = rTerminal * n^(1/k) for a branch serving n points (capped at the hilum), which tapers the tree from about 5 mm at the hilum to
-/// sub-millimetre twigs near the pleura. This is a simplified form of constrained
-/// constructive optimisation (Schreiner & Buxbaum 1993) / space colonisation
-/// (Runions et al. 2007), which both give space-filling trees.
+/// Pulmonary artery, vein and bronchial trees grown into the lung by volume-filling
+/// recursive partitioning (after Kitaoka et al. 1999 and Tawhai et al. 2000/2004): points
+/// are scattered through the lung, each standing for the territory one terminal branch
+/// supplies. A branch heads for the centroid of the points it serves, travels part of the way
+/// there, then splits its points in two by a plane that CONTAINS the branch's own axis, so
+/// both children keep heading outward (a partition into wedges around the branch, not into
+/// near and far halves). The children's turn away from the parent is limited, so the path from
+/// the hilum to the pleura is a long, gently curving line that tapers, with side branches
+/// leaving it at Y-shaped forks - as pulmonary vessels look on an axial slice. Radii follow a
+/// Murray-type law (r^k of a parent = sum of the children's, k = 2.5), so
+/// r = rTerminal * n^(1/k) for a branch serving n points (capped at the hilum), which tapers
+/// the tree from about 6 mm at the hilum to sub-millimetre twigs near the pleura.
 struct BranchingTree {
     struct Node {
         var position: SIMD3<Double>
@@ -21,9 +24,11 @@ struct BranchingTree {
     var nodes: [Node] = []
 
     /// r = rTerminal * n^exponent. Murray's law gives 1/3; measured pulmonary trees give
-    /// diameter exponents of about 2.5-2.7 (Kassab 1993, Huang 1996), i.e. 0.37-0.4, which
-    /// keeps mid-sized (1-3 mm) vessels as plentiful as on real CT.
-    static let radiusExponent = 0.4
+    /// diameter exponents of about 2.5-3 (Kassab 1993, Huang 1996), i.e. 0.33-0.4. The model's
+    /// terminal points are far more numerous than real terminal units, and 0.4 made segmental
+    /// vessels about twice as thick as on real CT; 0.34 gives ~3.5 mm radius segmental and
+    /// ~2 mm subsegmental arteries.
+    static let radiusExponent = 0.34
 
     /// Segments parent -> child with their radii.
     var segments: [TubeSegment] {
@@ -33,51 +38,100 @@ struct BranchingTree {
         }
     }
 
-    /// Grows a tree from `root` to `points`, terminal radius `terminalRadiusMM`.
-    static func grow(root: SIMD3<Double>, points: [SIMD3<Double>], terminalRadiusMM: Double,
-                     maximumRadiusMM: Double, random: inout PhantomRandom) -> BranchingTree {
+    /// Grows a tree from `root`, leaving it along `direction`, to `points`. `groups` are
+    /// consecutive ranges of `points` (lobes, in order): while a branch serves more than one
+    /// group, it splits off the first group (upper lobe first, as the pulmonary artery does)
+    /// instead of splitting by geometry, so no branch crosses from one group to another.
+    static func grow(root: SIMD3<Double>, direction: SIMD3<Double>, points: [SIMD3<Double>],
+                     groups: [Int] = [], terminalRadiusMM: Double, maximumRadiusMM: Double,
+                     random: inout PhantomRandom) -> BranchingTree {
         var tree = BranchingTree()
         let exponent = BranchingTree.radiusExponent
-        let rootRadius = Swift.min(maximumRadiusMM, terminalRadiusMM * pow(Double(points.count), exponent))
-        tree.nodes.append(Node(position: root, parent: -1, radiusMM: rootRadius, load: points.count))
+        func radius(_ n: Int) -> Double { Swift.min(maximumRadiusMM, terminalRadiusMM * pow(Double(n), exponent)) }
+        tree.nodes.append(Node(position: root, parent: -1, radiusMM: radius(points.count), load: points.count))
+        // Group boundaries as absolute indices into `points`.
+        var bounds: [Int] = []
+        var acc = 0
+        for g in groups.dropLast() { acc += g; bounds.append(acc) }
         var work = points
-        // Explicit stack: (parent node, range of `work`).
-        var stack: [(Int, Range<Int>)] = [(0, 0..<work.count)]
-        while let (parentIndex, range) = stack.popLast() {
+        // Explicit stack: (parent node, range of `work`, the parent branch's unit direction,
+        // this branch's share of its parent's load; 1 for lobar trunks).
+        var stack: [(Int, Range<Int>, SIMD3<Double>, Double)] = [(0, 0..<work.count, normalized(direction), 1)]
+        while let (parentIndex, range, parentDirection, share) = stack.popLast() {
             let n = range.count
             guard n > 0 else { continue }
             let from = tree.nodes[parentIndex].position
-            let radius = Swift.min(maximumRadiusMM, terminalRadiusMM * pow(Double(n), exponent))
             if n == 1 {
-                tree.nodes.append(Node(position: work[range.lowerBound], parent: parentIndex,
+                // Terminal twig towards its territory, but never turning back on its parent.
+                let target = work[range.lowerBound]
+                let length = Swift.min(((target - from) * (target - from)).sum().squareRoot(), 14 * terminalRadiusMM / 0.45)
+                let outward = normalized(normalized(target - from) + 0.6 * normalized(from - root))
+                let dir = limitTurn(outward, from: parentDirection, maxAngle: 0.5)
+                tree.nodes.append(Node(position: from + dir * length, parent: parentIndex,
                                        radiusMM: terminalRadiusMM, load: 1))
                 continue
             }
             var centroid = SIMD3<Double>.zero
             for i in range { centroid += work[i] }
             centroid /= Double(n)
-            let toward = centroid - from
-            // Large branches travel a smaller fraction of the way (the trunk splits early);
-            // small ones go most of the way to their territory.
-            let fraction = n > 200 ? random.uniform(0.3, 0.45) : random.uniform(0.45, 0.7)
-            var step = toward * fraction
-            let len = (step * step).sum().squareRoot()
-            if len > 1e-6 {
-                // A little tortuosity.
-                let jitter = random.unitVector() * len * 0.12
-                step += jitter - (jitter * step).sum() / (len * len) * step
+            let crossesLobes = bounds.contains { $0 > range.lowerBound && $0 < range.upperBound }
+            if n <= BranchingTree.stemLoad && !crossesLobes {
+                tree.growStem(from: parentIndex, points: Array(work[range]), centroid: centroid, root: root,
+                              parentDirection: parentDirection, share: share, radius: radius,
+                              terminalRadiusMM: terminalRadiusMM, random: &random)
+                continue
             }
-            let position = from + step
-            tree.nodes.append(Node(position: position, parent: parentIndex, radiusMM: radius, load: n))
+            let toward = centroid - from
+            let distance = (toward * toward).sum().squareRoot()
+            // Lobar trunks may leave the hilum steeply (the upper-lobe artery rises). Otherwise
+            // the turn at a fork follows the load split, as in optimal (Murray) bifurcations:
+            // the child carrying most of the flow bends ~10-20 degrees, a small side branch up
+            // to ~55; paths therefore run on as long, gently curving lines.
+            let maxTurn = share >= 1 ? 1.45 : (n > 300 ? 1.2 : Swift.min(1.05, 0.3 + 0.9 * (1 - share)))
+            // A pull away from the hilum keeps paths radial (vessels fan out from the hilum
+            // rather than wandering across the lung). It grows for small branches, whose few
+            // territories give a noisy centroid: without it half of them ran back towards the
+            // hilum and a slice showed short dashes in every direction.
+            let radial = normalized(from - root)
+            let pull = share >= 1 || parentIndex == 0 ? 0.0 : 0.3 + 1 / Double(n).squareRoot()
+            var dir = limitTurn(normalized(normalized(toward) + pull * radial), from: parentDirection, maxAngle: maxTurn)
+            // Gentle tortuosity (a few degrees per branch, not a zigzag).
+            dir = normalized(dir + random.unitVector() * 0.05)
+            // Tawhai's 40% of the way to the centroid (big trunks sooner, lobar trunks within
+            // 12-20%, so a lobe's first fork is near the hilum), but never past
+            // the near edge of the territories (their 15% quantile along the branch), so the
+            // children find their points ahead of them, not behind.
+            let fraction = share >= 1 ? random.uniform(0.12, 0.2) : (n > 800 ? random.uniform(0.2, 0.3) : random.uniform(0.35, 0.5))
+            var ahead = work[range].map { (($0 - from) * dir).sum() }
+            let q = Int(Double(n - 1) * 0.15)
+            let nearEdge = ahead.withUnsafeMutableBufferPointer { b -> Double in
+                b.sort()
+                return b[q]
+            }
+            let position = from + dir * Swift.max(Swift.min(distance * fraction, nearEdge), 1.5 * radius(n))
+            tree.nodes.append(Node(position: position, parent: parentIndex, radiusMM: radius(n), load: n))
             let me = tree.nodes.count - 1
-            // Principal axis of the points by power iteration on their covariance.
+            // Lobe boundary inside this range: split there.
+            if let b = bounds.first(where: { $0 > range.lowerBound && $0 < range.upperBound }) {
+                stack.append((me, b..<range.upperBound, dir, 1))
+                stack.append((me, range.lowerBound..<b, dir, 1))
+                continue
+            }
+            // Principal axis of the points projected on the plane across the branch (power
+            // iteration on their covariance), so the splitting plane contains the branch. Big
+            // (lobar, segmental) territories split on their full principal axis instead: a
+            // lobar trunk runs through the middle of its lobe, and wedges around it alone
+            // would leave the part of the lobe behind its first fork (e.g. the upper lobe just
+            // above the minor fissure) almost without vessels.
+            let acrossBranch = n <= 300
             var cxx = 0.0, cyy = 0.0, czz = 0.0, cxy = 0.0, cxz = 0.0, cyz = 0.0
             for i in range {
-                let d = work[i] - centroid
+                var d = work[i] - centroid
+                if acrossBranch { d -= (d * dir).sum() * dir }
                 cxx += d.x * d.x; cyy += d.y * d.y; czz += d.z * d.z
                 cxy += d.x * d.y; cxz += d.x * d.z; cyz += d.y * d.z
             }
-            var axis = SIMD3<Double>(1, 0.7, 0.3)
+            var axis = normalized(SIMD3<Double>(1, 0.7, 0.3) - (SIMD3<Double>(1, 0.7, 0.3) * dir).sum() * dir)
             for _ in 0..<12 {
                 let v = SIMD3(cxx * axis.x + cxy * axis.y + cxz * axis.z,
                               cxy * axis.x + cyy * axis.y + cyz * axis.z,
@@ -86,14 +140,94 @@ struct BranchingTree {
                 if norm < 1e-12 { break }
                 axis = v / norm
             }
-            // Sort the range along the axis, split unequally (monopodial-ish branching).
+            // Sort the range along the axis and split unequally: mostly a small side branch
+            // leaving at a wide angle while the larger child continues nearly straight (pulmonary
+            // trees are strongly asymmetric), sometimes a near-even fork.
             var slice = Array(work[range])
             slice.sort { ($0 * axis).sum() < ($1 * axis).sum() }
             for (k, p) in slice.enumerated() { work[range.lowerBound + k] = p }
-            let split = Swift.max(1, Swift.min(n - 1, Int((Double(n) * random.uniform(0.28, 0.72)).rounded())))
-            stack.append((me, range.lowerBound..<(range.lowerBound + split)))
-            stack.append((me, (range.lowerBound + split)..<range.upperBound))
+            var share = random.chance(0.7) ? random.uniform(0.1, 0.32) : random.uniform(0.32, 0.5)
+            if random.chance(0.5) { share = 1 - share }   // which side the side branch leaves on
+            let split = Swift.max(1, Swift.min(n - 1, Int((Double(n) * share).rounded())))
+            stack.append((me, range.lowerBound..<(range.lowerBound + split), dir, Double(split) / Double(n)))
+            stack.append((me, (range.lowerBound + split)..<range.upperBound, dir, Double(n - split) / Double(n)))
         }
         return tree
+    }
+
+    /// Branches serving at most this many territories end as a stem with side twigs.
+    static let stemLoad = 8
+
+    /// The last few territories of a branch: instead of more forks between blob-like groups
+    /// of points (whose centroids point anywhere, which drew short dashes in every direction),
+    /// a straight stem runs on outwards past them and gives off one twig per territory at
+    /// 40-65 degrees, ending at the farthest one - the fine peripheral vessels seen on CT.
+    mutating func growStem(from parentIndex: Int, points: [SIMD3<Double>], centroid: SIMD3<Double>,
+                           root: SIMD3<Double>, parentDirection: SIMD3<Double>, share: Double,
+                           radius: (Int) -> Double, terminalRadiusMM: Double, random: inout PhantomRandom) {
+        let from = nodes[parentIndex].position
+        let n = points.count
+        let maxTurn = Swift.min(1.05, 0.3 + 0.9 * (1 - share))
+        let dir = BranchingTree.limitTurn(BranchingTree.normalized(BranchingTree.normalized(centroid - from)
+                                              + 0.8 * BranchingTree.normalized(from - root)),
+                                          from: parentDirection, maxAngle: maxTurn)
+        let sorted = points.sorted { (($0 - from) * dir).sum() < (($1 - from) * dir).sum() }
+        // The stem bends gently (an arc of 80-250 mm radius) in a random plane: perfectly
+        // straight stems looked like needles in the reformats.
+        var bendAxis = random.unitVector()
+        bendAxis = BranchingTree.normalized(bendAxis - (bendAxis * dir).sum() * dir)
+        let curvature = 1 / random.uniform(80, 250)
+        let twigCap = 30 * terminalRadiusMM
+        var along = 0.0
+        var stem = parentIndex
+        for (k, p) in sorted.enumerated() {
+            let base = nodes[stem].position
+            if k == n - 1 {
+                // The stem ends at (towards) the last territory.
+                let d = p - base
+                let len = Swift.min((d * d).sum().squareRoot(), twigCap)
+                let end = BranchingTree.limitTurn(BranchingTree.normalized(d), from: dir, maxAngle: 0.35)
+                nodes.append(Node(position: base + end * Swift.max(len, 0.5), parent: stem,
+                                  radiusMM: terminalRadiusMM, load: 1))
+                break
+            }
+            let rel = p - from
+            let projection = (rel * dir).sum()
+            let sideways = rel - projection * dir
+            let lateral = (sideways * sideways).sum().squareRoot()
+            // The fork sits before the point's projection, so the twig leaves at an acute angle.
+            along = Swift.max(along + 1.0, projection - 1.0 * lateral)
+            nodes.append(Node(position: from + dir * along + bendAxis * (0.5 * curvature * along * along),
+                              parent: stem, radiusMM: radius(n - k), load: n - k))
+            stem = nodes.count - 1
+            let stemPosition = nodes[stem].position
+            let t = p - stemPosition
+            let len = Swift.min((t * t).sum().squareRoot(), twigCap)
+            let twig = BranchingTree.limitTurn(BranchingTree.normalized(t), from: dir, maxAngle: 0.9)
+            nodes.append(Node(position: stemPosition + twig * Swift.max(len, 0.5), parent: stem,
+                              radiusMM: terminalRadiusMM, load: 1))
+        }
+    }
+
+    @inline(__always)
+    static func normalized(_ v: SIMD3<Double>) -> SIMD3<Double> {
+        let n = (v * v).sum().squareRoot()
+        return n > 1e-12 ? v / n : SIMD3(1, 0, 0)
+    }
+
+    /// `dir` rotated towards `reference` so the angle between them is at most `maxAngle` (rad).
+    static func limitTurn(_ dir: SIMD3<Double>, from reference: SIMD3<Double>, maxAngle: Double) -> SIMD3<Double> {
+        let c = (dir * reference).sum()
+        if c >= cos(maxAngle) { return dir }
+        var perp = dir - c * reference
+        let pn = (perp * perp).sum().squareRoot()
+        if pn < 1e-9 {
+            // Straight back: pick any perpendicular.
+            perp = abs(reference.x) < 0.9 ? SIMD3(1, 0, 0) : SIMD3(0, 1, 0)
+            perp = normalized(perp - (perp * reference).sum() * reference)
+        } else {
+            perp /= pn
+        }
+        return reference * cos(maxAngle) + perp * sin(maxAngle)
     }
 }

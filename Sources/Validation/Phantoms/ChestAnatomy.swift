@@ -31,9 +31,28 @@ public struct ChestAnatomy: Sendable {
 
     /// Slow variation of each lung's outline with height (real lungs are not solids of revolution).
     let outlinePhase: [Double]
-    /// Oblique fissure per lung: a point on it and its unit normal.
-    let fissurePoint: [SIMD3<Double>]
-    let fissureNormal: [SIMD3<Double>]
+    /// Oblique fissure per lung (index 0 right, 1 left).
+    let obliqueFissures: [ObliqueFissure]
+    /// Right minor (horizontal) fissure: height, tilt (rise per mm towards the back) and dome.
+    let minorFissureZ: Double
+    let minorFissureTilt: Double
+    let minorFissureDome: Double
+    /// Visible fraction of the fissures (real fissures are often incomplete).
+    public let fissureCompleteness: Double
+
+    // Body details (drawn from a separate stream so the lungs of a seed do not change).
+    /// Amplitudes and phases of the outline's 2nd-5th angular harmonics (fractions of the radius).
+    let outlineHarmonics: [(amplitude: Double, phase: Double)]
+    /// Breast bulge (mm, 0 for none) and its height centre.
+    let breastMM: Double
+    let breastZ: Double
+    /// Arms resting at the sides of the chest (most chest CTs are taken with the arms raised).
+    public let armsAtSides: Bool
+    let armRadiusMM: Double
+    let armGapMM: Double
+    let armY: Double
+    /// Scapulae: lowest point (inferior angle) height.
+    let scapulaBottomZ: Double
 
     // Heart: ellipsoid, rotated about z.
     let heartCenter: SIMD3<Double>
@@ -64,7 +83,10 @@ public struct ChestAnatomy: Sendable {
         public var hu: Double
     }
 
-    public init(scale s: Double, random r: inout PhantomRandom) {
+    /// `random` draws the lungs, mediastinum and skeleton; `details` (a separate stream) the
+    /// fissure shapes and the body details, so adding details never moves a seed's lungs.
+    public init(scale s: Double, random r: inout PhantomRandom, details: PhantomRandom) {
+        var d = details
         scale = s
         lungHeightMM = r.uniform(205, 245) * s
         fatMM = r.uniform(6, 26) * s
@@ -76,14 +98,30 @@ public struct ChestAnatomy: Sendable {
         lungHalfWidth = [halfWidth * r.uniform(0.97, 1.03), halfWidth * r.uniform(0.95, 1.0)]
         lungCenterX = [-r.uniform(68, 74) * s, r.uniform(68, 74) * s]
         outlinePhase = [r.uniform(0, 6.28), r.uniform(0, 6.28)]
-        // The oblique fissure runs from high posteriorly (about T4) down and forward to the
-        // diaphragm: a plane tilted about 50 degrees from horizontal.
-        fissurePoint = [SIMD3(-70 * s, 0, lungHeightMM * 0.42), SIMD3(70 * s, 0, lungHeightMM * 0.38)]
+        // The oblique fissure runs from high posteriorly (about T4, ~62% of the lung height)
+        // down and forward to the front third of the diaphragm, about 40-50 degrees from
+        // horizontal, slightly concave, bowed and twisted across the lung.
         let tilt = r.uniform(0.75, 0.95)
-        fissureNormal = [SIMD3(0, -sin(tilt), cos(tilt)), SIMD3(0, -sin(tilt + 0.05), cos(tilt + 0.05))]
+        let slope = [0.8 + (tilt - 0.75) * 2, 0.85 + (tilt - 0.75) * 2]
+        let bend = [d.uniform(0.05, 0.25), d.uniform(0.05, 0.25)]
+        let bow = [d.uniform(-14, 14) * s, d.uniform(-14, 14) * s]
+        let twist = [d.uniform(-0.25, 0.25), d.uniform(-0.25, 0.25)]
+        // Higher laterally, so the axial trace runs from posteromedial to anterolateral.
+        let lateral = [d.uniform(12, 30) * s, d.uniform(12, 30) * s]
+        let posteriorTop = [lungHeightMM * d.uniform(0.58, 0.66), lungHeightMM * d.uniform(0.6, 0.68)]
+        fissureCompleteness = d.uniform(0.5, 0.9)
         lungAnteriorHalf = r.uniform(88, 98) * s
         lungPosteriorHalf = r.uniform(96, 106) * s
         lungCenterY = r.uniform(0, 8) * s
+        var fissures: [ObliqueFissure] = []
+        for i in 0..<2 {
+            let base: Double = posteriorTop[i] - (slope[i] + bend[i]) * 100 * s
+            let rise: Double = i == 0 ? -lateral[i] : lateral[i]
+            fissures.append(ObliqueFissure(base: base, slope: slope[i], bend: bend[i], bow: bow[i], twist: twist[i],
+                                           lateralRise: rise, centerX: lungCenterX[i], halfWidth: lungHalfWidth[i],
+                                           centerY: lungCenterY, lengthMM: 100 * s))
+        }
+        obliqueFissures = fissures
         heartCenter = SIMD3(r.uniform(18, 30) * s, -r.uniform(18, 30) * s, -leftDomeDropMM + r.uniform(40, 52) * s)
         heartSemiAxes = SIMD3(r.uniform(58, 68) * s, r.uniform(44, 52) * s, r.uniform(50, 58) * s)
         heartAngle = r.uniform(0.35, 0.6)
@@ -93,6 +131,17 @@ public struct ChestAnatomy: Sendable {
         vertebralRadius = r.uniform(16, 19) * s
         vertebraPitch = r.uniform(23, 27) * s
         carinaZ = lungHeightMM * r.uniform(0.55, 0.62)
+        minorFissureZ = carinaZ - d.uniform(20, 40) * s
+        minorFissureTilt = d.uniform(-0.08, 0.12)
+        minorFissureDome = d.uniform(8, 20) * s
+        outlineHarmonics = (0..<4).map { _ in (d.uniform(-0.025, 0.025), d.uniform(0, 2 * .pi)) }
+        breastMM = d.chance(0.5) ? d.uniform(8, 40) * s : 0
+        breastZ = carinaZ - d.uniform(40, 80) * s
+        armsAtSides = d.chance(0.3)
+        armRadiusMM = d.uniform(40, 52) * s
+        armGapMM = d.uniform(0, 8) * s
+        armY = d.uniform(10, 40) * s
+        scapulaBottomZ = lungHeightMM * d.uniform(0.22, 0.34)
 
         // Mediastinum: trachea and main bronchi, oesophagus, aorta, SVC, pulmonary trunk.
         let top = lungHeightMM + 120 * s
@@ -245,6 +294,42 @@ public struct ChestAnatomy: Sendable {
                 SIMD3(lungCenterX[side] + a, lungCenterY + lungPosteriorHalf, lungHeightMM))
     }
 
+    // MARK: Fissures and lobes
+
+    /// Height of lung `side`'s oblique fissure above (x, y) and its slope (dz/dx, dz/dy).
+    @inline(__always)
+    func obliqueFissure(side: Int, x: Double, y: Double) -> (z: Double, dx: Double, dy: Double) {
+        obliqueFissures[side].height(x: x, y: y)
+    }
+
+    /// Height of the right minor (horizontal) fissure above (x, y) and its slope; it exists
+    /// only in front of the oblique fissure (between the upper and middle lobes).
+    @inline(__always)
+    func minorFissure(x: Double, y: Double) -> (z: Double, dx: Double, dy: Double) {
+        let w = lungHalfWidth[0]
+        let u = (x - lungCenterX[0]) / w, v = (y - lungCenterY) / lungAnteriorHalf
+        let z = minorFissureZ + minorFissureTilt * (y - lungCenterY) - minorFissureDome * (u * u + v * v)
+        return (z, -2 * minorFissureDome * u / w, minorFissureTilt - 2 * minorFissureDome * v / lungAnteriorHalf)
+    }
+
+    /// Signed distances (mm, positive above) from `p` to lung `side`'s fissures: the oblique
+    /// one, and for the right lung the minor one (infinite where it does not exist).
+    func fissureDistances(side: Int, _ p: SIMD3<Double>) -> (oblique: Double, minor: Double) {
+        let o = obliqueFissure(side: side, x: p.x, y: p.y)
+        let oblique = (p.z - o.z) / (1 + o.dx * o.dx + o.dy * o.dy).squareRoot()
+        guard side == 0, oblique > 0 else { return (oblique, .infinity) }
+        let m = minorFissure(x: p.x, y: p.y)
+        return (oblique, (p.z - m.z) / (1 + m.dx * m.dx + m.dy * m.dy).squareRoot())
+    }
+
+    /// Lobe of a point of lung `side`: right 0 upper, 1 middle, 2 lower; left 0 upper
+    /// (with the lingula), 1 lower.
+    public func lobe(side: Int, _ p: SIMD3<Double>) -> Int {
+        let f = fissureDistances(side: side, p)
+        if f.oblique <= 0 { return side == 0 ? 2 : 1 }
+        return side == 0 && f.minor <= 0 ? 1 : 0
+    }
+
     // MARK: Body
 
     /// Half-extents of the body outline (lateral, anterior, posterior), mm.
@@ -265,6 +350,79 @@ public struct ChestAnatomy: Sendable {
         return Swift.max(sd, y - (bodyPosterior - inset))
     }
 
+    /// Signed distance to the skin surface at height z: the body outline with its irregular
+    /// angular harmonics and the breasts, never inside `muscleDistance` + 3 mm. Arms excluded.
+    @inline(__always)
+    func skinDistance(x: Double, y: Double, z: Double, muscleDistance: Double) -> Double {
+        let base = bodyDistance(x: x, y: y, inset: 0)
+        // The harmonics move the outline by at most 7.3% of the half-width (12.8 mm at scale 1,
+        // slow variation included) and the breasts by breastMM: beyond that, nothing changes.
+        if base < -(16 * scale + breastMM + 2) || base > 16 * scale + 2 { return Swift.min(base, muscleDistance - 3) }
+        let theta = atan2(y, x)
+        let r = bodyHalfWidth
+        var bump = 0.0
+        let slow = 1 + 0.4 * sin(z / (70 * scale) + outlineHarmonics[0].phase)
+        for (k, h) in outlineHarmonics.enumerated() {
+            bump += h.amplitude / Double(k + 1) * cos(Double(k + 2) * theta + h.phase) * slow
+        }
+        var sd = base - bump * r
+        if breastMM > 0 && y < 0 {
+            // Two smooth bulges in front, centred about half way out, over the mid chest.
+            let bx = abs(x) - 0.5 * r
+            let fall = exp(-(bx * bx) / (2 * pow(38 * scale, 2)) - pow((z - breastZ) / (60 * scale), 2))
+            sd -= breastMM * fall * Swift.min(1, -y / (40 * scale))
+        }
+        return Swift.min(sd, muscleDistance - 3)
+    }
+
+    /// Glandular-tissue fraction of the breast at (x, y, z) (0 outside), for the renderer.
+    @inline(__always)
+    func breastGland(x: Double, y: Double, z: Double) -> Double {
+        guard breastMM > 0, y < 0 else { return 0 }
+        let cx = 0.5 * bodyHalfWidth * (x < 0 ? -1 : 1)
+        let cy = -bodyAnterior + fatMM * 0.3 - breastMM * 0.35
+        let dx = (x - cx) / (28 * scale + breastMM * 0.3), dy = (y - cy) / (breastMM * 0.45 + 4 * scale)
+        let dz = (z - breastZ) / (40 * scale)
+        let q = dx * dx + dy * dy + dz * dz
+        return q < 1 ? (1 - q) : 0
+    }
+
+    /// Signed distance (mm) to the arm on the side of x (upper arm: a slightly flattened
+    /// cylinder beside the chest), or +infinity when the arms are raised.
+    @inline(__always)
+    func armDistance(x: Double, y: Double) -> (distanceMM: Double, centerX: Double) {
+        guard armsAtSides else { return (.infinity, 0) }
+        let cx = (x < 0 ? -1.0 : 1.0) * (bodyHalfWidth + armGapMM + armRadiusMM * 0.85)
+        let dx = x - cx, dy = y - armY
+        let nx = dx / (armRadiusMM * 0.85), ny = dy / armRadiusMM
+        let f = (nx * nx + ny * ny).squareRoot()
+        let rr = (dx * dx + dy * dy).squareRoot()
+        return (f > 1e-9 ? rr * (f - 1) / f : -armRadiusMM * 0.85, cx)
+    }
+
+    /// The scapula of side `side` (x sign) at height z as a polyline in the axial plane
+    /// (lateral border, middle, medial border) and its half-thickness, or nil outside it.
+    func scapula(side: Int, z: Double) -> (points: [SIMD2<Double>], halfThicknessMM: Double)? {
+        let top = lungHeightMM + 12 * scale
+        guard z < top, z > scapulaBottomZ else { return nil }
+        // The scapula is a triangle: wide below the spine, narrowing to the inferior angle.
+        let t = (top - z) / (top - scapulaBottomZ)          // 0 at the top, 1 at the inferior angle
+        guard let sec = lungSection(side: side, z: Swift.min(z, lungHeightMM * 0.75)) else { return nil }
+        let sign: Double = side == 0 ? -1 : 1
+        func point(_ psi: Double, _ extra: Double) -> SIMD2<Double> {
+            let c = cos(psi), sn = sin(psi)
+            let rr = 1 / ((c / sec.a) * (c / sec.a) + (sn / sec.bP) * (sn / sec.bP)).squareRoot()
+            return SIMD2(sec.cx + sign * c * (rr + extra), sec.cy + sn * (rr + extra))
+        }
+        let psiMedial = 1.3
+        let psiLateral = 0.5 + 0.7 * t
+        guard psiLateral < psiMedial - 0.05 else { return nil }
+        let gap = 15 * scale
+        let points = [point(psiLateral, gap + 4 * scale), point((psiLateral + psiMedial) / 2, gap + 2 * scale),
+                      point(psiMedial, gap)]
+        return (points, (1.6 + 1.4 * (1 - t)) * scale)
+    }
+
     /// Largest distance (mm) of the body outline from the axis, for sizing the field of view.
     public var bodyRadiusMM: Double {
         Swift.max(bodyHalfWidth, Swift.max(bodyAnterior, bodyPosterior)) * 1.04
@@ -272,4 +430,26 @@ public struct ChestAnatomy: Sendable {
 
     /// Reference body half-width of the average adult (scale 1), used to size the FOV.
     public static let referenceBodyHalfWidthMM = 175.0
+}
+
+/// An oblique fissure: the curved surface z = f(x, y) rising towards the back (`slope` mm per
+/// mm, concave by `bend`), bowed (`bow`, mm at the lung's sides), twisted (`twist`) and
+/// rising laterally (`lateralRise`, mm at the lateral edge; signed per side), so its trace on
+/// an axial slice is a curve from posteromedial to anterolateral, as on real CT.
+struct ObliqueFissure: Sendable {
+    var base, slope, bend, bow, twist, lateralRise: Double
+    /// The lung's centre line and half-width, and the length unit (100 mm x scale).
+    var centerX, halfWidth, centerY, lengthMM: Double
+
+    /// Height (mm) above (x, y) and the slopes dz/dx, dz/dy.
+    @inline(__always)
+    func height(x: Double, y: Double) -> (z: Double, dx: Double, dy: Double) {
+        let u = (x - centerX) / halfWidth
+        let v = (y - centerY) / lengthMM
+        let z = base + lengthMM * (slope * v + bend * v * v) + bow * u * u + twist * lengthMM * u * v * 0.3
+            + lateralRise * u
+        let dx = (2 * bow * u + twist * lengthMM * 0.3 * v + lateralRise) / halfWidth
+        let dy = slope + 2 * bend * v + twist * 0.3 * u
+        return (z, dx, dy)
+    }
 }

@@ -66,11 +66,13 @@ public struct PhantomCase: Sendable {
         let fov = spacing * Double(options.size)
         let scale = fov / 2 * r.uniform(0.8, 0.9) / ChestAnatomy.referenceBodyHalfWidthMM
         var anatomyRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 1_000_001)
-        var a = ChestAnatomy(scale: scale, random: &anatomyRandom)
-        // Keep the body inside the circular reconstruction FOV.
+        let details = PhantomRandom(seed: seed, stream: UInt64(index) &+ 4_000_037)
+        var a = ChestAnatomy(scale: scale, random: &anatomyRandom, details: details)
+        // Keep the body inside the circular reconstruction FOV (arms at the sides may leave it,
+        // as on real scans).
         var tries = 0
         while a.bodyRadiusMM > fov / 2 * 0.97 && tries < 8 {
-            a = ChestAnatomy(scale: scale * pow(0.95, Double(tries + 1)), random: &anatomyRandom)
+            a = ChestAnatomy(scale: scale * pow(0.95, Double(tries + 1)), random: &anatomyRandom, details: details)
             tries += 1
         }
         anatomy = a
@@ -100,27 +102,36 @@ public struct PhantomCase: Sendable {
         var walls: [Double] = []
         var treeRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 2_000_003)
         for side in 0..<2 {
-            let arteryPoints = PhantomCase.sampleLung(a, side: side, count: territories, random: &treeRandom)
-            let veinPoints = PhantomCase.sampleLung(a, side: side, count: territories, random: &treeRandom)
+            let arteryPoints = PhantomCase.sampleLobes(a, side: side, count: territories, random: &treeRandom)
+            let veinPoints = PhantomCase.sampleLobes(a, side: side, count: territories, random: &treeRandom)
             // Sub-millimetre terminal radius; sparse test trees keep a realistic hilar trunk.
             let terminal = Swift.max(0.45 * a.scale, 6 * a.scale / pow(Double(territories), BranchingTree.radiusExponent))
-            let trunk = 6.5 * a.scale
-            let arteries = BranchingTree.grow(root: a.arteryHilum[side], points: arteryPoints,
+            let trunk = 5.2 * a.scale
+            // Both trees leave the hilum laterally (from the pulmonary arteries / the atrium).
+            let lateral = SIMD3<Double>(side == 0 ? -1 : 1, 0, 0)
+            let arteries = BranchingTree.grow(root: a.arteryHilum[side], direction: lateral,
+                                              points: arteryPoints.points, groups: arteryPoints.groups,
                                               terminalRadiusMM: terminal, maximumRadiusMM: trunk, random: &treeRandom)
-            let veins = BranchingTree.grow(root: a.veinHilum[side], points: veinPoints,
+            let veins = BranchingTree.grow(root: a.veinHilum[side], direction: lateral,
+                                           points: veinPoints.points, groups: veinPoints.groups,
                                            terminalRadiusMM: terminal, maximumRadiusMM: trunk, random: &treeRandom)
             vessels += arteries.segments; isVein += Array(repeating: false, count: arteries.nodes.count - 1)
             vessels += veins.segments; isVein += Array(repeating: true, count: veins.nodes.count - 1)
             // Bronchi run beside the arteries: the same branching, offset sideways, down to
             // about 1 mm lumen radius (smaller airways are invisible on CT).
+            // The sideways offset is carried down the tree (made perpendicular to each branch),
+            // so a bronchus stays on the same side of its artery instead of zigzagging.
             var offsetNode = [SIMD3<Double>](repeating: .zero, count: arteries.nodes.count)
+            var offsetSide = [SIMD3<Double>](repeating: .zero, count: arteries.nodes.count)
             offsetNode[0] = a.bronchusHilum[side]
+            offsetSide[0] = BranchingTree.normalized(a.bronchusHilum[side] - a.arteryHilum[side] + SIMD3(0, 0.01, 0))
             for i in arteries.nodes.indices.dropFirst() {
                 let n = arteries.nodes[i], p = arteries.nodes[n.parent]
-                var dir = n.position - p.position
-                dir /= Swift.max(1e-9, (dir * dir).sum().squareRoot())
-                var side = SIMD3(dir.y * 0.3 - dir.z * 1.0, dir.z * 0.2 - dir.x * 0.3, dir.x * 1.0 - dir.y * 0.2)
-                side /= Swift.max(1e-9, (side * side).sum().squareRoot())
+                let dir = BranchingTree.normalized(n.position - p.position)
+                var side = offsetSide[n.parent] - (offsetSide[n.parent] * dir).sum() * dir
+                if (side * side).sum() < 1e-6 { side = SIMD3(dir.y, -dir.x, 0.3) - (SIMD3(dir.y, -dir.x, 0.3) * dir).sum() * dir }
+                side = BranchingTree.normalized(side)
+                offsetSide[i] = side
                 let lumen = n.radiusMM * 0.8
                 offsetNode[i] = n.position + side * (n.radiusMM + lumen * 1.2 + 0.6 * a.scale)
                 if lumen >= 1.0 && p.radiusMM * 0.8 >= 1.0 {
@@ -171,6 +182,22 @@ public struct PhantomCase: Sendable {
                 }
             }
         }
+        // Clavicles: from the manubrium out, back and up to the shoulder (a gentle S), in
+        // front of the apices.
+        for side in 0..<2 {
+            let sign: Double = side == 0 ? -1 : 1
+            let front = -a.bodyAnterior + a.fatMM + 14 * a.scale
+            let z0 = a.lungHeightMM - 12 * a.scale
+            let path: [(Double, Double, Double)] = [(18, 0, 0), (45, 4, 8), (80, 16, 16), (115, 36, 22), (140, 58, 26)]
+            let radius = 6.5 * a.scale
+            for i in 1..<path.count {
+                let (x0, y0, dz0) = path[i - 1], (x1, y1, dz1) = path[i]
+                ribs.append(TubeSegment(SIMD3(sign * x0 * a.scale, front + y0 * a.scale, z0 + dz0 * a.scale),
+                                        SIMD3(sign * x1 * a.scale, front + y1 * a.scale, z0 + dz1 * a.scale),
+                                        radius, radius * (i == path.count - 1 ? 0.8 : 1)))
+                cartilage.append(false)
+            }
+        }
         ribSegments = ribs
         ribIsCartilage = cartilage
 
@@ -200,19 +227,29 @@ public struct PhantomCase: Sendable {
         identity = PhantomIdentity(seed: seed, index: index)
     }
 
-    /// Points spread uniformly through lung `side`, at least 2 mm from its surface.
-    static func sampleLung(_ a: ChestAnatomy, side: Int, count: Int, random r: inout PhantomRandom) -> [SIMD3<Double>] {
+    /// Points spread uniformly through lung `side`, at least 2 mm from its surface and 2 mm
+    /// (1.5 mm) from the oblique (minor) fissure, which leaves a thin avascular band along
+    /// them, ordered by tree group (upper first) with the number of points per group. The
+    /// right upper and middle lobes form one group: grown as separate trees, both grew away
+    /// from the minor fissure and left the lung within ~10 mm of it with half the vessels
+    /// (the minor fissure is incomplete in most people, so vessels may cross it).
+    static func sampleLobes(_ a: ChestAnatomy, side: Int, count: Int,
+                            random r: inout PhantomRandom) -> (points: [SIMD3<Double>], groups: [Int]) {
         let (lo, hi) = a.lungBounds(side: side)
-        var out: [SIMD3<Double>] = []
-        out.reserveCapacity(count)
+        var byLobe: [[SIMD3<Double>]] = [[], []]
+        var accepted = 0
         var attempts = 0
-        while out.count < count && attempts < count * 40 {
+        while accepted < count && attempts < count * 40 {
             attempts += 1
             let p = SIMD3(r.uniform(lo.x, hi.x), r.uniform(lo.y, hi.y), r.uniform(lo.z, hi.z))
             let (d, s) = a.lungDistance(p)
-            if s == side && d < -2 * a.scale { out.append(p) }
+            guard s == side && d < -2 * a.scale else { continue }
+            let f = a.fissureDistances(side: side, p)
+            guard abs(f.oblique) > 2 * a.scale, abs(f.minor) > 1.5 * a.scale else { continue }
+            byLobe[a.lobe(side: side, p) == (side == 0 ? 2 : 1) ? 1 : 0].append(p)
+            accepted += 1
         }
-        return out
+        return (byLobe.flatMap { $0 }, byLobe.map(\.count))
     }
 
     /// A centre for the nodule that fits its location class, or nil when none was found.

@@ -129,9 +129,12 @@ final class Scene: @unchecked Sendable {
     let airwayBuckets: [[Int32]]
     let ribBuckets: [[Int32]]
     let arteryHU: Float, veinHU: Float
+    /// Thickness (mm) of one sub-slice of the slice profile.
+    let subSliceMM: Double
 
     init(_ ph: PhantomCase) {
         self.ph = ph
+        subSliceMM = ph.sliceSpacingMM / Double(ph.subSlices)
         a = ph.anatomy
         px = ph.pixelSpacingMM
         s = a.scale
@@ -220,6 +223,7 @@ final class Scene: @unchecked Sendable {
         let sternumY = a.lungCenterY - a.lungAnteriorHalf - 4 * s
         let heartOn = abs(z - a.heartCenter.z) < a.heartSemiAxes.max() + 6 * s
         let bloodHU = Double(arteryHU)
+        let scapulae = [a.scapula(side: 0, z: z), a.scapula(side: 1, z: z)]
 
         // Pass 1: the analytic layers, pixel by pixel.
         for r in 0..<rows {
@@ -236,13 +240,18 @@ final class Scene: @unchecked Sendable {
                     v += (220 - v) * coverage(d1)
                     v += (120 - v) * coverage(d2)
                 }
-                let sdBody = a.bodyDistance(x: x, y: y, inset: 0)
+                let sdMuscle = a.bodyDistance(x: x, y: y, inset: fat)
+                let sdBody = a.skinDistance(x: x, y: y, z: z, muscleDistance: sdMuscle)
                 if sdBody < px {
                     v += (-100 - v) * coverage(sdBody)
                     // Skin.
                     v += (30 - v) * coverage(Swift.max(sdBody, -(sdBody + 1.8)))
-                    let muscleInset = fat + (y > a.spineY ? 0 : 0)
-                    let sdMuscle = a.bodyDistance(x: x, y: y, inset: muscleInset)
+                    // Fibroglandular breast tissue: strands in the fat.
+                    let gland = a.breastGland(x: x, y: y, z: z)
+                    if gland > 0 {
+                        let strands = Scene.valueNoise(x / 4, y / 4, z / 4, seed: seed &+ 11)
+                        v += (20 - v) * Swift.min(1, Swift.max(0, gland * 2 + strands * 1.5 - 0.4))
+                    }
                     if sdMuscle < px {
                         v += (48 - v) * coverage(sdMuscle)
                         let wall = 14 * s + (y > 0 ? 30 * s * Swift.min(1, y / a.bodyPosterior) * Swift.min(1, y / a.bodyPosterior) : 0)
@@ -256,6 +265,29 @@ final class Scene: @unchecked Sendable {
                             else { fill = 25 }
                             v += (fill - v) * coverage(sdCavity)
                         }
+                        // Scapula (in the posterior chest-wall muscles, outside the ribs).
+                        if y > 0, let sc = scapulae[x < 0 ? 0 : 1] {
+                            let p = sc.points
+                            let d = Swift.min(Scene.segmentDistance2D(x, y, p[0].x, p[0].y, p[1].x, p[1].y),
+                                              Scene.segmentDistance2D(x, y, p[1].x, p[1].y, p[2].x, p[2].y)) - sc.halfThicknessMM
+                            if d < px {
+                                v += (620 - v) * coverage(d)
+                                v += (260 - v) * coverage(d + 1.1 * s)
+                            }
+                        }
+                    }
+                }
+                // Arms at the sides: skin, fat, muscle, humerus (cortex, fatty marrow).
+                if a.armsAtSides && abs(x) > a.bodyHalfWidth * 0.8 {
+                    let (sdArm, armX) = a.armDistance(x: x, y: y)
+                    if sdArm < px {
+                        v += (-100 - v) * coverage(sdArm)
+                        v += (30 - v) * coverage(Swift.max(sdArm, -(sdArm + 1.8)))
+                        v += (50 - v) * coverage(sdArm + 9 * s)
+                        let hx = x - armX * 0.98, hy = y - a.armY - 4 * s
+                        let dHumerus = (hx * hx + hy * hy).squareRoot() - 11 * s
+                        v += (900 - v) * coverage(dHumerus)
+                        v += (20 - v) * coverage(dHumerus + 3 * s)
                     }
                 }
                 // Lungs.
@@ -270,9 +302,18 @@ final class Scene: @unchecked Sendable {
                         let tex = 14 * Scene.valueNoise(x / 5, y / 5, z / 5, seed: seed &+ 2)
                             + 9 * Scene.valueNoise(x / 1.8, y / 1.8, z / 1.8, seed: seed &+ 3)
                         var hu = a.parenchymaHU + a.dependentHU * dep * dep * dep + tex
-                        // Oblique fissure: a thin pleural line (partial-volumed to about -600 HU).
-                        let fd = abs(((SIMD3(x, y, z) - a.fissurePoint[side]) * a.fissureNormal[side]).sum())
-                        if fd < px { hu += (1 - fd / px) * 0.45 * (-150 - hu) }
+                        // Fissures: two pleural layers (~0.3 mm) partial-volumed over the pixel and
+                        // the sub-slice, so a steep fissure is a faint thin line and a nearly
+                        // horizontal one a faint band; incomplete (patchy) as real fissures are.
+                        let o = a.obliqueFissure(side: side, x: x, y: y)
+                        let on = (1 + o.dx * o.dx + o.dy * o.dy).squareRoot()
+                        let od = (z - o.z) / on
+                        hu += fissureSheet(distance: od, normalZ: 1 / on, hu: hu, x: x, y: y, z: z)
+                        if side == 0 && od > 0 {
+                            let m = a.minorFissure(x: x, y: y)
+                            let mn = (1 + m.dx * m.dx + m.dy * m.dy).squareRoot()
+                            hu += fissureSheet(distance: (z - m.z) / mn, normalZ: 1 / mn, hu: hu, x: x, y: y, z: z)
+                        }
                         v += (hu - v) * cov
                         lungCover = Swift.max(lungCover, cov)
                     }
@@ -496,6 +537,20 @@ final class Scene: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// HU to add for a fissure sheet at signed `distance` (mm) whose unit normal has z
+    /// component `normalZ`: the sheet's tissue spread over the width it covers in a pixel and
+    /// a sub-slice, faded out where the fissure is incomplete.
+    @inline(__always)
+    func fissureSheet(distance: Double, normalZ: Double, hu: Double, x: Double, y: Double, z: Double) -> Double {
+        let width = Swift.max(px, abs(normalZ) * subSliceMM)
+        guard abs(distance) < width else { return 0 }
+        let gaps = Scene.valueNoise(x / 18, y / 18, z / 18, seed: ph.seed &+ UInt64(ph.index) &* 0x9E37_79B9 &+ 13)
+        let visible = Swift.min(1, Swift.max(0, (gaps + 2 * a.fissureCompleteness - 1) * 4 + 0.5))
+        guard visible > 0 else { return 0 }
+        let fraction = 0.2 / width * (1 - abs(distance) / width) * visible
+        return fraction * (20 - hu)
     }
 
     @inline(__always)
