@@ -163,6 +163,9 @@ public enum Convolution3D {
                             }
                             context.withBLASThreads(workers) { gemmTile(columns, p0, n) }
                         }
+                        // OpenBLAS's idle threads busy-wait for ~0.1 s after a threaded call:
+                        // stop them so the Dispatch kernels that follow get both cores.
+                        if workers > 1 { KernelContext.stopIdleBLASThreads() }
                     }
                 }
             }

@@ -118,6 +118,7 @@ public struct MachineCalibration: Codable, Sendable, Equatable {
                 best = max(best, 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9)
             }
         }
+        KernelContext.stopIdleBLASThreads()   // their busy-wait would slow what is measured next
         return (best, n)
     }
 }

@@ -86,6 +86,9 @@ func measure(_ body: () -> Void) -> [String: Double] {
 }
 
 let context = KernelContext(workers: workers)
+// OpenBLAS starts its threads at load and they busy-wait before sleeping: stop them so the
+// first kernel timed does not share a core with them (as `triage` does at start).
+KernelContext.stopIdleBLASThreads()
 var result: [String: Any] = ["workers": workers, "shape_zyx": shape, "repeats": repeats]
 var ops: [String: Any] = [:]
 
@@ -142,6 +145,10 @@ if op == "all" || op == "gemm" {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(kk), 1, a, Int32(kk), b, Int32(n), 0, &c, Int32(n))
             }
         }
+        // OpenBLAS's idle threads busy-wait for ~0.1 s after the threaded sgemm; left running,
+        // they take a core from the next layer's Dispatch workers (some layers measured at half
+        // speed). The product's Convolution3D stops them the same way after its threaded GEMMs.
+        KernelContext.stopIdleBLASThreads()
         let path = convMethod == .im2colGEMM || (convMethod == .automatic && !Convolution3D.prefersDirect(layer))
             ? "im2col+sgemm" : "direct"
         layers.append(["name": s.name, "M": m, "N": n, "K": kk, "flops": flops, "path": path,
