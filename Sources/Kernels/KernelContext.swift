@@ -86,9 +86,9 @@ extension KernelContext {
     /// Why: OpenBLAS starts its threads when the library loads, before `main`, and an idle
     /// thread busy-waits with `sched_yield` for about 2^28 cycles (THREAD_TIMEOUT) before
     /// it sleeps: ~70 ms of CPU in every process, on a 2-core machine a core taken from
-    /// the Dispatch workers while `triage` starts and reads a series. Call once at process
-    /// start; GEMMs later in the process start the threads again (OpenBLAS re-initialises
-    /// its pool lazily) and behave as before.
+    /// the Dispatch workers while `triage` starts and reads a series. Called at process start
+    /// and after threaded GEMMs (whose threads spin the same way afterwards); the next GEMM
+    /// starts the threads again (OpenBLAS re-initialises its pool lazily).
     public static func stopIdleBLASThreads() {
         BLASThreadGate.lock.lock()
         defer { BLASThreadGate.lock.unlock() }
