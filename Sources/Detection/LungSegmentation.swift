@@ -14,6 +14,10 @@ struct LungMask {
     var volumeML: Double
     /// Voxels the trachea/main-bronchus tracking removed.
     var airwayVoxels: Int
+    /// Thick tissue of the mask continuous with the mediastinum (hilar vessels and bronchi,
+    /// `HilarStructures`), crop-sized; empty when the rule is off or found no mediastinum.
+    /// Set by the detector after segmentation.
+    var hilar: [Bool] = []
 
     @inline(__always) func contains(gridX x: Int, y: Int, z: Int) -> Bool {
         let cx = x - origin.x, cy = y - origin.y, cz = z - origin.z
@@ -25,6 +29,33 @@ struct LungMask {
         let cx = x - origin.x, cy = y - origin.y, cz = z - origin.z
         guard cx >= 0, cy >= 0, cz >= 0, cx < size.nx, cy < size.ny, cz < size.nz else { return 0 }
         return Double(distanceToPleuraMM[size.index(cx, cy, cz)])
+    }
+
+    /// Whether the voxel nearest grid position `p`, or any within `radiusMM` of it, belongs to
+    /// the hilar structures (`spacingMM`: the grid's).
+    func isNearHilarStructure(gridPosition p: SIMD3<Double>, radiusMM: Double, spacingMM: Double) -> Bool {
+        guard !hilar.isEmpty else { return false }
+        let c = p - SIMD3(Double(origin.x), Double(origin.y), Double(origin.z))
+        let n = SIMD3(Int(c.x.rounded()), Int(c.y.rounded()), Int(c.z.rounded()))
+        if n.x >= 0, n.y >= 0, n.z >= 0, n.x < size.nx, n.y < size.ny, n.z < size.nz,
+           hilar[size.index(n.x, n.y, n.z)] {
+            return true
+        }
+        let r = radiusMM / spacingMM
+        let lo = pointwiseMax(SIMD3(Int((c.x - r).rounded(.down)), Int((c.y - r).rounded(.down)),
+                                    Int((c.z - r).rounded(.down))), SIMD3(0, 0, 0))
+        let hi = pointwiseMin(SIMD3(Int((c.x + r).rounded(.up)), Int((c.y + r).rounded(.up)),
+                                    Int((c.z + r).rounded(.up))), SIMD3(size.nx - 1, size.ny - 1, size.nz - 1))
+        guard lo.x <= hi.x, lo.y <= hi.y, lo.z <= hi.z else { return false }
+        for z in lo.z...hi.z {
+            for y in lo.y...hi.y {
+                for x in lo.x...hi.x {
+                    let d = SIMD3(Double(x), Double(y), Double(z)) - c
+                    if (d * d).sum() <= r * r, hilar[size.index(x, y, z)] { return true }
+                }
+            }
+        }
+        return false
     }
 }
 

@@ -11,8 +11,9 @@ public struct DetectorCandidate: Sendable {
 }
 
 /// Lung-nodule detector for chest CT (docs/detection.md):
-/// lung mask -> multi-scale dot filter candidates -> per-candidate segmentation and
-/// measurement at native resolution -> false-positive model score -> Lung-RADS -> triage.
+/// lung mask (and the hilar structures in it) -> multi-scale dot filter candidates ->
+/// per-candidate segmentation and measurement at native resolution -> candidates centred on
+/// a hilar structure dropped -> false-positive model score -> Lung-RADS -> triage.
 /// Volumes with fewer than `minimumSlicesFor3D` slices are processed slice by slice in 2D.
 public struct NoduleDetector: Sendable {
     public let configuration: DetectorConfiguration
@@ -107,7 +108,7 @@ public struct NoduleDetector: Sendable {
             let grid = timed("resample") {
                 WorkingGrid(volume: volume, spacingMM: configuration.workingSpacingMM, slice: slice, workers: workers)
             }
-            let lungs: LungMask
+            var lungs: LungMask
             do {
                 lungs = try timed("lung_mask") {
                     try LungSegmentation.segment(grid: grid, configuration: configuration,
@@ -118,6 +119,10 @@ public struct NoduleDetector: Sendable {
                 throw DetectionError.noLungs(reason: reason)
             }
             lungsFound = true
+            lungs.hilar = timed("hilar") {
+                HilarStructures.mask(lungs: lungs, grid: grid, airThresholdHU: Float(configuration.airThresholdHU),
+                                     radiusMM: configuration.hilarOpeningRadiusMM, workers: workers)
+            }
             let blobs = timed("candidates") {
                 BlobFilter.candidates(grid: grid, lungs: lungs, configuration: configuration, workers: workers)
             }
@@ -135,6 +140,13 @@ public struct NoduleDetector: Sendable {
             }
             timed("score") {
                 for m in measured.compactMap({ $0 }) {
+                    // Centred on a hilar vessel or bronchus: outside the lung parenchyma.
+                    var gridCenter = grid.gridPosition(ofNative: m.centerVoxel)
+                    if twoD { gridCenter.z = 0 }
+                    if lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: configuration.hilarMarginMM,
+                                                  spacingMM: grid.spacingMM) {
+                        continue
+                    }
                     let features = m.features
                     let diameter = 0.5 * (m.longAxisMM + m.shortAxisMM)
                     let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM)

@@ -110,6 +110,76 @@ struct LungMaskTests {
     }
 }
 
+@Suite("Hilar structures")
+struct HilarStructuresTests {
+    /// A 10 mm thick trunk from the mediastinum (x 44-52 mm) into the right lung, a 2 mm
+    /// vessel from the mediastinum into the left lung ending in a 10 mm ball, and an isolated
+    /// 10 mm ball in the right lung.
+    func chestWithHilum() -> SyntheticChest {
+        var chest = SyntheticChest()
+        chest.objects = [
+            (.tube(from: SIMD3(48, 40, 30), to: SIMD3(24, 40, 30), radiusMM: 5), 40),
+            (.tube(from: SIMD3(48, 40, 16), to: SIMD3(68, 40, 16), radiusMM: 1), 40),
+            (.ball(center: SIMD3(68, 40, 16), radiusMM: 5), 40),
+            (.ball(center: SIMD3(24, 40, 44), radiusMM: 5), 40),
+        ]
+        return chest
+    }
+
+    @Test("marks a thick trunk from the mediastinum, not a ball on a thin vessel nor an isolated ball")
+    func trunkMarkedBallsNot() throws {
+        let volume = chestWithHilum().makeVolume()
+        let config = DetectorConfiguration()
+        let grid = WorkingGrid(volume: volume, spacingMM: config.workingSpacingMM, workers: 2)
+        var lungs = try LungSegmentation.segment(grid: grid, configuration: config, superiorIsHighZ: true, workers: 2)
+        lungs.hilar = HilarStructures.mask(lungs: lungs, grid: grid, airThresholdHU: Float(config.airThresholdHU),
+                                           radiusMM: config.hilarOpeningRadiusMM, workers: 2)
+        func marked(_ p: SIMD3<Double>, within r: Double = 0) -> Bool {
+            lungs.isNearHilarStructure(gridPosition: p / config.workingSpacingMM, radiusMM: r,
+                                       spacingMM: config.workingSpacingMM)
+        }
+        // The trunk is inside the lung mask (lung surrounds it) and marked along its length.
+        for x in stride(from: 28.0, through: 40.0, by: 4) {
+            #expect(lungs.contains(gridX: Int((x / 1.25).rounded()), y: 32, z: 24))
+            #expect(marked(SIMD3(x, 40, 30)), "trunk at x = \(x) mm")
+        }
+        // Balls and the thin vessel are not, nor is parenchyma 8 mm from the trunk.
+        #expect(!marked(SIMD3(68, 40, 16), within: config.hilarMarginMM))
+        #expect(!marked(SIMD3(24, 40, 44), within: config.hilarMarginMM))
+        #expect(!marked(SIMD3(60, 40, 16)))
+        #expect(!marked(SIMD3(32, 40, 38)))
+        // The margin reaches a centre on the trunk's wall.
+        #expect(marked(SIMD3(34, 40, 36), within: config.hilarMarginMM))
+        // Off: nothing marked.
+        #expect(HilarStructures.mask(lungs: lungs, grid: grid, airThresholdHU: -400, radiusMM: 0, workers: 2).isEmpty)
+    }
+
+    @Test("the detector reports the balls and no finding on the trunk")
+    func detectorDropsTrunkFindings() throws {
+        let volume = chestWithHilum().makeVolume()
+        var on = testConfiguration()
+        on.minimumScore = 0
+        var off = on
+        off.hilarOpeningRadiusMM = 0
+        let trunk = (from: SIMD3<Double>(48, 40, 30), to: SIMD3<Double>(24, 40, 30))
+        func onTrunk(_ c: DetectorCandidate) -> Bool {
+            let p = c.finding.centerMM, ab = trunk.to - trunk.from
+            let t = max(0, min(1, ((p - trunk.from) * ab).sum() / (ab * ab).sum()))
+            let d = p - (trunk.from + t * ab)
+            return (d * d).sum().squareRoot() <= 5 + 2
+        }
+        let (withRule, _) = try NoduleDetector(configuration: on).detectCandidates(in: volume)
+        let (withoutRule, _) = try NoduleDetector(configuration: off).detectCandidates(in: volume)
+        // Without the rule the trunk gives candidates (so the test can fail), with it none.
+        #expect(withoutRule.contains(where: onTrunk))
+        #expect(!withRule.contains(where: onTrunk))
+        for ball in [SIMD3<Double>(68, 40, 16), SIMD3(24, 40, 44)] {
+            let near = nearest(withRule, to: ball)
+            #expect(near != nil && near!.1 < 2.5, "ball at \(ball): nearest \(near.map { $0.1 } ?? -1) mm")
+        }
+    }
+}
+
 @Suite("Detection on synthetic chests")
 struct SyntheticDetectionTests {
     @Test("a solid ball is found at its centre with its diameter")
@@ -349,8 +419,11 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 23)
+        #expect(DetectorConfiguration.validKeys.count == 25)
         #expect(DetectorConfiguration.validKeys.contains("maximum_coarse_faint_candidates"))
+        #expect(DetectorConfiguration.validKeys.contains("hilar_opening_radius_mm"))
+        let hilar = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"hilar_opening_radius_mm": 0}"#.utf8))
+        #expect(hilar.hilarOpeningRadiusMM == 0 && hilar.hilarMarginMM == DetectorConfiguration().hilarMarginMM)
         let faint = #"{"maximum_faint_candidates": 0, "faint_candidate_hu": -600}"#
         let f = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(faint.utf8))
         #expect(f.maximumFaintCandidates == 0 && f.faintCandidateHU == -600)
@@ -368,6 +441,9 @@ struct ConfigurationTests {
         let negative = #"{"maximum_coarse_faint_candidates": -1}"#
         #expect(throws: DetectionError.invalidConfiguration(key: "maximum_coarse_faint_candidates", reason: "must be 0...100000")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(negative.utf8))
+        }
+        #expect(throws: DetectionError.invalidConfiguration(key: "hilar_margin_mm", reason: "must be 0...20 mm")) {
+            _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"hilar_margin_mm": -1}"#.utf8))
         }
     }
 

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Thick soft tissue inside the lung mask that is continuous with the mediastinum: the
+/// pulmonary arteries, veins and main bronchial walls where they run from the mediastinum
+/// through the hilum. In the slices they cross, lung surrounds them, so the per-slice hole
+/// filling puts them inside the lung mask, and a 15-30 mm trunk cut across answers the dot
+/// filter like a large nodule. They are not lung parenchyma: a finding centred on them is a
+/// finding outside the lungs.
+///
+/// How (on the working grid, in the lung mask's crop, within `bandHalfWidthMM` of its centre
+/// column, which lies between the lungs):
+/// 1. the *mediastinum*: in each row (fixed y and z), the run of non-lung voxels through the
+///    centre column that has lung at both ends (the tissue between the lungs: heart, great
+///    vessels, oesophagus, spine);
+/// 2. *tissue*: voxels of the lung mask or the mediastinum at or above the air threshold;
+/// 3. a morphological opening of the tissue with a ball of `radiusMM`: what remains is
+///    thicker than the ball's diameter (mediastinum, hilar trunks, large nodules);
+/// 4. the part of the opening connected (6-neighbours) to the mediastinum, inside the lung
+///    mask.
+/// A vessel thinner than the ball's diameter breaks the connection, so the peripheral trees,
+/// and the nodules on them, are not marked; a nodule pressed against a hilar trunk over
+/// more than the ball's diameter is (the price of the rule, measured in docs/detection.md).
+enum HilarStructures {
+    /// Half-width (mm) of the band around the midline searched: the hila lie 40-70 mm from
+    /// the midline, so thick tissue beyond this cannot be a hilar trunk.
+    static let bandHalfWidthMM = 90.0
+
+    /// The marked voxels of `lungs.inside`, crop-sized. Empty when `radiusMM` is 0.
+    static func mask(lungs: LungMask, grid: WorkingGrid, airThresholdHU: Float, radiusMM: Double,
+                     workers: Int) -> [Bool] {
+        guard radiusMM > 0 else { return [] }
+        let lung = lungs.inside, size = lungs.size, origin = lungs.origin, gridSize = grid.size
+        // The crop is the lungs' bounding box with equal margins, so its centre column lies
+        // between the lungs.
+        let midX = size.nx / 2
+        let halfBand = Int((bandHalfWidthMM / grid.spacingMM).rounded(.up))
+        let x0 = max(0, midX - halfBand), x1 = min(size.nx - 1, midX + halfBand)
+        let band = GridSize(nx: x1 - x0 + 1, ny: size.ny, nz: size.nz)
+        var mediastinum = [Bool](repeating: false, count: band.count)
+        var tissue = [Bool](repeating: false, count: band.count)
+        grid.hu.withUnsafeBufferPointer { hu in
+            for z in 0..<size.nz {
+                for y in 0..<size.ny {
+                    let row = size.index(0, y, z), bandRow = band.index(0, y, z)
+                    let gridRow = gridSize.index(origin.x, origin.y + y, origin.z + z)
+                    // The run of non-lung voxels through the midline, bounded by lung on both
+                    // sides (air outside the body in it is not tissue, so it is never marked).
+                    if !lung[row + midX] {
+                        var a = midX, b = midX
+                        while a > 0, !lung[row + a - 1] { a -= 1 }
+                        while b < size.nx - 1, !lung[row + b + 1] { b += 1 }
+                        if a > 0, b < size.nx - 1 {
+                            for x in max(a, x0)...min(b, x1) { mediastinum[bandRow + x - x0] = true }
+                        }
+                    }
+                    for x in x0...x1 where (lung[row + x] || mediastinum[bandRow + x - x0])
+                        && hu[gridRow + x] >= airThresholdHU {
+                        tissue[bandRow + x - x0] = true
+                    }
+                }
+            }
+        }
+        // Opening: erode (distance to non-tissue > r), then the voxels within r of the eroded set.
+        let spacing = SIMD3(repeating: grid.spacingMM)
+        let r2 = Float(radiusMM * radiusMM)
+        var isFeature = [Bool](repeating: false, count: band.count)
+        for i in 0..<band.count { isFeature[i] = !tissue[i] }
+        let toNonTissue = DistanceTransform.squaredDistance(isFeature: isFeature, size: band, spacing: spacing,
+                                                            workers: workers)
+        for i in 0..<band.count { isFeature[i] = toNonTissue[i] > r2 }
+        let toEroded = DistanceTransform.squaredDistance(isFeature: isFeature, size: band, spacing: spacing,
+                                                         workers: workers)
+        // Flood the opening from the mediastinum.
+        var marked = [Bool](repeating: false, count: band.count)
+        var stack: [Int] = []
+        for i in 0..<band.count where mediastinum[i] && tissue[i] && toEroded[i] <= r2 {
+            marked[i] = true
+            stack.append(i)
+        }
+        let nx = band.nx, ny = band.ny, nz = band.nz, plane = band.plane
+        @inline(__always) func visit(_ j: Int) {
+            if !marked[j], tissue[j], toEroded[j] <= r2 { marked[j] = true; stack.append(j) }
+        }
+        while let i = stack.popLast() {
+            let x = i % nx, y = (i / nx) % ny, z = i / plane
+            if x > 0 { visit(i - 1) }
+            if x + 1 < nx { visit(i + 1) }
+            if y > 0 { visit(i - nx) }
+            if y + 1 < ny { visit(i + nx) }
+            if z > 0 { visit(i - plane) }
+            if z + 1 < nz { visit(i + plane) }
+        }
+        // Back to the crop, inside the lung mask only.
+        var result = [Bool](repeating: false, count: size.count)
+        for z in 0..<size.nz {
+            for y in 0..<size.ny {
+                let row = size.index(0, y, z), bandRow = band.index(0, y, z)
+                for x in x0...x1 where marked[bandRow + x - x0] && lung[row + x] { result[row + x] = true }
+            }
+        }
+        return result
+    }
+}
