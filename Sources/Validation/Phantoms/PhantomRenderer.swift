@@ -131,6 +131,8 @@ final class Scene: @unchecked Sendable {
     let arteryHU: Float, veinHU: Float
     /// Thickness (mm) of one sub-slice of the slice profile.
     let subSliceMM: Double
+    /// Mediastinal fat (and the fat margin around the great vessels), HU.
+    let mediastinalFatHU = -100.0
 
     init(_ ph: PhantomCase) {
         self.ph = ph
@@ -214,8 +216,9 @@ final class Scene: @unchecked Sendable {
         let ox = ph.gridOrigin.x, oy = ph.gridOrigin.y
         let seed = ph.seed &+ UInt64(ph.index) &* 0x9E37_79B9
         let sections = [a.lungSection(side: 0, z: z), a.lungSection(side: 1, z: z)]
-        let fat = a.fatMM
-        let tableY = a.bodyPosterior + 14 * s
+        let section = a.bodySection(z: z)
+        let fatWeight = Scene.smooth((a.lungHeightMM - 10 * s - z) / (30 * s))
+        let tableY = section.posterior + 14 * s
         let vertebraPhase = (z / a.vertebraPitch - (z / a.vertebraPitch).rounded(.down))
         let isDisc = vertebraPhase < 0.2
         let canalY = a.spineY + a.vertebralRadius + 9 * s
@@ -240,29 +243,38 @@ final class Scene: @unchecked Sendable {
                     v += (220 - v) * coverage(d1)
                     v += (120 - v) * coverage(d2)
                 }
-                let sdMuscle = a.bodyDistance(x: x, y: y, inset: fat)
-                let sdBody = a.skinDistance(x: x, y: y, z: z, muscleDistance: sdMuscle)
+                let sdMuscle = section.fatInnerDistance(x: x, y: y)
+                let sdBody = a.skinDistance(x: x, y: y, z: z, section: section, muscleDistance: sdMuscle)
                 if sdBody < px {
                     v += (-100 - v) * coverage(sdBody)
                     // Skin.
                     v += (30 - v) * coverage(Swift.max(sdBody, -(sdBody + 1.8)))
                     // Fibroglandular breast tissue: strands in the fat.
-                    let gland = a.breastGland(x: x, y: y, z: z)
+                    let gland = a.breastGland(x: x, y: y, z: z, section: section)
                     if gland > 0 {
                         let strands = Scene.valueNoise(x / 4, y / 4, z / 4, seed: seed &+ 11)
                         v += (20 - v) * Swift.min(1, Swift.max(0, gland * 2 + strands * 1.5 - 0.4))
                     }
                     if sdMuscle < px {
                         v += (48 - v) * coverage(sdMuscle)
-                        let wall = 14 * s + (y > 0 ? 30 * s * Swift.min(1, y / a.bodyPosterior) * Swift.min(1, y / a.bodyPosterior) : 0)
-                        let sdCavity = a.bodyDistance(x: x, y: y, inset: fat + wall)
+                        // Inner thoracic cage, at least 4 mm inside the muscle layer's surface.
+                        let sdCavity = Swift.max(a.cavityDistance(x: x, y: y), sdMuscle + 4 * s)
                         if sdCavity < px {
                             let side = x < 0 ? 0 : 1
                             let below = z < a.domeZ(side: side, x: x, y: y) - 2 * s
                             let fill: Double
                             if below { fill = side == 0 ? 58 : 44 }
-                            else if abs(x) < 45 * s && y < a.heartCenter.y { fill = -85 }   // anterior mediastinal fat
-                            else { fill = 25 }
+                            else {
+                                // Mediastinal fat around the great vessels (with faint strands),
+                                // fading into soft tissue towards the chest wall, behind the
+                                // vertebral bodies and above the apices.
+                                let w = fatWeight * Scene.smooth((52 * s - abs(x)) / (14 * s))
+                                    * Scene.smooth((a.spineY + 0.5 * a.vertebralRadius - y) / (10 * s))
+                                if w > 0 {
+                                    let fat = mediastinalFatHU + 12 * Scene.valueNoise(x / 3, y / 3, z / 3, seed: seed &+ 17)
+                                    fill = 25 + (fat - 25) * w
+                                } else { fill = 25 }
+                            }
                             v += (fill - v) * coverage(sdCavity)
                         }
                         // Scapula (in the posterior chest-wall muscles, outside the ribs).
@@ -278,8 +290,8 @@ final class Scene: @unchecked Sendable {
                     }
                 }
                 // Arms at the sides: skin, fat, muscle, humerus (cortex, fatty marrow).
-                if a.armsAtSides && abs(x) > a.bodyHalfWidth * 0.8 {
-                    let (sdArm, armX) = a.armDistance(x: x, y: y)
+                if a.armsAtSides && abs(x) > section.halfWidth * 0.8 {
+                    let (sdArm, armX) = a.armDistance(x: x, y: y, section: section)
                     if sdArm < px {
                         v += (-100 - v) * coverage(sdArm)
                         v += (30 - v) * coverage(Swift.max(sdArm, -(sdArm + 1.8)))
@@ -344,7 +356,7 @@ final class Scene: @unchecked Sendable {
                         let dArch = Swift.max(dCanal - 13 * s, 8 * s - dCanal)
                         v += (650 - v) * coverage(cy2 > -6 * s ? dArch : 1e9)
                         // Spinous process and transverse processes (2-D capsules).
-                        let spin = Scene.segmentDistance2D(x, y, 0, canalY + 11 * s, 0, canalY + 40 * s) - 4 * s
+                        let spin = Scene.segmentDistance2D(x, y, 0, canalY + 11 * s, 0, canalY + 34 * s) - 4 * s
                         v += (650 - v) * coverage(spin)
                         let tx = abs(x)
                         let trans = Scene.segmentDistance2D(tx, y, 10 * s, canalY - 2 * s, 34 * s, canalY - 4 * s) - 4.5 * s
@@ -394,7 +406,7 @@ final class Scene: @unchecked Sendable {
                     var v = sc.sub[idx]
                     if kind != .bone {
                         let cm = coverageF(sd - margin)
-                        v += (-80 - v) * cm
+                        v += (Float(mediastinalFatHU) - v) * cm
                         sc.lung[idx] *= 1 - cm
                     }
                     let cv = coverageF(sd)
@@ -408,6 +420,29 @@ final class Scene: @unchecked Sendable {
                         v += (-950 - v) * coverageF(sd + t.ra - Float(2 * s))
                     }
                     sc.sub[idx] = v
+                }
+            }
+        }
+
+        // Lymph nodes in the mediastinal fat (outside the lungs by construction).
+        for node in a.lymphNodes {
+            let R = node.boundingRadiusMM + px
+            guard abs(z - node.center.z) < R else { continue }
+            let c0 = Swift.max(0, Int(((node.center.x - R - ox) / px).rounded(.down)))
+            let c1 = Swift.min(cols - 1, Int(((node.center.x + R - ox) / px).rounded(.up)))
+            let r0 = Swift.max(0, Int(((node.center.y - R - oy) / px).rounded(.down)))
+            let r1 = Swift.min(rows - 1, Int(((node.center.y + R - oy) / px).rounded(.up)))
+            guard c0 <= c1, r0 <= r1 else { continue }
+            for r in r0...r1 {
+                let y = oy + Double(r) * px
+                for c in c0...c1 {
+                    let x = ox + Double(c) * px
+                    let d = node.distance(SIMD3(x, y, z))
+                    if d > px { continue }
+                    let idx = r * cols + c
+                    let cv = coverage(d)
+                    sc.sub[idx] += Float(node.hu - Double(sc.sub[idx])) * Float(cv)
+                    sc.lung[idx] *= Float(1 - cv)
                 }
             }
         }
@@ -551,6 +586,13 @@ final class Scene: @unchecked Sendable {
         guard visible > 0 else { return 0 }
         let fraction = 0.2 / width * (1 - abs(distance) / width) * visible
         return fraction * (20 - hu)
+    }
+
+    /// Smoothstep of t clamped to [0, 1].
+    @inline(__always)
+    static func smooth(_ t: Double) -> Double {
+        let c = Swift.min(1, Swift.max(0, t))
+        return c * c * (3 - 2 * c)
     }
 
     @inline(__always)
