@@ -259,6 +259,18 @@ final class Scene: @unchecked Sendable {
                         v += (48 - v) * coverage(sdMuscle)
                         // Inner thoracic cage, at least 4 mm inside the muscle layer's surface.
                         let sdCavity = Swift.max(a.cavityDistance(x: x, y: y), sdMuscle + 4 * s)
+                        // Intermuscular fat planes (pectoral / serratus / latissimus layers): a
+                        // ~1.8 mm sheet about 40% of the way into thick chest-wall muscle, in
+                        // patches along the circumference that drift with height.
+                        let thickness = sdCavity - sdMuscle
+                        if sdCavity > 0 && sdMuscle < 0 && thickness > 14 * s {
+                            let dPlane = abs(-sdMuscle / thickness - 0.42) * thickness - 0.9 * s
+                            if dPlane < px {
+                                let patch = Scene.valueNoise(atan2(y, x) * 3 + 10, z / (45 * s), 0.5, seed: seed &+ 23)
+                                let w = Scene.smooth((patch + 0.15) * 3)
+                                if w > 0 { v += (-90 - v) * coverage(dPlane) * w }
+                            }
+                        }
                         if sdCavity < px {
                             let side = x < 0 ? 0 : 1
                             let below = z < a.domeZ(side: side, x: x, y: y) - 2 * s
