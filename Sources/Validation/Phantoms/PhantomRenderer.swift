@@ -401,6 +401,17 @@ final class Scene: @unchecked Sendable {
             return c0 <= c1 && r0 <= r1 ? (c0, c1, r0, r1) : nil
         }
 
+        // Pixel range of a ball of radius R (plus a pixel) around `center`, nil off this plane.
+        @inline(__always) func ballBox(_ center: SIMD3<Double>, _ radius: Double) -> (Int, Int, Int, Int)? {
+            let R = radius + px
+            guard abs(z - center.z) < R else { return nil }
+            let c0 = Swift.max(0, Int(((center.x - R - ox) / px).rounded(.down)))
+            let c1 = Swift.min(cols - 1, Int(((center.x + R - ox) / px).rounded(.up)))
+            let r0 = Swift.max(0, Int(((center.y - R - oy) / px).rounded(.down)))
+            let r1 = Swift.min(rows - 1, Int(((center.y + R - oy) / px).rounded(.up)))
+            return c0 <= c1 && r0 <= r1 ? (c0, c1, r0, r1) : nil
+        }
+
         // Mediastinal tubes: a fat/pleura margin (carving the lung), then the tube.
         for (tube, kind) in mediastinal {
             let t = tube.raster
@@ -438,13 +449,7 @@ final class Scene: @unchecked Sendable {
 
         // Lymph nodes in the mediastinal fat (outside the lungs by construction).
         for node in a.lymphNodes {
-            let R = node.boundingRadiusMM + px
-            guard abs(z - node.center.z) < R else { continue }
-            let c0 = Swift.max(0, Int(((node.center.x - R - ox) / px).rounded(.down)))
-            let c1 = Swift.min(cols - 1, Int(((node.center.x + R - ox) / px).rounded(.up)))
-            let r0 = Swift.max(0, Int(((node.center.y - R - oy) / px).rounded(.down)))
-            let r1 = Swift.min(rows - 1, Int(((node.center.y + R - oy) / px).rounded(.up)))
-            guard c0 <= c1, r0 <= r1 else { continue }
+            guard let (c0, c1, r0, r1) = ballBox(node.center, node.boundingRadiusMM) else { continue }
             for r in r0...r1 {
                 let y = oy + Double(r) * px
                 for c in c0...c1 {
@@ -553,13 +558,7 @@ final class Scene: @unchecked Sendable {
 
         // Nodules.
         for nod in ph.nodules {
-            let R = nod.boundingRadiusMM + px
-            guard abs(z - nod.center.z) < R else { continue }
-            let c0 = Swift.max(0, Int(((nod.center.x - R - ox) / px).rounded(.down)))
-            let c1 = Swift.min(cols - 1, Int(((nod.center.x + R - ox) / px).rounded(.up)))
-            let r0 = Swift.max(0, Int(((nod.center.y - R - oy) / px).rounded(.down)))
-            let r1 = Swift.min(rows - 1, Int(((nod.center.y + R - oy) / px).rounded(.up)))
-            guard c0 <= c1, r0 <= r1 else { continue }
+            guard let (c0, c1, r0, r1) = ballBox(nod.center, nod.boundingRadiusMM) else { continue }
             for r in r0...r1 {
                 let y = oy + Double(r) * px
                 for c in c0...c1 {
