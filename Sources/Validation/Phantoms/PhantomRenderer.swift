@@ -289,6 +289,17 @@ final class Scene: @unchecked Sendable {
                             }
                             v += (fill - v) * coverage(sdCavity)
                         }
+                        // Fat plane around each erector spinae (an oval in the groove beside the
+                        // spinous process, on the transverse processes and rib angles), which
+                        // sets the paraspinal muscles apart from the trapezius and latissimus.
+                        if y > canalY - 6 * s && abs(x) < 60 * s {
+                            let ex = (abs(x) - 31 * s) / (24 * s), ey = (y - canalY - 13 * s) / (21 * s)
+                            let f = (ex * ex + ey * ey).squareRoot()
+                            if f > 0.7 && f < 1.4 {
+                                let d = abs(f - 1) * 22 * s - 0.8 * s
+                                if d < px { v += (-90 - v) * coverage(d) * coverage(sdMuscle + 2 * s) }
+                            }
+                        }
                         // Scapula (in the posterior chest-wall muscles, outside the ribs).
                         if y > 0, let sc = scapulae[x < 0 ? 0 : 1] {
                             let p = sc.points
