@@ -39,8 +39,8 @@ public struct LymphNode: Sendable, Equatable {
         return f > 1e-12 ? r * (f - 1) / f : -semiAxes.min()
     }
 
-    /// 3 to 9 nodes in the paratracheal, aortopulmonary, subcarinal and hilar stations, from
-    /// their own random stream. A node is kept only where it lies wholly outside both lungs'
+    /// Up to 10 nodes (3-8 in practice) in the paratracheal, aortopulmonary, subcarinal and
+    /// hilar stations, from their own random stream. A node is kept only where it lies wholly outside both lungs'
     /// analytic surfaces (1 mm clear), with its centre outside the great vessels, airways,
     /// heart and spine and clear of the other nodes; candidates that fail are dropped.
     static func place(in a: ChestAnatomy, random r: inout PhantomRandom) -> [LymphNode] {
@@ -50,7 +50,7 @@ public struct LymphNode: Sendable, Equatable {
         let ty = trachea.end.y
         let cz = a.carinaZ
         var nodes: [LymphNode] = []
-        // (station, how many, candidate box centre and half-extents in mm at scale 1)
+        // (station, how many); candidates are drawn per station below (mm at scale 1).
         var plan: [(Station, Int)] = [
             (.rightParatracheal, r.int(1...2)), (.leftParatracheal, r.int(0...1)),
             (.aortopulmonary, r.int(0...1)), (.subcarinal, r.int(1...2)),
