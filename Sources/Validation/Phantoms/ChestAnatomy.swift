@@ -53,6 +53,18 @@ public struct ChestAnatomy: Sendable {
     let armY: Double
     /// Scapulae: lowest point (inferior angle) height.
     let scapulaBottomZ: Double
+    /// Trunk outline (generator 3): width / depth at mid-chest (the lateral soft tissue is
+    /// sized to give it); lateral fat relative to `fatMM`; widening of the shoulder girdle at
+    /// the top and narrowing towards the waist (fractions of the half-width); flattening of
+    /// the upper anterior chest (fraction of the anterior depth).
+    public let midChestWidthToDepth: Double
+    let lateralFatFactor: Double
+    let shoulderWiden: Double
+    let waistNarrow: Double
+    let upperFlatten: Double
+    /// Mediastinal and hilar lymph nodes (not nodules: never in truth.json); placed by
+    /// `PhantomCase` from their own random stream once the anatomy is fixed.
+    public internal(set) var lymphNodes: [LymphNode] = []
 
     // Heart: ellipsoid, rotated about z.
     let heartCenter: SIMD3<Double>
@@ -137,11 +149,17 @@ public struct ChestAnatomy: Sendable {
         outlineHarmonics = (0..<4).map { _ in (d.uniform(-0.025, 0.025), d.uniform(0, 2 * .pi)) }
         breastMM = d.chance(0.5) ? d.uniform(8, 40) * s : 0
         breastZ = carinaZ - d.uniform(40, 80) * s
-        armsAtSides = d.chance(0.3)
+        armsAtSides = d.chance(0.1)
         armRadiusMM = d.uniform(40, 52) * s
         armGapMM = d.uniform(0, 8) * s
         armY = d.uniform(10, 40) * s
         scapulaBottomZ = lungHeightMM * d.uniform(0.22, 0.34)
+        // Generator 3 draws come after every generator-2 draw of this stream.
+        midChestWidthToDepth = d.uniform(1.35, 1.55)
+        lateralFatFactor = d.uniform(1.1, 1.4)
+        shoulderWiden = d.uniform(0.02, 0.06)
+        waistNarrow = d.uniform(0.04, 0.12)
+        upperFlatten = d.uniform(0.08, 0.16)
 
         // Mediastinum: trachea and main bronchi, oesophagus, aorta, SVC, pulmonary trunk.
         let top = lungHeightMM + 120 * s
@@ -332,43 +350,88 @@ public struct ChestAnatomy: Sendable {
 
     // MARK: Body
 
-    /// Half-extents of the body outline (lateral, anterior, posterior), mm.
-    var bodyHalfWidth: Double { Swift.max(lungCenterX[1] + lungHalfWidth[1], -lungCenterX[0] + lungHalfWidth[0]) + 22 * scale + fatMM }
-    var bodyAnterior: Double { lungAnteriorHalf - lungCenterY + 24 * scale + fatMM }
-    var bodyPosterior: Double { spineY + vertebralRadius + 62 * scale + fatMM }
+    /// Lateral extent of the wider lung (mm from the midline) at its base.
+    var lungLateralMM: Double { Swift.max(lungCenterX[1] + lungHalfWidth[1], -lungCenterX[0] + lungHalfWidth[0]) }
 
-    /// Signed distance to the body outline shrunk by `inset` mm (radial approximation of an
-    /// ellipse with different anterior and posterior half-axes, flattened on the table side).
+    /// Generator 2's body outline (half-width, anterior, posterior extents), kept for the
+    /// inner thoracic cage (`cavityDistance`) and for sizing the anatomy scale exactly as
+    /// generator 2 did, so a seed keeps its lungs.
+    private var cageHalfWidth: Double { lungLateralMM + 22 * scale + fatMM }
+    private var cageAnterior: Double { lungAnteriorHalf - lungCenterY + 24 * scale + fatMM }
+    private var cagePosterior: Double { spineY + vertebralRadius + 62 * scale + fatMM }
+
+    /// Signed distance to the inner thoracic cage (the pleural space and mediastinum, inside
+    /// the chest-wall muscles, which are thicker over the back): generator 2's body ellipse
+    /// shrunk by the fat and the wall.
     @inline(__always)
-    func bodyDistance(x: Double, y: Double, inset: Double) -> Double {
-        let a = bodyHalfWidth - inset
-        let b = (y < 0 ? bodyAnterior : bodyPosterior * 1.12) - inset
+    func cavityDistance(x: Double, y: Double) -> Double {
+        let back = Swift.min(1, y / cagePosterior)
+        let wall = 14 * scale + (y > 0 ? 30 * scale * back * back : 0)
+        let inset = fatMM + wall
+        let a = cageHalfWidth - inset
+        let b = (y < 0 ? cageAnterior : cagePosterior * 1.12) - inset
         let nx = x / a, ny = y / b
         let f = (nx * nx + ny * ny).squareRoot()
         let rr = (x * x + y * y).squareRoot()
         let sd = f > 1e-9 ? rr * (f - 1) / f : -a
-        return Swift.max(sd, y - (bodyPosterior - inset))
+        return Swift.max(sd, y - (cagePosterior - inset))
     }
 
-    /// Signed distance to the skin surface at height z: the body outline with its irregular
+    /// Generator 2's largest body radius, which decided the anatomy scale's retries; kept so
+    /// the same seed gives the same lungs (the FOV is now fitted to `bodyExtentMM`).
+    var legacyBodyRadiusMM: Double { Swift.max(cageHalfWidth, Swift.max(cageAnterior, cagePosterior)) * 1.04 }
+
+    /// The trunk's axial outline at height z (generator 3). An adult chest is an ellipse about
+    /// 1.4-1.7 times wider than deep: broad and gently curved in front, flat on the table at
+    /// the back with full posterolateral corners; wider at the shoulder girdle, narrowing to
+    /// the waist below the lungs and towards the neck above the apices.
+    func bodySection(z: Double) -> BodySection {
+        let s = scale
+        let u = z / lungHeightMM
+        @inline(__always) func smooth(_ t: Double) -> Double {
+            let c = Swift.min(1, Swift.max(0, t))
+            return c * c * (3 - 2 * c)
+        }
+        let fatLateral = fatMM * lateralFatFactor, fatAnterior = fatMM * 0.75, fatPosterior = fatMM * 0.6
+        let width = 1 + shoulderWiden * smooth((u - 0.55) / 0.4) - waistNarrow * smooth((0.1 - u) / 0.5)
+            - 0.25 * smooth((u - 1.08) / 0.35)
+        let depth = 1 - upperFlatten * smooth((u - 0.55) / 0.45) - 0.12 * smooth((u - 1.08) / 0.35)
+        // Front: 16 mm of tissue in front of the lungs (the sternum and pectoral muscles) and
+        // the fat; back: flat on the table 50 mm behind the vertebral body (the spinous
+        // process and the erector spinae) and the fat (compressed on the table).
+        let anterior0 = lungAnteriorHalf - lungCenterY + 16 * s + fatAnterior
+        let posterior = spineY + vertebralRadius + 50 * s + fatPosterior
+        // Lateral soft tissue (serratus, latissimus; at least 18 mm) sized for the case's
+        // width / depth at mid-chest.
+        let halfWidth0 = Swift.max(midChestWidthToDepth * (anterior0 + posterior) / 2,
+                                   lungLateralMM + 8 * s + 18 * s + fatLateral)
+        let halfWidth = halfWidth0 * width
+        let anterior = anterior0 * depth
+        return BodySection(halfWidth: halfWidth, anterior: anterior, posterior: posterior,
+                           fatLateral: fatLateral, fatAnterior: fatAnterior, fatPosterior: fatPosterior)
+    }
+
+    /// Signed distance to the skin at height z: the section's outline with its irregular
     /// angular harmonics and the breasts, never inside `muscleDistance` + 3 mm. Arms excluded.
     @inline(__always)
-    func skinDistance(x: Double, y: Double, z: Double, muscleDistance: Double) -> Double {
-        let base = bodyDistance(x: x, y: y, inset: 0)
-        // The harmonics move the outline by at most 7.3% of the half-width (12.8 mm at scale 1,
-        // slow variation included) and the breasts by breastMM: beyond that, nothing changes.
-        if base < -(16 * scale + breastMM + 2) || base > 16 * scale + 2 { return Swift.min(base, muscleDistance - 3) }
+    func skinDistance(x: Double, y: Double, z: Double, section: BodySection, muscleDistance: Double) -> Double {
+        let base = section.distance(x: x, y: y)
+        // The harmonics move the outline by at most 7.3% of the half-width (slow variation
+        // included) and the breasts by breastMM: beyond that, nothing changes.
+        let reach = 0.075 * section.halfWidth + 2
+        if base < -(reach + breastMM) || base > reach { return Swift.min(base, muscleDistance - 3) }
         let theta = atan2(y, x)
-        let r = bodyHalfWidth
+        let r = section.halfWidth
         var bump = 0.0
         let slow = 1 + 0.4 * sin(z / (70 * scale) + outlineHarmonics[0].phase)
         for (k, h) in outlineHarmonics.enumerated() {
             bump += h.amplitude / Double(k + 1) * cos(Double(k + 2) * theta + h.phase) * slow
         }
-        var sd = base - bump * r
+        // The back stays flat on the table.
+        var sd = Swift.max(base - bump * r, y - section.posterior)
         if breastMM > 0 && y < 0 {
             // Two smooth bulges in front, centred about half way out, over the mid chest.
-            let bx = abs(x) - 0.5 * r
+            let bx = abs(x) - 0.45 * r
             let fall = exp(-(bx * bx) / (2 * pow(38 * scale, 2)) - pow((z - breastZ) / (60 * scale), 2))
             sd -= breastMM * fall * Swift.min(1, -y / (40 * scale))
         }
@@ -377,10 +440,10 @@ public struct ChestAnatomy: Sendable {
 
     /// Glandular-tissue fraction of the breast at (x, y, z) (0 outside), for the renderer.
     @inline(__always)
-    func breastGland(x: Double, y: Double, z: Double) -> Double {
+    func breastGland(x: Double, y: Double, z: Double, section: BodySection) -> Double {
         guard breastMM > 0, y < 0 else { return 0 }
-        let cx = 0.5 * bodyHalfWidth * (x < 0 ? -1 : 1)
-        let cy = -bodyAnterior + fatMM * 0.3 - breastMM * 0.35
+        let cx = 0.45 * section.halfWidth * (x < 0 ? -1 : 1)
+        let cy = -section.anterior + section.fatAnterior * 0.3 - breastMM * 0.35
         let dx = (x - cx) / (28 * scale + breastMM * 0.3), dy = (y - cy) / (breastMM * 0.45 + 4 * scale)
         let dz = (z - breastZ) / (40 * scale)
         let q = dx * dx + dy * dy + dz * dz
@@ -390,14 +453,51 @@ public struct ChestAnatomy: Sendable {
     /// Signed distance (mm) to the arm on the side of x (upper arm: a slightly flattened
     /// cylinder beside the chest), or +infinity when the arms are raised.
     @inline(__always)
-    func armDistance(x: Double, y: Double) -> (distanceMM: Double, centerX: Double) {
+    func armDistance(x: Double, y: Double, section: BodySection) -> (distanceMM: Double, centerX: Double) {
         guard armsAtSides else { return (.infinity, 0) }
-        let cx = (x < 0 ? -1.0 : 1.0) * (bodyHalfWidth + armGapMM + armRadiusMM * 0.85)
+        let cx = (x < 0 ? -1.0 : 1.0) * (section.halfWidth + armGapMM + armRadiusMM * 0.85)
         let dx = x - cx, dy = y - armY
         let nx = dx / (armRadiusMM * 0.85), ny = dy / armRadiusMM
         let f = (nx * nx + ny * ny).squareRoot()
         let rr = (dx * dx + dy * dy).squareRoot()
         return (f > 1e-9 ? rr * (f - 1) / f : -armRadiusMM * 0.85, cx)
+    }
+
+    /// Largest distance (mm) of the body (skin outline with harmonics and breasts, and the
+    /// arms when they rest at the sides) from `center` in the axial plane, over the heights
+    /// `zs`, found by bisection along 64 directions per height. For fitting the FOV.
+    public func bodyExtentMM(from center: SIMD2<Double>, heights zs: [Double]) -> Double {
+        var best = 0.0
+        for z in zs {
+            let sec = bodySection(z: z)
+            func inside(_ x: Double, _ y: Double) -> Bool {
+                let muscle = sec.fatInnerDistance(x: x, y: y)
+                if skinDistance(x: x, y: y, z: z, section: sec, muscleDistance: muscle) < 0 { return true }
+                return armDistance(x: x, y: y, section: sec).distanceMM < 0
+            }
+            let far = sec.halfWidth * 1.3 + (armsAtSides ? armGapMM + 2 * armRadiusMM : 0)
+                + (center * center).sum().squareRoot()
+            for i in 0..<64 {
+                let t = Double(i) / 64 * 2 * .pi
+                let dir = SIMD2(cos(t), sin(t))
+                // Outermost crossing: march in from outside the body, then bisect.
+                var hi = far, lo = far
+                while lo > 0 {
+                    hi = lo
+                    lo -= 3 * scale
+                    let p = center + dir * lo
+                    if inside(p.x, p.y) { break }
+                }
+                guard lo > 0 else { continue }
+                for _ in 0..<12 {
+                    let mid = (lo + hi) / 2
+                    let p = center + dir * mid
+                    if inside(p.x, p.y) { lo = mid } else { hi = mid }
+                }
+                best = Swift.max(best, lo)
+            }
+        }
+        return best
     }
 
     /// The scapula of side `side` (x sign) at height z as a polyline in the axial plane
@@ -423,12 +523,8 @@ public struct ChestAnatomy: Sendable {
         return (points, (1.6 + 1.4 * (1 - t)) * scale)
     }
 
-    /// Largest distance (mm) of the body outline from the axis, for sizing the field of view.
-    public var bodyRadiusMM: Double {
-        Swift.max(bodyHalfWidth, Swift.max(bodyAnterior, bodyPosterior)) * 1.04
-    }
-
-    /// Reference body half-width of the average adult (scale 1), used to size the FOV.
+    /// Reference body half-width of the average adult (scale 1), from which the anatomy scale
+    /// is drawn (the FOV is then fitted to the body).
     public static let referenceBodyHalfWidthMM = 175.0
 }
 
@@ -451,5 +547,57 @@ struct ObliqueFissure: Sendable {
         let dx = (2 * bow * u + twist * lengthMM * 0.3 * v + lateralRise) / halfWidth
         let dy = slope + 2 * bend * v + twist * 0.3 * u
         return (z, dx, dy)
+    }
+}
+
+/// The trunk's axial outline at one height: a half ellipse in front and a superellipse half
+/// (exponent 2.5, full posterolateral corners) behind, cut flat on the table at
+/// `posterior` (the flat part spans about 60% of the width), and the subcutaneous fat
+/// thickness per direction.
+struct BodySection: Sendable {
+    var halfWidth: Double
+    /// Anterior extent (mm in front of the origin) and the flat back (mm behind it).
+    var anterior: Double
+    var posterior: Double
+    var fatLateral: Double
+    var fatAnterior: Double
+    var fatPosterior: Double
+
+    /// Signed distance (mm, first-order: exact on the outline, approximate away from it) to
+    /// the skin outline, without harmonics or breasts.
+    @inline(__always)
+    func distance(x: Double, y: Double) -> Double {
+        BodySection.outline(x: x, y: y, a: halfWidth, front: anterior, back: posterior)
+    }
+
+    /// Signed distance to the inner surface of the subcutaneous fat (the muscle layer).
+    @inline(__always)
+    func fatInnerDistance(x: Double, y: Double) -> Double {
+        BodySection.outline(x: x, y: y, a: halfWidth - fatLateral, front: anterior - fatAnterior,
+                            back: posterior - fatPosterior)
+    }
+
+    @inline(__always)
+    static func outline(x: Double, y: Double, a: Double, front: Double, back: Double) -> Double {
+        let ax = abs(x) / a
+        let sd: Double
+        if y < 0 {
+            // An ellipse in front.
+            let ay = -y / front
+            let f = ax * ax + ay * ay
+            let gx = 2 * ax / a, gy = 2 * ay / front
+            let g = (gx * gx + gy * gy).squareRoot()
+            sd = g > 1e-9 ? (f - 1) / g : -Swift.min(a, front)
+        } else {
+            // |x/a|^2.5 + |y/b|^2.5 = 1 behind, b 15% beyond the flat back.
+            let b = back * 1.15
+            let ay = y / b
+            let rx = ax.squareRoot(), ry = ay.squareRoot()
+            let f = ax * ax * rx + ay * ay * ry
+            let gx = 2.5 * ax * rx / a, gy = 2.5 * ay * ry / b
+            let g = (gx * gx + gy * gy).squareRoot()
+            sd = g > 1e-9 ? (f - 1) / g : -Swift.min(a, back)
+        }
+        return Swift.max(sd, y - back)
     }
 }

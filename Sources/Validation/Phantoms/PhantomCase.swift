@@ -60,21 +60,24 @@ public struct PhantomCase: Sendable {
         rows = options.size
         slices = options.slices
 
-        // Field of view and anatomy scale: the body fills 80-92% of the FOV's width.
-        let spacing = options.pixelSpacingMM ?? r.uniform(0.6, 0.9) * 512 / Double(options.size)
-        pixelSpacingMM = spacing
-        let fov = spacing * Double(options.size)
-        let scale = fov / 2 * r.uniform(0.8, 0.9) / ChestAnatomy.referenceBodyHalfWidthMM
+        // Anatomy scale, drawn as generator 2 did (from a pixel spacing of 0.6-0.9 mm at 512
+        // and a body filling 80-90% of that FOV's width), so a seed keeps its lungs.
+        let drawnSpacing = options.pixelSpacingMM ?? r.uniform(0.6, 0.9) * 512 / Double(options.size)
+        let drawnFOV = drawnSpacing * Double(options.size)
+        let scale = drawnFOV / 2 * r.uniform(0.8, 0.9) / ChestAnatomy.referenceBodyHalfWidthMM
         var anatomyRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 1_000_001)
         let details = PhantomRandom(seed: seed, stream: UInt64(index) &+ 4_000_037)
         var a = ChestAnatomy(scale: scale, random: &anatomyRandom, details: details)
-        // Keep the body inside the circular reconstruction FOV (arms at the sides may leave it,
-        // as on real scans).
+        // Generator 2's retries (smaller scale while its body outline left that FOV), kept
+        // unchanged because they decide the lungs.
         var tries = 0
-        while a.bodyRadiusMM > fov / 2 * 0.97 && tries < 8 {
+        while a.legacyBodyRadiusMM > drawnFOV / 2 * 0.97 && tries < 8 {
             a = ChestAnatomy(scale: scale * pow(0.95, Double(tries + 1)), random: &anatomyRandom, details: details)
             tries += 1
         }
+        // Mediastinal and hilar lymph nodes, from their own stream.
+        var nodeRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 5_000_011)
+        a.lymphNodes = LymphNode.place(in: a, random: &nodeRandom)
         anatomy = a
 
         // Slices: cover apex to the costophrenic recesses (plus some neck and abdomen).
@@ -82,12 +85,35 @@ public struct PhantomCase: Sendable {
         let allowed = [0.5, 0.625, 0.75, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
         let wanted = coverage / Double(options.slices)
         sliceSpacingMM = options.sliceSpacingMM ?? allowed.min { abs(log($0 / wanted)) < abs(log($1 / wanted)) }!
-        subSlices = Swift.max(1, Swift.min(6, Int((sliceSpacingMM / (spacing * 1.1)).rounded(.up))))
         let scanLength = sliceSpacingMM * Double(options.slices - 1)
         let lungMid = (a.lungHeightMM - a.leftDomeDropMM - 60 * a.scale) / 2
         let zFirst = lungMid - scanLength / 2 + r.uniform(-0.05, 0.05) * scanLength
         // Body slightly off-centre in the FOV, as patients lie.
-        let shift = SIMD2(r.uniform(-0.03, 0.03) * fov, r.uniform(-0.02, 0.05) * fov)
+        let shiftFraction = SIMD2(r.uniform(-0.03, 0.03), r.uniform(-0.02, 0.05))
+        // Reconstruction FOV fitted to the patient, as scanners' display FOV is set: the whole
+        // body outline over the scanned heights plus a 0-6% margin, within 0.6-0.98 mm at 512
+        // (307-500 mm; 500 mm is the usual scanner maximum). Arms resting at the sides are
+        // included up to that maximum. A forced --pixel-spacing is kept as it is.
+        let fov: Double
+        if let forced = options.pixelSpacingMM {
+            fov = forced * Double(options.size)
+        } else {
+            var fovRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 6_000_101)
+            let margin = fovRandom.uniform(1.0, 1.06)
+            let heights = (0..<5).map { zFirst + scanLength * Double($0) / 4 }
+            // The shift is a fraction of the FOV: a few fixed-point steps; 1.5 pixels more so
+            // the anti-aliased skin edge stays inside too.
+            var f = drawnFOV
+            for _ in 0..<3 {
+                let reach = a.bodyExtentMM(from: -shiftFraction * f, heights: heights)
+                f = Swift.min(500, Swift.max(0.6 * 512, 2 * (reach + 1.5 * f / Double(options.size)) * margin))
+            }
+            fov = f
+        }
+        let spacing = fov / Double(options.size)
+        pixelSpacingMM = spacing
+        subSlices = Swift.max(1, Swift.min(6, Int((sliceSpacingMM / (spacing * 1.1)).rounded(.up))))
+        let shift = shiftFraction * fov
         gridOrigin = SIMD3(-fov / 2 + spacing / 2 - shift.x, -fov / 2 + spacing / 2 - shift.y, zFirst)
         patientOffset = SIMD3(r.uniform(-5, 5), r.uniform(-40, 40) + 0, -r.uniform(100, 400))
 
@@ -186,8 +212,9 @@ public struct PhantomCase: Sendable {
         // front of the apices.
         for side in 0..<2 {
             let sign: Double = side == 0 ? -1 : 1
-            let front = -a.bodyAnterior + a.fatMM + 14 * a.scale
             let z0 = a.lungHeightMM - 12 * a.scale
+            let section = a.bodySection(z: z0 + 10 * a.scale)
+            let front = -(section.anterior - section.fatAnterior) + 11 * a.scale
             let path: [(Double, Double, Double)] = [(18, 0, 0), (45, 4, 8), (80, 16, 16), (115, 36, 22), (140, 58, 26)]
             let radius = 6.5 * a.scale
             for i in 1..<path.count {

@@ -7,7 +7,7 @@ import Volumes
 /// Seeds: 1000-1999 are DEVELOPMENT seeds (tuning, training); 9000-9099 are EVALUATION
 /// seeds, never used for tuning (see docs/phantoms.md).
 public struct PhantomGenerator {
-    public static let generatorName = "triage-phantom 2"
+    public static let generatorName = "triage-phantom 3"
     public var options: PhantomOptions
     public var seed: UInt64
     public var context: KernelContext

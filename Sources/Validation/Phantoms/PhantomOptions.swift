@@ -6,7 +6,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     public var size: Int = 512
     /// Number of slices.
     public var slices: Int = 300
-    /// In-plane pixel spacing (mm); nil: drawn from 0.6-0.9 mm scaled by 512/size.
+    /// In-plane pixel spacing (mm); nil: fitted to the body (0.6-0.977 mm at 512, scaled by 512/size).
     public var pixelSpacingMM: Double? = nil
     /// Slice spacing (mm); nil: chosen so the scan covers the lungs (0.625-2.5 mm at 300 slices).
     public var sliceSpacingMM: Double? = nil

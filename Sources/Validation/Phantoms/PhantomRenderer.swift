@@ -131,6 +131,8 @@ final class Scene: @unchecked Sendable {
     let arteryHU: Float, veinHU: Float
     /// Thickness (mm) of one sub-slice of the slice profile.
     let subSliceMM: Double
+    /// Mediastinal fat (and the fat margin around the great vessels), HU.
+    let mediastinalFatHU = -100.0
 
     init(_ ph: PhantomCase) {
         self.ph = ph
@@ -214,8 +216,9 @@ final class Scene: @unchecked Sendable {
         let ox = ph.gridOrigin.x, oy = ph.gridOrigin.y
         let seed = ph.seed &+ UInt64(ph.index) &* 0x9E37_79B9
         let sections = [a.lungSection(side: 0, z: z), a.lungSection(side: 1, z: z)]
-        let fat = a.fatMM
-        let tableY = a.bodyPosterior + 14 * s
+        let section = a.bodySection(z: z)
+        let fatWeight = Scene.smooth((a.lungHeightMM - 10 * s - z) / (30 * s))
+        let tableY = section.posterior + 14 * s
         let vertebraPhase = (z / a.vertebraPitch - (z / a.vertebraPitch).rounded(.down))
         let isDisc = vertebraPhase < 0.2
         let canalY = a.spineY + a.vertebralRadius + 9 * s
@@ -240,30 +243,62 @@ final class Scene: @unchecked Sendable {
                     v += (220 - v) * coverage(d1)
                     v += (120 - v) * coverage(d2)
                 }
-                let sdMuscle = a.bodyDistance(x: x, y: y, inset: fat)
-                let sdBody = a.skinDistance(x: x, y: y, z: z, muscleDistance: sdMuscle)
+                let sdMuscle = section.fatInnerDistance(x: x, y: y)
+                let sdBody = a.skinDistance(x: x, y: y, z: z, section: section, muscleDistance: sdMuscle)
                 if sdBody < px {
                     v += (-100 - v) * coverage(sdBody)
                     // Skin.
                     v += (30 - v) * coverage(Swift.max(sdBody, -(sdBody + 1.8)))
                     // Fibroglandular breast tissue: strands in the fat.
-                    let gland = a.breastGland(x: x, y: y, z: z)
+                    let gland = a.breastGland(x: x, y: y, z: z, section: section)
                     if gland > 0 {
                         let strands = Scene.valueNoise(x / 4, y / 4, z / 4, seed: seed &+ 11)
                         v += (20 - v) * Swift.min(1, Swift.max(0, gland * 2 + strands * 1.5 - 0.4))
                     }
                     if sdMuscle < px {
                         v += (48 - v) * coverage(sdMuscle)
-                        let wall = 14 * s + (y > 0 ? 30 * s * Swift.min(1, y / a.bodyPosterior) * Swift.min(1, y / a.bodyPosterior) : 0)
-                        let sdCavity = a.bodyDistance(x: x, y: y, inset: fat + wall)
+                        // Inner thoracic cage, at least 4 mm inside the muscle layer's surface.
+                        let sdCavity = Swift.max(a.cavityDistance(x: x, y: y), sdMuscle + 4 * s)
+                        // Intermuscular fat planes (pectoral / serratus / latissimus layers): a
+                        // ~1.8 mm sheet about 40% of the way into thick chest-wall muscle, in
+                        // patches along the circumference that drift with height.
+                        let thickness = sdCavity - sdMuscle
+                        if sdCavity > 0 && sdMuscle < 0 && thickness > 14 * s {
+                            let dPlane = abs(-sdMuscle / thickness - 0.42) * thickness - 0.9 * s
+                            if dPlane < px {
+                                let patch = Scene.valueNoise(atan2(y, x) * 3 + 10, z / (45 * s), 0.5, seed: seed &+ 23)
+                                let w = Scene.smooth((patch + 0.15) * 3)
+                                if w > 0 { v += (-90 - v) * coverage(dPlane) * w }
+                            }
+                        }
                         if sdCavity < px {
                             let side = x < 0 ? 0 : 1
                             let below = z < a.domeZ(side: side, x: x, y: y) - 2 * s
                             let fill: Double
                             if below { fill = side == 0 ? 58 : 44 }
-                            else if abs(x) < 45 * s && y < a.heartCenter.y { fill = -85 }   // anterior mediastinal fat
-                            else { fill = 25 }
+                            else {
+                                // Mediastinal fat around the great vessels (with faint strands),
+                                // fading into soft tissue towards the chest wall, behind the
+                                // vertebral bodies and above the apices.
+                                let w = fatWeight * Scene.smooth((52 * s - abs(x)) / (14 * s))
+                                    * Scene.smooth((a.spineY + 0.5 * a.vertebralRadius - y) / (10 * s))
+                                if w > 0 {
+                                    let fat = mediastinalFatHU + 12 * Scene.valueNoise(x / 3, y / 3, z / 3, seed: seed &+ 17)
+                                    fill = 25 + (fat - 25) * w
+                                } else { fill = 25 }
+                            }
                             v += (fill - v) * coverage(sdCavity)
+                        }
+                        // Fat plane around each erector spinae (an oval in the groove beside the
+                        // spinous process, on the transverse processes and rib angles), which
+                        // sets the paraspinal muscles apart from the trapezius and latissimus.
+                        if y > canalY - 6 * s && abs(x) < 60 * s {
+                            let ex = (abs(x) - 31 * s) / (24 * s), ey = (y - canalY - 13 * s) / (21 * s)
+                            let f = (ex * ex + ey * ey).squareRoot()
+                            if f > 0.7 && f < 1.4 {
+                                let d = abs(f - 1) * 22 * s - 0.8 * s
+                                if d < px { v += (-90 - v) * coverage(d) * coverage(sdMuscle + 2 * s) }
+                            }
                         }
                         // Scapula (in the posterior chest-wall muscles, outside the ribs).
                         if y > 0, let sc = scapulae[x < 0 ? 0 : 1] {
@@ -278,8 +313,8 @@ final class Scene: @unchecked Sendable {
                     }
                 }
                 // Arms at the sides: skin, fat, muscle, humerus (cortex, fatty marrow).
-                if a.armsAtSides && abs(x) > a.bodyHalfWidth * 0.8 {
-                    let (sdArm, armX) = a.armDistance(x: x, y: y)
+                if a.armsAtSides && abs(x) > section.halfWidth * 0.8 {
+                    let (sdArm, armX) = a.armDistance(x: x, y: y, section: section)
                     if sdArm < px {
                         v += (-100 - v) * coverage(sdArm)
                         v += (30 - v) * coverage(Swift.max(sdArm, -(sdArm + 1.8)))
@@ -344,7 +379,7 @@ final class Scene: @unchecked Sendable {
                         let dArch = Swift.max(dCanal - 13 * s, 8 * s - dCanal)
                         v += (650 - v) * coverage(cy2 > -6 * s ? dArch : 1e9)
                         // Spinous process and transverse processes (2-D capsules).
-                        let spin = Scene.segmentDistance2D(x, y, 0, canalY + 11 * s, 0, canalY + 40 * s) - 4 * s
+                        let spin = Scene.segmentDistance2D(x, y, 0, canalY + 11 * s, 0, canalY + 34 * s) - 4 * s
                         v += (650 - v) * coverage(spin)
                         let tx = abs(x)
                         let trans = Scene.segmentDistance2D(tx, y, 10 * s, canalY - 2 * s, 34 * s, canalY - 4 * s) - 4.5 * s
@@ -377,6 +412,17 @@ final class Scene: @unchecked Sendable {
             return c0 <= c1 && r0 <= r1 ? (c0, c1, r0, r1) : nil
         }
 
+        // Pixel range of a ball of radius R (plus a pixel) around `center`, nil off this plane.
+        @inline(__always) func ballBox(_ center: SIMD3<Double>, _ radius: Double) -> (Int, Int, Int, Int)? {
+            let R = radius + px
+            guard abs(z - center.z) < R else { return nil }
+            let c0 = Swift.max(0, Int(((center.x - R - ox) / px).rounded(.down)))
+            let c1 = Swift.min(cols - 1, Int(((center.x + R - ox) / px).rounded(.up)))
+            let r0 = Swift.max(0, Int(((center.y - R - oy) / px).rounded(.down)))
+            let r1 = Swift.min(rows - 1, Int(((center.y + R - oy) / px).rounded(.up)))
+            return c0 <= c1 && r0 <= r1 ? (c0, c1, r0, r1) : nil
+        }
+
         // Mediastinal tubes: a fat/pleura margin (carving the lung), then the tube.
         for (tube, kind) in mediastinal {
             let t = tube.raster
@@ -394,7 +440,7 @@ final class Scene: @unchecked Sendable {
                     var v = sc.sub[idx]
                     if kind != .bone {
                         let cm = coverageF(sd - margin)
-                        v += (-80 - v) * cm
+                        v += (Float(mediastinalFatHU) - v) * cm
                         sc.lung[idx] *= 1 - cm
                     }
                     let cv = coverageF(sd)
@@ -408,6 +454,23 @@ final class Scene: @unchecked Sendable {
                         v += (-950 - v) * coverageF(sd + t.ra - Float(2 * s))
                     }
                     sc.sub[idx] = v
+                }
+            }
+        }
+
+        // Lymph nodes in the mediastinal fat (outside the lungs by construction).
+        for node in a.lymphNodes {
+            guard let (c0, c1, r0, r1) = ballBox(node.center, node.boundingRadiusMM) else { continue }
+            for r in r0...r1 {
+                let y = oy + Double(r) * px
+                for c in c0...c1 {
+                    let x = ox + Double(c) * px
+                    let d = node.distance(SIMD3(x, y, z))
+                    if d > px { continue }
+                    let idx = r * cols + c
+                    let cv = coverage(d)
+                    sc.sub[idx] += Float(node.hu - Double(sc.sub[idx])) * Float(cv)
+                    sc.lung[idx] *= Float(1 - cv)
                 }
             }
         }
@@ -506,13 +569,7 @@ final class Scene: @unchecked Sendable {
 
         // Nodules.
         for nod in ph.nodules {
-            let R = nod.boundingRadiusMM + px
-            guard abs(z - nod.center.z) < R else { continue }
-            let c0 = Swift.max(0, Int(((nod.center.x - R - ox) / px).rounded(.down)))
-            let c1 = Swift.min(cols - 1, Int(((nod.center.x + R - ox) / px).rounded(.up)))
-            let r0 = Swift.max(0, Int(((nod.center.y - R - oy) / px).rounded(.down)))
-            let r1 = Swift.min(rows - 1, Int(((nod.center.y + R - oy) / px).rounded(.up)))
-            guard c0 <= c1, r0 <= r1 else { continue }
+            guard let (c0, c1, r0, r1) = ballBox(nod.center, nod.boundingRadiusMM) else { continue }
             for r in r0...r1 {
                 let y = oy + Double(r) * px
                 for c in c0...c1 {
@@ -551,6 +608,13 @@ final class Scene: @unchecked Sendable {
         guard visible > 0 else { return 0 }
         let fraction = 0.2 / width * (1 - abs(distance) / width) * visible
         return fraction * (20 - hu)
+    }
+
+    /// Smoothstep of t clamped to [0, 1].
+    @inline(__always)
+    static func smooth(_ t: Double) -> Double {
+        let c = Swift.min(1, Swift.max(0, t))
+        return c * c * (3 - 2 * c)
     }
 
     @inline(__always)
