@@ -19,7 +19,7 @@ struct PhantomCommand: ParsableCommand {
     @Option(help: "Seed (deterministic output).") var seed: UInt64 = 1000
     @Option(help: "Matrix size (columns = rows).") var size: Int = 512
     @Option(help: "Number of slices.") var slices: Int = 300
-    @Option(name: .customLong("pixel-spacing"), help: "In-plane spacing in mm (default: 0.6-0.9 mm x 512/size).")
+    @Option(name: .customLong("pixel-spacing"), help: "In-plane spacing in mm (default: fitted to the body, 0.6-0.9 mm x 512/size).")
     var pixelSpacing: Double?
     @Option(name: .customLong("slice-spacing"), help: "Slice spacing in mm (default: chosen to cover the lungs).")
     var sliceSpacing: Double?

@@ -91,9 +91,10 @@ public struct PhantomCase: Sendable {
         // Body slightly off-centre in the FOV, as patients lie.
         let shiftFraction = SIMD2(r.uniform(-0.03, 0.03), r.uniform(-0.02, 0.05))
         // Reconstruction FOV fitted to the patient, as scanners' display FOV is set: the whole
-        // body outline over the scanned heights plus a 0-6% margin, within 0.6-0.98 mm at 512
-        // (307-500 mm; 500 mm is the usual scanner maximum). Arms resting at the sides are
-        // included up to that maximum. A forced --pixel-spacing is kept as it is.
+        // body outline over the scanned heights plus a 0-6% margin, within 0.6-0.9 mm at 512
+        // (307-461 mm, the in-plane spacings the phantom issue asks for; a larger patient's
+        // flanks or arms are cut by the circle, as on real scans reconstructed at a fixed
+        // display FOV). A forced --pixel-spacing is kept as it is.
         let fov: Double
         if let forced = options.pixelSpacingMM {
             fov = forced * Double(options.size)
@@ -106,7 +107,7 @@ public struct PhantomCase: Sendable {
             var f = drawnFOV
             for _ in 0..<3 {
                 let reach = a.bodyExtentMM(from: -shiftFraction * f, heights: heights)
-                f = Swift.min(500, Swift.max(0.6 * 512, 2 * (reach + 1.5 * f / Double(options.size)) * margin))
+                f = Swift.min(0.9 * 512, Swift.max(0.6 * 512, 2 * (reach + 1.5 * f / Double(options.size)) * margin))
             }
             fov = f
         }
