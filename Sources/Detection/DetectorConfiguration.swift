@@ -24,8 +24,9 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     public var maximumCandidates: Int = 400
     /// Besides those, up to this many faint candidates (smoothed centre below
     /// `faintCandidateHU` at their best scale: ground-glass nodules, whose dot response is a
-    /// third of a solid nodule's and loses to the many vessels), roundest-and-strongest
-    /// first. Default 200.
+    /// third of a solid nodule's and loses to the many vessels), ranked by the excess of
+    /// their smoothed HU over the parenchyma times scale times roundness (`BlobFilter.faintRank`).
+    /// Default 200.
     public var maximumFaintCandidates: Int = 200
     /// Smoothed HU at a candidate's centre below which it is faint. Default -500 HU.
     public var faintCandidateHU: Double = -500

@@ -180,6 +180,52 @@ struct HilarStructuresTests {
     }
 }
 
+@Suite("Candidate selection")
+struct CandidateSelectionTests {
+    /// A candidate on a 1 mm grid at x = `index` x 10 mm, far from every other.
+    private func blob(_ index: Int, response: Double, sigmaMM: Double, roundness: Double,
+                      smoothedHU: Double) -> BlobCandidate {
+        BlobCandidate(gridPosition: SIMD3(Double(index) * 10, 0, 0), response: response, sigmaMM: sigmaMM,
+                      roundness: roundness, tubularity: 1, smoothedHU: smoothedHU)
+    }
+
+    @Test("an 8 mm ground-glass blob takes a faint place before vessel twigs with a higher dot response")
+    func groundGlassBeforeTwigs() {
+        // Twigs seen end-on at the smallest scale: scale-normalised response above the
+        // ground-glass blob's, smoothed centre as faint (about -700 HU), scale 0.9 mm. The
+        // ground-glass blob answers at 2.8 mm. One strong place (the solid blob), three faint.
+        var configuration = DetectorConfiguration()
+        configuration.maximumCandidates = 1
+        configuration.maximumFaintCandidates = 3
+        configuration.maximumCoarseFaintCandidates = 0
+        let solid = blob(0, response: 600, sigmaMM: 2, roundness: 0.9, smoothedHU: -100)
+        let twigs = (1...6).map { blob($0, response: 150, sigmaMM: 0.9, roundness: 0.9, smoothedHU: -700) }
+        let groundGlass = blob(7, response: 110, sigmaMM: 2.8, roundness: 0.9, smoothedHU: -720)
+        let kept = BlobFilter.select([solid] + twigs + [groundGlass], spacingMM: 1,
+                                     configuration: configuration, coarseQuota: 0)
+        #expect(kept.count == 4)
+        #expect(kept.first?.gridPosition == solid.gridPosition)
+        #expect(kept.contains { $0.gridPosition == groundGlass.gridPosition })
+        // The order is by excess HU over the parenchyma x scale x roundness: 180 x 2.8 x 0.9
+        // for the ground-glass blob against 200 x 0.9 x 0.9 for a twig.
+        #expect(BlobFilter.faintRank(groundGlass) > 2 * BlobFilter.faintRank(twigs[0]))
+    }
+
+    @Test("faint candidates closer than the minimum separation to a kept one are dropped")
+    func faintSuppressedNearKept() {
+        var configuration = DetectorConfiguration()
+        configuration.maximumCandidates = 1
+        configuration.maximumFaintCandidates = 5
+        configuration.maximumCoarseFaintCandidates = 0
+        let solid = blob(0, response: 600, sigmaMM: 2, roundness: 0.9, smoothedHU: -100)
+        var near = blob(0, response: 100, sigmaMM: 2.8, roundness: 0.9, smoothedHU: -700)
+        near.gridPosition.x = 3   // 3 mm away, inside both the 4 mm separation and sqrt(3) x 2 mm
+        let far = blob(2, response: 100, sigmaMM: 2.8, roundness: 0.9, smoothedHU: -700)
+        let kept = BlobFilter.select([solid, near, far], spacingMM: 1, configuration: configuration, coarseQuota: 0)
+        #expect(kept.map(\.gridPosition.x) == [0, 20])
+    }
+}
+
 @Suite("Detection on synthetic chests")
 struct SyntheticDetectionTests {
     @Test("a solid ball is found at its centre with its diameter")
