@@ -14,6 +14,12 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// Radius (mm) of the ball used to close the lung mask so nodules touching the pleura
     /// stay inside; a juxtapleural nodule up to about twice this wide is kept. Default 15 mm.
     public var closingRadiusMM: Double = 15
+    /// The airway taken out of the lung mask after the closing (the tracked trachea and main
+    /// bronchi, and other air regions running into the mediastinum: `LungSegmentation` step
+    /// 7) takes every voxel within this distance (mm) of its lumen with it: the main bronchial
+    /// wall where the bronchus leaves the mediastinum is not parenchyma. 0 removes the lumen
+    /// only. Default 3 mm.
+    public var airwayWallMM: Double = 3
     /// Gaussian scales (mm) of the multi-scale dot filter. A ball of radius r answers best
     /// near sigma = r / sqrt(3), so the defaults cover diameters of about 3 to 30 mm.
     public var blobScalesMM: [Double] = [0.9, 1.3, 1.9, 2.8, 4.1, 6.0, 8.7]
@@ -95,6 +101,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case airThresholdHU = "air_threshold_hu"
         case minimumLungVolumeML = "minimum_lung_volume_ml"
         case closingRadiusMM = "closing_radius_mm"
+        case airwayWallMM = "airway_wall_mm"
         case blobScalesMM = "blob_scales_mm"
         case minimumBlobResponseHU = "minimum_blob_response_hu"
         case maximumCandidates = "maximum_candidates"
@@ -128,6 +135,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         airThresholdHU = try c.decodeIfPresent(Double.self, forKey: .airThresholdHU) ?? d.airThresholdHU
         minimumLungVolumeML = try c.decodeIfPresent(Double.self, forKey: .minimumLungVolumeML) ?? d.minimumLungVolumeML
         closingRadiusMM = try c.decodeIfPresent(Double.self, forKey: .closingRadiusMM) ?? d.closingRadiusMM
+        airwayWallMM = try c.decodeIfPresent(Double.self, forKey: .airwayWallMM) ?? d.airwayWallMM
         blobScalesMM = try c.decodeIfPresent([Double].self, forKey: .blobScalesMM) ?? d.blobScalesMM
         minimumBlobResponseHU = try c.decodeIfPresent(Double.self, forKey: .minimumBlobResponseHU) ?? d.minimumBlobResponseHU
         maximumCandidates = try c.decodeIfPresent(Int.self, forKey: .maximumCandidates) ?? d.maximumCandidates
@@ -161,6 +169,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         }
         guard workingSpacingMM >= 0.3 && workingSpacingMM <= 4 else { throw bad(.workingSpacingMM, "must be 0.3...4 mm") }
         guard closingRadiusMM >= 0 && closingRadiusMM <= 40 else { throw bad(.closingRadiusMM, "must be 0...40 mm") }
+        guard airwayWallMM >= 0 && airwayWallMM <= 10 else { throw bad(.airwayWallMM, "must be 0...10 mm") }
         guard minimumLungVolumeML >= 0 else { throw bad(.minimumLungVolumeML, "must be >= 0") }
         guard !blobScalesMM.isEmpty, blobScalesMM.allSatisfy({ $0 > 0.2 && $0 < 30 }) else {
             throw bad(.blobScalesMM, "must be a non-empty list of scales between 0.2 and 30 mm")

@@ -70,7 +70,13 @@ struct LungMask {
 ///    holes whose 3D stack is somewhere wider than the largest nodule: the dome of the
 ///    diaphragm, ringed by the costophrenic recess in the lowest axial slices, and the
 ///    heart or mediastinum where the lungs meet around it;
-/// 6. a closing with a ball of `closingRadiusMM` adds nodules touching the pleura.
+/// 6. a closing with a ball of `closingRadiusMM` adds nodules touching the pleura;
+/// 7. the tracked airway, and every other air region of at least 0.2 mL (20 mm^2 in 2D) that
+///    lies partly (>= 10 %) outside the closed mask, is taken out again with everything within
+///    `airwayWallMM` of it: steps 5 and 6 put the main bronchi and their walls back where
+///    they enter the lungs (in the phantoms, and on real CT when the airway's air is not
+///    connected to the lungs' at the threshold, the trachea and main bronchi are air regions
+///    of their own that step 4 never sees).
 enum LungSegmentation {
     /// `superiorIsHighZ`: the grid's last slice is the most superior (head) one; nil when
     /// the slices are not axial (no airway tracking then).
@@ -109,13 +115,33 @@ enum LungSegmentation {
             && volumes[l] * 100 >= volumes[largest] * 15 {
             keep.insert(Int32(l + 1))
         }
+        // Air regions that are not lung but may end up inside the mask: the trachea, main
+        // bronchi and oesophagus when they are not connected to the lungs' air (thin walls at
+        // the threshold, or in 2D), and cavities or cysts within the lungs. Step 7 sorts them.
+        let minimumOtherAirVoxels = Int(twoD ? 20 / (g * g) : 200 / (g * g * g))
+        let isLung = -2, isIgnored = -1
+        var slotOfLabel = [Int](repeating: isIgnored, count: volumes.count + 1)
+        var otherAir: [[Int]] = []
+        for l in volumes.indices {
+            if keep.contains(Int32(l + 1)) {
+                slotOfLabel[l + 1] = isLung
+            } else if volumes[l] >= minimumOtherAirVoxels {
+                slotOfLabel[l + 1] = otherAir.count
+                otherAir.append([])
+            }
+        }
         var lung = [Bool](repeating: false, count: size.count)
-        for i in 0..<size.count where labels[i] != 0 && keep.contains(labels[i]) { lung[i] = true }
+        labels.withUnsafeBufferPointer { labelP in
+            for i in 0..<size.count where labelP[i] != 0 {
+                let slot = slotOfLabel[Int(labelP[i])]
+                if slot == isLung { lung[i] = true } else if slot >= 0 { otherAir[slot].append(i) }
+            }
+        }
 
         // 4. Airways.
-        var airwayVoxels = 0
+        var airway: [Int] = []
         if !twoD, let superiorHigh = superiorIsHighZ {
-            airwayVoxels = removeAirways(&lung, outside: outside, size: size, spacingMM: g, superiorIsHighZ: superiorHigh)
+            airway = removeAirways(&lung, outside: outside, size: size, spacingMM: g, superiorIsHighZ: superiorHigh)
         }
 
         // Bounding box with a margin for the closing.
@@ -168,12 +194,31 @@ enum LungSegmentation {
                 for x in 0..<crop.nx where outside[s + x] { mask[d + x] = false }
             }
         }
+        // 7. Hole filling and closing put the main bronchi back where they enter each lung;
+        //    take them out again with their wall: the tracked airway, and every other air
+        //    region that lies partly outside the closed mask (it runs into the mediastinum:
+        //    trachea, main bronchus, oesophagus). A cavity or cyst inside the lung is
+        //    wholly inside and stays.
+        var airwayAndWall = airway
+        for voxels in otherAir {
+            var outsideMask = 0
+            for i in voxels {
+                let p = SIMD3(i % size.nx, (i / size.nx) % size.ny, i / size.plane) &- clo
+                if p.x < 0 || p.y < 0 || p.z < 0 || p.x >= crop.nx || p.y >= crop.ny || p.z >= crop.nz
+                    || !mask[crop.index(p.x, p.y, p.z)] {
+                    outsideMask += 1
+                }
+            }
+            if outsideMask * 10 >= voxels.count { airwayAndWall += voxels }
+        }
+        removeAirwayWall(&mask, airway: airwayAndWall, gridSize: size, crop: crop, cropOrigin: clo, spacingMM: g,
+                         wallMM: configuration.airwayWallMM, workers: workers)
         let d2 = DistanceTransform.squaredDistance(isFeature: mask.map { !$0 }, size: crop, spacing: spacing,
                                                    workers: workers)
         let dist = d2.map { $0.squareRoot() }
         let count = mask.reduce(0) { $0 + ($1 ? 1 : 0) }
         return LungMask(size: crop, origin: clo, inside: mask, distanceToPleuraMM: dist,
-                        volumeML: Double(count) * voxelML, airwayVoxels: airwayVoxels)
+                        volumeML: Double(count) * voxelML, airwayVoxels: airway.count)
     }
 
     /// A hole wider than a disc of 1.25 x `maximum_diameter_mm` in some slice is anatomy
@@ -303,12 +348,12 @@ enum LungSegmentation {
     /// midline that overlaps the airway found one slice above. Tracking of a branch stops
     /// where its region grows large (it has entered the lung). Returns voxels removed.
     static func removeAirways(_ lung: inout [Bool], outside: [Bool], size: GridSize, spacingMM g: Double,
-                              superiorIsHighZ: Bool) -> Int {
+                              superiorIsHighZ: Bool) -> [Int] {
         let maxAreaVoxels = Int(600 / (g * g))
         let midlineToleranceMM = 30.0
         let zs: [Int] = superiorIsHighZ ? Array((0..<size.nz).reversed()) : Array(0..<size.nz)
         var previous = [Bool](repeating: false, count: size.plane)
-        var removed = 0
+        var removed: [Int] = []
         var started = false
         var slicesWithoutAirway = 0
         var seedSlicesLeft = Int(20 / g) + 1  // the trachea must appear within 20 mm of the apex
@@ -343,7 +388,7 @@ enum LungSegmentation {
             if !started { seedSlicesLeft -= 1 }
             if found {
                 started = true
-                for i in 0..<size.plane where current[i] { lung[base + i] = false; removed += 1 }
+                for i in 0..<size.plane where current[i] { lung[base + i] = false; removed.append(base + i) }
                 previous = current
                 slicesWithoutAirway = 0
             } else if started {
@@ -354,6 +399,40 @@ enum LungSegmentation {
             }
         }
         return removed
+    }
+
+    /// Clears from the (cropped) `mask` the tracked airway voxels (`airway`: indices on the
+    /// grid of `gridSize`) and every voxel within `wallMM` of them: the main bronchial wall,
+    /// which the closing puts back inside the lungs and the dot filter answers where the
+    /// bronchus leaves the mediastinum. Works in the airway's bounding box only.
+    static func removeAirwayWall(_ mask: inout [Bool], airway: [Int], gridSize: GridSize, crop: GridSize,
+                                 cropOrigin: SIMD3<Int>, spacingMM g: Double, wallMM: Double, workers: Int) {
+        guard !airway.isEmpty else { return }
+        let reach = Int((wallMM / g).rounded(.up))
+        var lo = SIMD3(Int.max, Int.max, Int.max), hi = SIMD3(Int.min, Int.min, Int.min)
+        for i in airway {
+            let p = SIMD3(i % gridSize.nx, (i / gridSize.nx) % gridSize.ny, i / gridSize.plane) &- cropOrigin
+            lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p)
+        }
+        lo = pointwiseMax(lo &- reach, SIMD3(0, 0, 0))
+        hi = pointwiseMin(hi &+ reach, SIMD3(crop.nx - 1, crop.ny - 1, crop.nz - 1))
+        guard lo.x <= hi.x, lo.y <= hi.y, lo.z <= hi.z else { return }
+        let box = GridSize(nx: hi.x - lo.x + 1, ny: hi.y - lo.y + 1, nz: hi.z - lo.z + 1)
+        var isAirway = [Bool](repeating: false, count: box.count)
+        for i in airway {
+            let p = SIMD3(i % gridSize.nx, (i / gridSize.nx) % gridSize.ny, i / gridSize.plane) &- cropOrigin &- lo
+            guard p.x >= 0, p.y >= 0, p.z >= 0, p.x < box.nx, p.y < box.ny, p.z < box.nz else { continue }
+            isAirway[box.index(p.x, p.y, p.z)] = true
+        }
+        let d2 = DistanceTransform.squaredDistance(isFeature: isAirway, size: box, spacing: SIMD3(g, g, g),
+                                                   workers: workers)
+        let limit = Float(wallMM * wallMM)
+        for z in 0..<box.nz {
+            for y in 0..<box.ny {
+                let b = box.index(0, y, z), m = crop.index(lo.x, lo.y + y, lo.z + z)
+                for x in 0..<box.nx where d2[b + x] <= limit { mask[m + x] = false }
+            }
+        }
     }
 
     static func label2D(_ mask: [Bool], size: GridSize) -> ([Int32], [Int]) {

@@ -94,6 +94,44 @@ struct LungMaskTests {
         #expect(inMask(SIMD3(120 + 45, 120, 10)))
     }
 
+    @Test("a main bronchus from the mediastinum and its wall are not lung; an air cyst inside the lung is")
+    func mainBronchusOutCystIn() throws {
+        // A bronchus (lumen radius 2.5 mm, wall to 4 mm) runs from the mediastinum (x = 40)
+        // into the left lung (x 52-88 at y = 40, z = 30); its air is not connected to the
+        // lung's. A cyst (air ball, radius 4 mm, wall to 5.5 mm) lies wholly in the left lung.
+        var chest = SyntheticChest()
+        let cyst = SIMD3(70.0, 40.0, 14.0)
+        chest.objects = [
+            (.tube(from: SIMD3(40, 40, 30), to: SIMD3(68, 40, 30), radiusMM: 4), 40),
+            (.tube(from: SIMD3(40, 40, 30), to: SIMD3(66.5, 40, 30), radiusMM: 2.5), -1000),
+            (.ball(center: cyst, radiusMM: 5.5), 40), (.ball(center: cyst, radiusMM: 4), -1000),
+        ]
+        let volume = chest.makeVolume()
+        func lungMask(airwayWallMM: Double) throws -> (SIMD3<Double>) -> Bool {
+            var config = DetectorConfiguration()
+            config.airwayWallMM = airwayWallMM
+            let grid = WorkingGrid(volume: volume, spacingMM: config.workingSpacingMM, workers: 2)
+            let lungs = try LungSegmentation.segment(grid: grid, configuration: config, superiorIsHighZ: true,
+                                                     workers: 2)
+            return { p in
+                let g = p / config.workingSpacingMM
+                return lungs.contains(gridX: Int(g.x.rounded()), y: Int(g.y.rounded()), z: Int(g.z.rounded()))
+            }
+        }
+        let inMask = try lungMask(airwayWallMM: 3)
+        #expect(!inMask(SIMD3(62, 40, 30)), "bronchial lumen inside the lung's outline")
+        #expect(!inMask(SIMD3(60, 43.5, 30)), "bronchial wall")
+        #expect(!inMask(SIMD3(56, 37, 30)), "bronchial wall")
+        #expect(inMask(SIMD3(60, 49, 30)), "parenchyma 6 mm beyond the wall")
+        #expect(inMask(SIMD3(76, 40, 30)), "parenchyma beyond the bronchus' end")
+        #expect(inMask(cyst), "the cyst's air, enclosed by lung")
+        #expect(inMask(cyst + SIMD3(0, 4.8, 0)), "the cyst's wall")
+        // Without the wall margin only the lumen goes.
+        let lumenOnly = try lungMask(airwayWallMM: 0)
+        #expect(!lumenOnly(SIMD3(62, 40, 30)))
+        #expect(lumenOnly(SIMD3(60, 43.5, 30)))
+    }
+
     @Test("distance transform matches the analytic distance")
     func distanceTransform() {
         let size = GridSize(nx: 21, ny: 17, nz: 9)
@@ -465,7 +503,10 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 25)
+        #expect(DetectorConfiguration.validKeys.count == 26)
+        #expect(DetectorConfiguration.validKeys.contains("airway_wall_mm"))
+        let wall = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 1.5}"#.utf8))
+        #expect(wall.airwayWallMM == 1.5 && wall.closingRadiusMM == DetectorConfiguration().closingRadiusMM)
         #expect(DetectorConfiguration.validKeys.contains("maximum_coarse_faint_candidates"))
         #expect(DetectorConfiguration.validKeys.contains("hilar_opening_radius_mm"))
         let hilar = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"hilar_opening_radius_mm": 0}"#.utf8))
@@ -490,6 +531,9 @@ struct ConfigurationTests {
         }
         #expect(throws: DetectionError.invalidConfiguration(key: "hilar_margin_mm", reason: "must be 0...20 mm")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"hilar_margin_mm": -1}"#.utf8))
+        }
+        #expect(throws: DetectionError.invalidConfiguration(key: "airway_wall_mm", reason: "must be 0...10 mm")) {
+            _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 12}"#.utf8))
         }
     }
 
