@@ -196,9 +196,9 @@ struct SeriesAssemblyTests {
         #expect(DICOMSeriesPlan.thousandths(1e300) == String(1e303))
     }
 
-    /// The folder walk: recursive, hidden files and folders left out, links to files
-    /// followed, links to folders not (no cycles).
-    @Test func folderWalkSkipsHiddenAndFollowsFileLinksOnly() throws {
+    /// The folder walk: recursive, hidden files and folders left out, links to files and
+    /// folders followed, a link cycle walked once, a broken link reported.
+    @Test func folderWalkSkipsHiddenFollowsLinksEndsCycles() throws {
         let root = try SyntheticSeries.temporaryFolder()
         let outside = try SyntheticSeries.temporaryFolder()
         defer {
@@ -222,10 +222,17 @@ struct SeriesAssemblyTests {
                                   withDestinationURL: outside.appendingPathComponent("e.dcm"))
         try fm.createSymbolicLink(at: root.appendingPathComponent("linkdir"),
                                   withDestinationURL: outside.appendingPathComponent("dir"))
+        // A cycle (back to the root) and a link to nothing.
+        try fm.createSymbolicLink(at: root.appendingPathComponent("sub/loop"), withDestinationURL: root)
+        try fm.createSymbolicLink(at: root.appendingPathComponent("gone.dcm"),
+                                  withDestinationURL: outside.appendingPathComponent("missing.dcm"))
         let result = SeriesDiscovery.discover(paths: [root])
-        #expect(result.skipped.isEmpty)
+        #expect(result.skipped.map { URL(fileURLWithPath: $0.path).lastPathComponent } == ["gone.dcm"])
+        #expect(result.skipped.first?.reason.contains("broken link") == true)
         let d = try #require(result.series.first)
         #expect(result.series.count == 1)
-        #expect(Set(d.sourcePaths.map { URL(fileURLWithPath: $0).lastPathComponent }) == ["a.dcm", "b.dcm", "link.dcm"])
+        #expect(d.sourcePaths.count == 4, "each file once, the cycle not walked again")
+        #expect(Set(d.sourcePaths.map { URL(fileURLWithPath: $0).lastPathComponent })
+                == ["a.dcm", "b.dcm", "link.dcm", "f.dcm"])
     }
 }

@@ -131,11 +131,19 @@ public enum SeriesDiscovery {
     /// Regular files under `folder`, recursively, without hidden files and folders.
     /// A POSIX walk (`readdir` file types, `stat` only when the type is unknown or a
     /// symbolic link): Foundation's enumerator with resource values cost more than reading
-    /// the headers. Links to files are followed, links to folders are not (no cycles).
+    /// the headers. Links are followed, to files and to folders (archives are often
+    /// assembled from links); a folder already walked (same device and inode) is not walked
+    /// again, so a link cycle ends.
     private static func listFiles(under folder: URL, skipped: inout [SkippedInput]) -> [URL] {
         var out: [URL] = []
         var pending = [folder.path]
+        var walked = Set<FolderIdentity>()
         while let directory = pending.popLast() {
+            var folderInfo = stat()
+            if stat(directory, &folderInfo) == 0 {
+                guard walked.insert(FolderIdentity(device: UInt64(folderInfo.st_dev), inode: UInt64(folderInfo.st_ino)))
+                    .inserted else { continue }
+            }
             guard let stream = opendir(directory) else {
                 skipped.append(SkippedInput(path: directory, reason: "folder cannot be listed"))
                 continue
@@ -152,10 +160,13 @@ public enum SeriesDiscovery {
                 if type == Int32(DT_UNKNOWN) || type == Int32(DT_LNK) {
                     var info = stat()
                     let followed = type == Int32(DT_LNK)
-                    guard (followed ? stat(path, &info) : lstat(path, &info)) == 0 else { continue }
+                    guard (followed ? stat(path, &info) : lstat(path, &info)) == 0 else {
+                        if followed { skipped.append(SkippedInput(path: path, reason: "link to nothing (broken link)")) }
+                        continue
+                    }
                     let mode = info.st_mode & S_IFMT
                     if mode == S_IFREG { type = Int32(DT_REG) }
-                    else if mode == S_IFDIR && !followed { type = Int32(DT_DIR) }
+                    else if mode == S_IFDIR { type = Int32(DT_DIR) }
                     else { continue }
                 }
                 if type == Int32(DT_DIR) {
@@ -166,6 +177,12 @@ public enum SeriesDiscovery {
             }
         }
         return out
+    }
+
+    /// A folder's identity on disk, so a link back to a folder already walked is not walked again.
+    private struct FolderIdentity: Hashable {
+        var device: UInt64
+        var inode: UInt64
     }
 
     enum HeaderOutcome {
