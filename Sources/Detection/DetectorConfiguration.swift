@@ -84,11 +84,6 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// large opening shaves off return while an attached vessel returns only as a short stub.
     /// Default 0.25. 3D only.
     public var vesselCutMarginFraction: Double = 0.25
-    /// 3D: after the opening, basins of the segmentation's distance map are merged only when
-    /// the distance at their saddle is at least this fraction of the smaller peak; the
-    /// candidate's basin is kept (`DistanceWatershed`). Splits a nodule from a vessel as thick
-    /// as itself at their narrow contact. 0 = off. Default 0.7.
-    public var splitSaddleRatio: Double = 0.7
     /// Measure a candidate again from the thickest point of its segmentation when that lies
     /// well away from it (a candidate at a nodule's junction with a vessel). Default true. 3D only.
     public var recentreCandidates: Bool = true
@@ -124,7 +119,6 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case maximumDiameterMM = "maximum_diameter_mm"
         case vesselCutFraction = "vessel_cut_fraction"
         case vesselCutMarginFraction = "vessel_cut_margin_fraction"
-        case splitSaddleRatio = "split_saddle_ratio"
         case recentreCandidates = "recentre_candidates"
         case solidThresholdHU = "solid_threshold_hu"
         case minimumSlicesFor3D = "minimum_slices_for_3d"
@@ -161,7 +155,6 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         vesselCutFraction = try c.decodeIfPresent(Double.self, forKey: .vesselCutFraction) ?? d.vesselCutFraction
         vesselCutMarginFraction = try c.decodeIfPresent(Double.self, forKey: .vesselCutMarginFraction)
             ?? d.vesselCutMarginFraction
-        splitSaddleRatio = try c.decodeIfPresent(Double.self, forKey: .splitSaddleRatio) ?? d.splitSaddleRatio
         recentreCandidates = try c.decodeIfPresent(Bool.self, forKey: .recentreCandidates) ?? d.recentreCandidates
         solidThresholdHU = try c.decodeIfPresent(Double.self, forKey: .solidThresholdHU) ?? d.solidThresholdHU
         minimumSlicesFor3D = try c.decodeIfPresent(Int.self, forKey: .minimumSlicesFor3D) ?? d.minimumSlicesFor3D
@@ -204,7 +197,6 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         guard vesselCutMarginFraction >= 0 && vesselCutMarginFraction <= 1 else {
             throw bad(.vesselCutMarginFraction, "must be in [0, 1]")
         }
-        guard splitSaddleRatio >= 0 && splitSaddleRatio <= 1 else { throw bad(.splitSaddleRatio, "must be in [0, 1]") }
         guard minimumSlicesFor3D >= 2 else { throw bad(.minimumSlicesFor3D, "must be >= 2") }
         guard threads >= 0 && threads <= 256 else { throw bad(.threads, "must be 0...256") }
     }

@@ -62,8 +62,6 @@ struct CandidateMeasurement {
 ///   lung mask and a sphere a little larger than the blob scale;
 /// - a morphological opening with a ball of half the largest inscribed radius cuts vessels
 ///   thinner than that from the nodule (a ball is invariant under opening by a smaller ball);
-/// - 3D: a watershed on the distance map splits off what is joined by a narrow contact (a
-///   vessel as thick as the nodule; `DistanceWatershed`, `split_saddle_ratio`);
 /// - nodules with a solid core: if the half-maximum region is much smaller than the region
 ///   at the ground-glass level, the nodule is part-solid and its total extent is taken at the
 ///   ground-glass level (halfway between background and the median of its non-solid voxels).
@@ -142,8 +140,7 @@ enum NoduleMeasurement {
 
         func segment(_ t: Double) -> Segmentation? {
             grow(crop, seed: seed, threshold: Float(t), center: local, limitMM: limitMM, rEst: rEst,
-                 vesselCut: twoD ? (0.5, 0) : (configuration.vesselCutFraction, configuration.vesselCutMarginFraction),
-                 saddleRatio: twoD ? 0 : configuration.splitSaddleRatio)
+                 vesselCut: twoD ? (0.5, 0) : (configuration.vesselCutFraction, configuration.vesselCutMarginFraction))
         }
         var type: NoduleType
         var final: Segmentation
@@ -316,8 +313,7 @@ enum NoduleMeasurement {
     /// of the inscribed radius, grown back by `vesselCut.margin` of it within the region.
     /// Returns nil when empty.
     static func grow(_ crop: Crop, seed: Int, threshold: Float, center: SIMD3<Double>, limitMM: Double,
-                     rEst: Double, vesselCut: (fraction: Double, margin: Double) = (0.5, 0),
-                     saddleRatio: Double = 0) -> Segmentation? {
+                     rEst: Double, vesselCut: (fraction: Double, margin: Double) = (0.5, 0)) -> Segmentation? {
         let size = crop.size
         let sp = crop.spacing
         var region = [Bool](repeating: false, count: size.count)
@@ -382,12 +378,6 @@ enum NoduleMeasurement {
             let slack = 0.5 * max(sp.x, sp.y, nz == 1 ? 0 : min(sp.z, 1.5)) + vesselCut.margin * inscribed
             opened = DistanceTransform.open(sub, size: box, spacing: edtSpacing, radiusMM: rho, dilationSlackMM: slack)
             if !opened[best] { opened = sub }
-        }
-        // A vessel as thick as the nodule survives the opening; split it off where the
-        // region narrows (DistanceWatershed), keeping the inscribed centre's basin.
-        if saddleRatio > 0 {
-            opened = DistanceWatershed.basin(of: best, region: opened, squaredDistance: d2, size: box,
-                                             saddleRatio: saddleRatio)
         }
         // Keep the component of the opened region that holds the inscribed centre.
         var keep = [Bool](repeating: false, count: box.count)

@@ -264,58 +264,6 @@ struct CandidateSelectionTests {
     }
 }
 
-@Suite("Distance watershed")
-struct DistanceWatershedTests {
-    /// A 1 mm grid holding the voxels whose centres satisfy `inside`.
-    private func region(_ size: GridSize, _ inside: (SIMD3<Double>) -> Bool) -> ([Bool], [Float]) {
-        var r = [Bool](repeating: false, count: size.count)
-        for z in 0..<size.nz { for y in 0..<size.ny { for x in 0..<size.nx {
-            r[size.index(x, y, z)] = inside(SIMD3(Double(x), Double(y), Double(z)))
-        } } }
-        let d2 = DistanceTransform.squaredDistance(isFeature: r.map { !$0 }, size: size, spacing: SIMD3(1, 1, 1),
-                                                   workers: 1)
-        return (r, d2)
-    }
-
-    @Test("two balls joined at a narrow contact split; the candidate's ball is kept whole")
-    func touchingBallsSplit() {
-        // Radius 5 mm balls 9 mm apart: the contact disc has radius sqrt(25 - 4.5^2) = 2.2 mm,
-        // 0.44 of the peaks.
-        let size = GridSize(nx: 40, ny: 21, nz: 21)
-        let a = SIMD3(12.0, 10, 10), b = SIMD3(21.0, 10, 10)
-        let (r, d2) = region(size) { p in ((p - a) * (p - a)).sum() <= 25 || ((p - b) * (p - b)).sum() <= 25 }
-        let core = size.index(12, 10, 10)
-        let kept = DistanceWatershed.basin(of: core, region: r, squaredDistance: d2, size: size, saddleRatio: 0.7)
-        for z in 0..<size.nz { for y in 0..<size.ny { for x in 0..<size.nx {
-            let p = SIMD3(Double(x), Double(y), Double(z)), i = size.index(x, y, z)
-            // Every voxel nearer a's centre than b's (and in the region) is kept, no other.
-            if r[i] && ((p - a) * (p - a)).sum() < ((p - b) * (p - b)).sum() - 4 { #expect(kept[i], "\(p)") }
-            if ((p - b) * (p - b)).sum() < ((p - a) * (p - a)).sum() - 4 { #expect(!kept[i], "\(p)") }
-        } } }
-        // A ratio below the contact's merges them again.
-        let merged = DistanceWatershed.basin(of: core, region: r, squaredDistance: d2, size: size, saddleRatio: 0.3)
-        #expect(merged == r)
-    }
-
-    @Test("an ellipsoid and a lobulated blob are not split")
-    func oneObjectStaysWhole() {
-        let size = GridSize(nx: 30, ny: 22, nz: 20)
-        let c = SIMD3(15.0, 11, 10)
-        let (ellipsoid, e2) = region(size) { p in
-            let q = (p - c) / SIMD3(9, 5, 4.5)
-            return (q * q).sum() <= 1
-        }
-        let core = size.index(15, 11, 10)
-        #expect(DistanceWatershed.basin(of: core, region: ellipsoid, squaredDistance: e2, size: size, saddleRatio: 0.7)
-                == ellipsoid)
-        // A 5 mm ball with a 3 mm lobe whose centre lies on the ball's surface.
-        let lobe = c + SIMD3(5, 0, 0)
-        let (lobed, l2) = region(size) { p in ((p - c) * (p - c)).sum() <= 25 || ((p - lobe) * (p - lobe)).sum() <= 9 }
-        #expect(DistanceWatershed.basin(of: core, region: lobed, squaredDistance: l2, size: size, saddleRatio: 0.7)
-                == lobed)
-    }
-}
-
 @Suite("Detection on synthetic chests")
 struct SyntheticDetectionTests {
     @Test("a solid ball is found at its centre with its diameter")
@@ -555,7 +503,7 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 27)
+        #expect(DetectorConfiguration.validKeys.count == 26)
         #expect(DetectorConfiguration.validKeys.contains("airway_wall_mm"))
         let wall = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 1.5}"#.utf8))
         #expect(wall.airwayWallMM == 1.5 && wall.closingRadiusMM == DetectorConfiguration().closingRadiusMM)
