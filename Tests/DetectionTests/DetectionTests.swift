@@ -227,15 +227,21 @@ struct CandidateSelectionTests {
                       roundness: roundness, tubularity: 1, smoothedHU: smoothedHU)
     }
 
+    /// One place for strong candidates, `faint` for faint ones, no coarse search.
+    private func places(faint: Int) -> DetectorConfiguration {
+        var configuration = DetectorConfiguration()
+        configuration.maximumCandidates = 1
+        configuration.maximumFaintCandidates = faint
+        configuration.maximumCoarseFaintCandidates = 0
+        return configuration
+    }
+
     @Test("an 8 mm ground-glass blob takes a faint place before vessel twigs with a higher dot response")
     func groundGlassBeforeTwigs() {
         // Twigs seen end-on at the smallest scale: scale-normalised response above the
         // ground-glass blob's, smoothed centre as faint (about -700 HU), scale 0.9 mm. The
         // ground-glass blob answers at 2.8 mm. One strong place (the solid blob), three faint.
-        var configuration = DetectorConfiguration()
-        configuration.maximumCandidates = 1
-        configuration.maximumFaintCandidates = 3
-        configuration.maximumCoarseFaintCandidates = 0
+        let configuration = places(faint: 3)
         let solid = blob(0, response: 600, sigmaMM: 2, roundness: 0.9, smoothedHU: -100)
         let twigs = (1...6).map { blob($0, response: 150, sigmaMM: 0.9, roundness: 0.9, smoothedHU: -700) }
         let groundGlass = blob(7, response: 110, sigmaMM: 2.8, roundness: 0.9, smoothedHU: -720)
@@ -251,10 +257,7 @@ struct CandidateSelectionTests {
 
     @Test("faint candidates closer than the minimum separation to a kept one are dropped")
     func faintSuppressedNearKept() {
-        var configuration = DetectorConfiguration()
-        configuration.maximumCandidates = 1
-        configuration.maximumFaintCandidates = 5
-        configuration.maximumCoarseFaintCandidates = 0
+        let configuration = places(faint: 5)
         let solid = blob(0, response: 600, sigmaMM: 2, roundness: 0.9, smoothedHU: -100)
         var near = blob(0, response: 100, sigmaMM: 2.8, roundness: 0.9, smoothedHU: -700)
         near.gridPosition.x = 3   // 3 mm away, inside both the 4 mm separation and sqrt(3) x 2 mm
