@@ -6,7 +6,8 @@ import SeriesInput
 
 /// `triage detect PATH... --out DIR`: runs the nodule detector on every series found and
 /// writes OUT/studies/<series id>/findings.json (+ report and key images) per series, without
-/// the staged pipeline. Used to evaluate and time the detector on its own.
+/// the staged pipeline. Used to evaluate and time the detector on its own. Exit code 3 when
+/// a series failed or none was found.
 struct DetectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
@@ -33,6 +34,12 @@ struct DetectCommand: ParsableCommand {
         let discovery = SeriesDiscovery.discover(paths: paths.map { URL(fileURLWithPath: $0) })
         for s in discovery.skipped {
             FileHandle.standardError.write(Data("skipped \(s.path): \(s.reason)\n".utf8))
+        }
+        guard !discovery.series.isEmpty else {
+            // Say so: a folder of unreadable files or a wrong path is not a clean night.
+            FileHandle.standardError.write(Data(("error: no image series found under \(paths.joined(separator: ", "))"
+                + " (\(discovery.skipped.count) file(s) skipped)\n").utf8))
+            throw ExitCode(3)
         }
         let writer = StudyReportWriter(outputDirectory: URL(fileURLWithPath: out),
                                        provenance: ReportProvenance(pipelineName: "detect", pipelineVersion: "1",
