@@ -6,8 +6,13 @@ struct CandidateMeasurement {
     /// Centroid of the segmentation, native (column, row, slice), fractional.
     var centerVoxel: SIMD3<Double>
     var centerMM: SIMD3<Double>
+    /// Lung-RADS long and short axis (mm), both on the axial image where the long axis is
+    /// largest (`largestSliceAxes`).
     var longAxisMM: Double
     var shortAxisMM: Double
+    /// Long over short axis of the region's projection onto the axial plane (all slices'
+    /// outlines together): the model's `axis_ratio` input, kept as it was trained.
+    var projectedAxisRatio: Double
     var equivalentDiameterMM: Double
     var volumeMM3: Double
     var meanHU: Double
@@ -48,7 +53,7 @@ struct CandidateMeasurement {
     var features: [Double] {
         [log1p(blob.response), blob.sigmaMM, blob.roundness, blob.tubularity, equivalentDiameterMM, elongation,
          openedAwayFraction, meanHU / 100, stdHU / 100, solidFraction, min(distanceToPleuraMM, 30), contrastHU / 100,
-         min(throughPlaneRatio, 4), inscribedRatio, log(max(volumeMM3, 1)), longAxisMM / max(shortAxisMM, 0.1),
+         min(throughPlaneRatio, 4), inscribedRatio, log(max(volumeMM3, 1)), projectedAxisRatio,
          boundaryFraction, shellBrightFraction, Double(min(shellExits, 6)), blob.smoothedHU / 100,
          pixelSpacingMM, min(sliceSpacingMM, 10)]
     }
@@ -231,7 +236,22 @@ enum NoduleMeasurement {
         var centerVoxel = centroidLocal + SIMD3(Double(lo.x), Double(lo.y), Double(lo.z))
         if twoD { centerVoxel.z = Double(slice ?? 0) }
         let (longAxis, shortAxis) = axes(of: projection, size: size, spacing: spacing)
-        let (solidLong, solidShort) = solidN > 0 ? axes(of: solidProjection, size: size, spacing: spacing) : (0, 0)
+        // Vessel stubs left on the segmentation are not part of the nodule's diameter.
+        let stubRadiusMM = min(1.5, 0.2 * eqd)
+        let (reportedLong, reportedShort) = twoD ? (longAxis, shortAxis)
+            : largestSliceAxes(final.region, size: size, spacing: spacing, slices: zLo...zHi,
+                               stubRadiusMM: stubRadiusMM)
+        let (solidLong, solidShort): (Double, Double)
+        if solidN == 0 {
+            (solidLong, solidShort) = (0, 0)
+        } else if twoD {
+            (solidLong, solidShort) = axes(of: solidProjection, size: size, spacing: spacing)
+        } else {
+            var solidRegion = final.region
+            for i in 0..<size.count where solidRegion[i] && Double(crop.smooth[i]) <= solidHU { solidRegion[i] = false }
+            (solidLong, solidShort) = largestSliceAxes(solidRegion, size: size, spacing: spacing, slices: zLo...zHi,
+                                                       stubRadiusMM: stubRadiusMM)
+        }
         let mean = huSum / Double(n)
         let std = max(0, huSq / Double(n) - mean * mean).squareRoot()
         let elong = elongation(points, mean: centroidMM, twoD: twoD)
@@ -243,12 +263,13 @@ enum NoduleMeasurement {
                                             z: twoD ? 0 : Int(gp.z.rounded()))
         let shell = shellProfile(crop, centerLocal: centroidLocal, radiusMM: eqd / 2, threshold: Float((bg + core) / 2))
         var solidDiameter = solidN > 0 ? 0.5 * (solidLong + solidShort) : 0
-        if type == .solid { solidDiameter = inPlane }
+        if type == .solid { solidDiameter = 0.5 * (reportedLong + reportedShort) }
         if type == .groundGlass { solidDiameter = 0 }
         return CandidateMeasurement(
             centerVoxel: centerVoxel,
             centerMM: volume.patientPosition(column: centerVoxel.x, row: centerVoxel.y, slice: centerVoxel.z),
-            longAxisMM: longAxis, shortAxisMM: shortAxis, equivalentDiameterMM: eqd, volumeMM3: volumeMM3,
+            longAxisMM: reportedLong, shortAxisMM: reportedShort,
+            projectedAxisRatio: longAxis / max(shortAxis, 0.1), equivalentDiameterMM: eqd, volumeMM3: volumeMM3,
             meanHU: mean, minHU: huMin, maxHU: huMax, stdHU: std, type: type, solidDiameterMM: solidDiameter,
             solidFraction: Double(solidN) / Double(n), elongation: elong,
             openedAwayFraction: final.grown > 0 ? max(0, 1 - Double(n) / Double(final.grown)) : 0,
@@ -457,6 +478,51 @@ enum NoduleMeasurement {
         for p in pts { let t = (p * perp).sum(); lo = min(lo, t); hi = max(hi, t) }
         // Pixel extent along a direction: between |cos| and |cos|+|sin| of the pixel edge.
         return (longAxis + pixel, hi - lo + pixel)
+    }
+
+    /// Lung-RADS axes of a 3D region: `axes` on each axial slice of `slices` holding at least
+    /// half as many pixels as the fullest one, and the pair of the slice with the longest long
+    /// axis (Lung-RADS v1.1 measures the long axis and the perpendicular short axis on the same
+    /// image). The projection of all slices is larger than any one of them. Each slice is
+    /// first opened with a disc of `stubRadiusMM` (0: not), so vessel stubs left on the
+    /// segmentation do not lengthen the long axis; a slice the opening empties is measured as
+    /// it is.
+    static func largestSliceAxes(_ region: [Bool], size: GridSize, spacing: SIMD3<Double>,
+                                 slices: ClosedRange<Int>, stubRadiusMM: Double = 0) -> (Double, Double) {
+        var counts = [Int](repeating: 0, count: size.nz)
+        for z in slices where z >= 0 && z < size.nz {
+            let base = z * size.plane
+            for i in base..<(base + size.plane) where region[i] { counts[z] += 1 }
+        }
+        let fullest = counts.max() ?? 0
+        guard fullest > 0 else { return (0, 0) }
+        var best = (0.0, 0.0)
+        for z in slices where z >= 0 && z < size.nz && 2 * counts[z] >= fullest {
+            // The slice's pixels in their bounding box (plus a pixel), which keeps the opening
+            // cheap: every candidate is measured.
+            let base = z * size.plane
+            var lo = SIMD2(size.nx, size.ny), hi = SIMD2(-1, -1)
+            for y in 0..<size.ny {
+                for x in 0..<size.nx where region[base + y * size.nx + x] {
+                    lo = pointwiseMin(lo, SIMD2(x, y)); hi = pointwiseMax(hi, SIMD2(x, y))
+                }
+            }
+            lo = pointwiseMax(lo &- 1, SIMD2(0, 0))
+            hi = pointwiseMin(hi &+ 1, SIMD2(size.nx - 1, size.ny - 1))
+            let box = GridSize(nx: hi.x - lo.x + 1, ny: hi.y - lo.y + 1, nz: 1)
+            var slice = [Bool](repeating: false, count: box.count)
+            for y in 0..<box.ny {
+                for x in 0..<box.nx { slice[y * box.nx + x] = region[base + (y + lo.y) * size.nx + x + lo.x] }
+            }
+            if stubRadiusMM > 0 {
+                let opened = DistanceTransform.open(slice, size: box, spacing: SIMD3(spacing.x, spacing.y, 1),
+                                                    radiusMM: stubRadiusMM, dilationSlackMM: 0)
+                if opened.contains(true) { slice = opened }
+            }
+            let a = axes(of: slice, size: box, spacing: spacing)
+            if a.0 > best.0 || (a.0 == best.0 && a.1 > best.1) { best = a }
+        }
+        return best
     }
 
     /// sqrt(smallest / largest eigenvalue) of the point covariance (2D in-plane when twoD).

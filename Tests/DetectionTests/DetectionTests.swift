@@ -267,6 +267,34 @@ struct CandidateSelectionTests {
     }
 }
 
+@Suite("Lung-RADS axes")
+struct LungRADSAxesTests {
+    @Test("a 10 mm ball with a 1.6 mm vessel stub is measured across the ball, not along the stub")
+    func ballWithStub() {
+        // 0.7 x 0.7 x 1.25 mm voxels; ball radius 5 mm at the centre; a stub (radius 0.8 mm)
+        // leaves it along +x for 6 mm in the ball's central slice plane.
+        let size = GridSize(nx: 40, ny: 30, nz: 13)
+        let spacing = SIMD3(0.7, 0.7, 1.25)
+        let c = SIMD3(12.0, 10.5, 7.5)
+        var region = [Bool](repeating: false, count: size.count)
+        for z in 0..<size.nz { for y in 0..<size.ny { for x in 0..<size.nx {
+            let p = SIMD3(Double(x), Double(y), Double(z)) * spacing - c
+            let inBall = (p * p).sum() <= 25
+            let inStub = p.x >= 0 && p.x <= 11 && p.y * p.y + p.z * p.z <= 0.64
+            region[size.index(x, y, z)] = inBall || inStub
+        } } }
+        let (long, short) = NoduleMeasurement.largestSliceAxes(region, size: size, spacing: spacing, slices: 0...12,
+                                                                 stubRadiusMM: 1.5)
+        // The ball alone measures 10.6 mm (extreme pixel centres 9.8 mm apart, plus a pixel);
+        // the opening keeps the fillet where the stub meets the ball, about 1.3 mm more.
+        #expect(long >= 10 && long <= 12.2, "long axis \(long) mm")
+        #expect(abs(short - 10) <= 1.0, "short axis \(short) mm")
+        // Without the opening the stub is the long axis: 5 + 11 mm end to end.
+        let (stubLong, _) = NoduleMeasurement.largestSliceAxes(region, size: size, spacing: spacing, slices: 0...12)
+        #expect(stubLong > 14, "long axis with the stub \(stubLong) mm")
+    }
+}
+
 @Suite("Detection on synthetic chests")
 struct SyntheticDetectionTests {
     @Test("a solid ball is found at its centre with its diameter")
