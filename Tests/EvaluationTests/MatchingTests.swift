@@ -89,6 +89,27 @@ struct MatchingTests {
         #expect(summary.warnings.contains { $0.hasPrefix("x/findings.json") && !$0.contains("9.9.9") })
     }
 
+    @Test func lungRADSDiameterOfSpheres() {
+        // Two spheres and an ellipsoid, each hit once. The Lung-RADS diameter (diameter_mm) is
+        // compared for the spheres only; the equal-volume diameter for all three.
+        var a = nodule("a", 0, 0, 0, diameter: 8), b = nodule("b", 50, 0, 0, diameter: 12)
+        var c = nodule("c", 100, 0, 0, diameter: 10)
+        a.shape = "spherical"; b.shape = "spherical"; c.shape = "ellipsoidal"
+        let scan = truthCase("s", [a, b, c])
+        var hits = [finding(0, 0, 0, score: 0.9, diameter: 9.5), finding(50, 0, 0, score: 0.8, diameter: 11),
+                    finding(100, 0, 0, score: 0.7, diameter: 14)]
+        hits[0].equivalentDiameterMM = 8.2
+        hits[1].equivalentDiameterMM = 12.4
+        hits[2].equivalentDiameterMM = 10
+        let summary = Evaluator.evaluate(truth: GroundTruth(cases: [scan]), reports: [report(for: scan, hits)],
+                                         options: .init(bootstrapReplicates: 0))
+        let m = summary.operatingPoints[0].measurement
+        #expect(m.sphereLungRADSCompared == 2)
+        #expect(abs(m.sphereLungRADSMeanAbsoluteErrorMM! - 1.25) < 1e-12)   // |9.5-8|, |11-12|
+        #expect(abs(m.sphereLungRADSMeanErrorMM! - 0.25) < 1e-12)           // (+1.5 - 1) / 2
+        #expect(abs(m.diameterMeanAbsoluteErrorMM! - 0.2) < 1e-12)          // 0.2, 0.4, 0
+    }
+
     @Test func groupsAtOperatingPoints() {
         // Sizes 4, 8, 12 mm; types solid / ground-glass / solid; locations vary.
         let scan = truthCase("s", [

@@ -118,6 +118,10 @@ struct ReferenceCrossCheckTests {
             #expect(Self.close(point.measurement.diameterMeanAbsoluteErrorMM, theirs["diameter_mae_mm"]))
             #expect(Self.close(point.measurement.solid6MMOrLargerMeanAbsoluteErrorMM,
                                theirs["solid_6mm_or_larger_diameter_mae_mm"]))
+            #expect(point.measurement.sphereLungRADSCompared == theirs["sphere_lung_rads_compared"] as? Int)
+            #expect(Self.close(point.measurement.sphereLungRADSMeanAbsoluteErrorMM,
+                               theirs["sphere_lung_rads_diameter_mae_mm"]))
+            #expect(Self.close(point.measurement.sphereLungRADSMeanErrorMM, theirs["sphere_lung_rads_diameter_bias_mm"]))
             #expect(point.measurement.typeCompared == theirs["type_compared"] as? Int)
             #expect(point.measurement.typeCorrect == theirs["type_correct"] as? Int)
         }

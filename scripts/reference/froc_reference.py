@@ -299,7 +299,7 @@ def evaluate(truth_path, reports_dir, replicates, seed):
                 entry = groups.setdefault(kind, {}).setdefault(value, [0, 0])
                 entry[0] += 1
                 entry[1] += int(detected)
-        errors, solid_errors, typed, correct = [], [], 0, 0
+        errors, solid_errors, sphere_errors, typed, correct = [], [], [], 0, 0
         for (nodules, best, _fp), bests in zip(matched, best_findings):
             for nodule, score, finding in zip(nodules, best, bests):
                 if score is None or score < threshold:
@@ -313,6 +313,9 @@ def evaluate(truth_path, reports_dir, replicates, seed):
                     errors.append(e)
                     if nodule.get("type") == "solid" and nodule["diameter_mm"] >= 6:
                         solid_errors.append(e)
+                # Lung-RADS diameter (mean of the axes) of spheres, signed.
+                if nodule.get("shape") == "spherical" and finding.get("diameter_mm") is not None:
+                    sphere_errors.append(finding["diameter_mm"] - nodule["diameter_mm"])
                 if finding.get("type") is not None and nodule.get("type") is not None:
                     typed += 1
                     correct += int(finding["type"] == nodule["type"])
@@ -321,6 +324,9 @@ def evaluate(truth_path, reports_dir, replicates, seed):
             groups={k: {g: dict(nodules=v[0], detected=v[1]) for g, v in d.items()} for k, d in groups.items()},
             diameter_mae_mm=(float(np.mean(errors)) if errors else None),
             solid_6mm_or_larger_diameter_mae_mm=(float(np.mean(solid_errors)) if solid_errors else None),
+            sphere_lung_rads_compared=len(sphere_errors),
+            sphere_lung_rads_diameter_mae_mm=(float(np.mean(np.abs(sphere_errors))) if sphere_errors else None),
+            sphere_lung_rads_diameter_bias_mm=(float(np.mean(sphere_errors)) if sphere_errors else None),
             type_compared=typed, type_correct=correct)
 
     pos = [s for _, s, p in auc_items if p]

@@ -198,6 +198,13 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         /// The same for solid nodules of diameter >= 6 mm.
         public var solid6MMOrLargerCompared: Int
         public var solid6MMOrLargerMeanAbsoluteErrorMM: Double?
+        /// Detected spherical nodules (truth `shape` "spherical") whose hit reported a
+        /// Lung-RADS `diameter_mm`: for a sphere the mean of long and short axis is its
+        /// diameter, so this checks the radiologist's size, not only the volume.
+        public var sphereLungRADSCompared: Int
+        public var sphereLungRADSMeanAbsoluteErrorMM: Double?
+        /// Mean signed error (measured minus truth): positive when sizes run large.
+        public var sphereLungRADSMeanErrorMM: Double?
         /// Detected nodules whose hit reported a type and whose truth has one.
         public var typeCompared: Int
         public var typeCorrect: Int
@@ -208,6 +215,9 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
             case diameterMeanAbsoluteErrorMM = "diameter_mae_mm"
             case solid6MMOrLargerCompared = "solid_6mm_or_larger_compared"
             case solid6MMOrLargerMeanAbsoluteErrorMM = "solid_6mm_or_larger_diameter_mae_mm"
+            case sphereLungRADSCompared = "sphere_lung_rads_compared"
+            case sphereLungRADSMeanAbsoluteErrorMM = "sphere_lung_rads_diameter_mae_mm"
+            case sphereLungRADSMeanErrorMM = "sphere_lung_rads_diameter_bias_mm"
             case typeCompared = "type_compared"
             case typeCorrect = "type_correct"
             case typeAccuracy = "type_accuracy"

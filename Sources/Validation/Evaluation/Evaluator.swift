@@ -248,6 +248,9 @@ public enum Evaluator {
         let solidLargeErrors = detectedNodules
             .filter { $0.nodule.type == "solid" && $0.nodule.diameterMM >= 6 }
             .compactMap { outcome in outcome.measuredDiameterMM.map { abs($0 - outcome.nodule.diameterMM) } }
+        let sphereErrors = detectedNodules
+            .filter { $0.nodule.shape == "spherical" }
+            .compactMap { outcome in outcome.measuredLungRADSDiameterMM.map { $0 - outcome.nodule.diameterMM } }
         let typed = detectedNodules.filter { $0.measuredType != nil && $0.nodule.type != nil }
         let typeCorrect = typed.filter { $0.measuredType == $0.nodule.type }.count
         let measurement = EvaluationSummary.Measurement(
@@ -255,6 +258,9 @@ public enum Evaluator {
             diameterMeanAbsoluteErrorMM: mean(diameterErrors),
             solid6MMOrLargerCompared: solidLargeErrors.count,
             solid6MMOrLargerMeanAbsoluteErrorMM: mean(solidLargeErrors),
+            sphereLungRADSCompared: sphereErrors.count,
+            sphereLungRADSMeanAbsoluteErrorMM: mean(sphereErrors.map(abs)),
+            sphereLungRADSMeanErrorMM: mean(sphereErrors),
             typeCompared: typed.count, typeCorrect: typeCorrect,
             typeAccuracy: typed.isEmpty ? nil : Double(typeCorrect) / Double(typed.count))
 

@@ -70,6 +70,9 @@ public struct NoduleOutcome: Sendable, Equatable {
     /// The diameter and type the best-scoring hit reported (first in report order on a score
     /// tie); the diameter is `ReportedFinding.comparedDiameterMM`.
     public var measuredDiameterMM: Double?
+    /// The Lung-RADS diameter (mean of long and short axis, the report's `diameter_mm`) of
+    /// the same hit.
+    public var measuredLungRADSDiameterMM: Double?
     public var measuredType: String?
 
     public init(nodule: TruthNodule) {
@@ -83,6 +86,7 @@ public struct NoduleOutcome: Sendable, Equatable {
         if bestScore == nil || finding.score > bestScore! {
             bestScore = finding.score
             measuredDiameterMM = finding.comparedDiameterMM
+            measuredLungRADSDiameterMM = finding.diameterMM
             measuredType = finding.type
         }
     }
