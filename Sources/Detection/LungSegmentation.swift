@@ -203,7 +203,7 @@ enum LungSegmentation {
         for voxels in otherAir {
             var outsideMask = 0
             for i in voxels {
-                let p = SIMD3(i % size.nx, (i / size.nx) % size.ny, i / size.plane) &- clo
+                let p = size.position(of: i) &- clo
                 if p.x < 0 || p.y < 0 || p.z < 0 || p.x >= crop.nx || p.y >= crop.ny || p.z >= crop.nz
                     || !mask[crop.index(p.x, p.y, p.z)] {
                     outsideMask += 1
@@ -411,7 +411,7 @@ enum LungSegmentation {
         let reach = Int((wallMM / g).rounded(.up))
         var lo = SIMD3(Int.max, Int.max, Int.max), hi = SIMD3(Int.min, Int.min, Int.min)
         for i in airway {
-            let p = SIMD3(i % gridSize.nx, (i / gridSize.nx) % gridSize.ny, i / gridSize.plane) &- cropOrigin
+            let p = gridSize.position(of: i) &- cropOrigin
             lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p)
         }
         lo = pointwiseMax(lo &- reach, SIMD3(0, 0, 0))
@@ -420,7 +420,7 @@ enum LungSegmentation {
         let box = GridSize(nx: hi.x - lo.x + 1, ny: hi.y - lo.y + 1, nz: hi.z - lo.z + 1)
         var isAirway = [Bool](repeating: false, count: box.count)
         for i in airway {
-            let p = SIMD3(i % gridSize.nx, (i / gridSize.nx) % gridSize.ny, i / gridSize.plane) &- cropOrigin &- lo
+            let p = gridSize.position(of: i) &- cropOrigin &- lo
             guard p.x >= 0, p.y >= 0, p.z >= 0, p.x < box.nx, p.y < box.ny, p.z < box.nz else { continue }
             isAirway[box.index(p.x, p.y, p.z)] = true
         }

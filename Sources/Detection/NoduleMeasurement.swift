@@ -132,7 +132,7 @@ enum NoduleMeasurement {
         } else {
             guard let s = brightest(in: crop, around: local, radiusMM: seedRadius) else { return nil }
             var coreSum = 0.0, coreN = 0.0
-            forEachVoxel(in: crop, around: position(s, crop.size), radiusMM: max(min(0.45 * rEst, 2.5), spacing.x * 0.8)) { i in
+            forEachVoxel(in: crop, around: crop.size.position(of: s), radiusMM: max(min(0.45 * rEst, 2.5), spacing.x * 0.8)) { i in
                 if crop.inLung[i] { coreSum += Double(crop.smooth[i]); coreN += 1 }
             }
             seed = s
@@ -184,7 +184,7 @@ enum NoduleMeasurement {
         // inscribed radius, no margin, no re-centring. With the 3D settings, untrained, two
         // hilar vessels on the real slices of ../shared/real-ct became actionable.
         if configuration.recentreCandidates && !twoD && recentring < 2 {
-            let corePoint = position(final.coreIndex, size)
+            let corePoint = size.position(of: final.coreIndex)
             let coreLocal = SIMD3(Double(corePoint.x), Double(corePoint.y), twoD ? local.z : Double(corePoint.z))
             let shift = (coreLocal - local) * spacing
             let shiftMM = (shift * shift).sum().squareRoot()
@@ -211,9 +211,11 @@ enum NoduleMeasurement {
         var zLo = Int.max, zHi = Int.min
         var projection = [Bool](repeating: false, count: size.plane)
         var solidProjection = [Bool](repeating: false, count: size.plane)
+        // 3D: the solid voxels themselves, for the solid component's axes on one slice.
+        var solidRegion = [Bool](repeating: false, count: twoD ? 0 : size.count)
         var points: [SIMD3<Double>] = []
         for i in 0..<size.count where final.region[i] {
-            let p = position(i, size)
+            let p = size.position(of: i)
             n += 1
             let pm = SIMD3(Double(p.x), Double(p.y), Double(p.z)) * spacing
             sum += pm
@@ -221,7 +223,11 @@ enum NoduleMeasurement {
             let h = Double(crop.hu[i])
             huSum += h; huSq += h * h; huMin = min(huMin, h); huMax = max(huMax, h)
             projection[i % size.plane] = true
-            if Double(crop.smooth[i]) > solidHU { solidN += 1; solidProjection[i % size.plane] = true }
+            if Double(crop.smooth[i]) > solidHU {
+                solidN += 1
+                solidProjection[i % size.plane] = true
+                if !twoD { solidRegion[i] = true }
+            }
             zLo = min(zLo, p.z); zHi = max(zHi, p.z)
         }
         guard n > 0 else { return nil }
@@ -247,8 +253,6 @@ enum NoduleMeasurement {
         } else if twoD {
             (solidLong, solidShort) = axes(of: solidProjection, size: size, spacing: spacing)
         } else {
-            var solidRegion = final.region
-            for i in 0..<size.count where solidRegion[i] && Double(crop.smooth[i]) <= solidHU { solidRegion[i] = false }
             (solidLong, solidShort) = largestSliceAxes(solidRegion, size: size, spacing: spacing, slices: zLo...zHi,
                                                        stubRadiusMM: stubRadiusMM)
         }
@@ -314,7 +318,7 @@ enum NoduleMeasurement {
             seen[start] = true
             while let i = stack.popLast() {
                 count += 1
-                let p = position(i, size)
+                let p = size.position(of: i)
                 for dz in -1...1 { for dy in -1...1 { for dx in -1...1 {
                     let q = p &+ SIMD3(dx, dy, dz)
                     guard q.x >= 0, q.y >= 0, q.z >= 0, q.x < size.nx, q.y < size.ny, q.z < size.nz else { continue }
@@ -342,7 +346,7 @@ enum NoduleMeasurement {
         let limit2 = limitMM * limitMM
         @inline(__always) func allowed(_ i: Int) -> Bool {
             guard !region[i], crop.inLung[i], crop.smooth[i] > threshold else { return false }
-            let p = position(i, size)
+            let p = size.position(of: i)
             let d = (SIMD3(Double(p.x), Double(p.y), Double(p.z)) - center) * sp
             return (d * d).sum() <= limit2
         }
@@ -364,7 +368,7 @@ enum NoduleMeasurement {
         // than the crop, so the distance transforms stay cheap.
         var lo = SIMD3(nx, ny, nz), hi = SIMD3(-1, -1, -1)
         for i in 0..<size.count where region[i] {
-            let p = position(i, size)
+            let p = size.position(of: i)
             lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p)
         }
         lo = pointwiseMax(lo &- 1, SIMD3(0, 0, 0))
@@ -383,7 +387,7 @@ enum NoduleMeasurement {
         var best = -1, bestD: Float = 0
         let near2 = max(rEst, 1.5) * max(rEst, 1.5)
         for i in 0..<box.count where sub[i] && d2[i] > bestD {
-            let p = position(i, box)
+            let p = box.position(of: i)
             let d = (SIMD3(Double(p.x), Double(p.y), Double(p.z)) - subCenter) * sp
             if (d * d).sum() <= near2 { best = i; bestD = d2[i] }
         }
@@ -548,10 +552,6 @@ enum NoduleMeasurement {
 
     // MARK: - Helpers
 
-    @inline(__always) static func position(_ i: Int, _ s: GridSize) -> SIMD3<Int> {
-        SIMD3(i % s.nx, (i / s.nx) % s.ny, i / s.plane)
-    }
-
     static func forEachVoxel(in crop: Crop, around c: SIMD3<Int>, radiusMM r: Double, _ body: (Int) -> Void) {
         let s = crop.size, sp = crop.spacing
         let h = SIMD3(Int(r / sp.x) + 1, Int(r / sp.y) + 1, s.nz == 1 ? 0 : Int(r / sp.z) + 1)
@@ -580,7 +580,7 @@ enum NoduleMeasurement {
         var best: Int? = nil, bestD2 = Double.infinity
         forEachVoxel(in: crop, around: clamped, radiusMM: radiusMM) { i in
             guard crop.inLung[i], crop.smooth[i] >= core else { return }
-            let p = position(i, crop.size)
+            let p = crop.size.position(of: i)
             let d = (SIMD3(Double(p.x), Double(p.y), Double(p.z)) - c) * crop.spacing
             let d2 = (d * d).sum()
             if d2 < bestD2 { bestD2 = d2; best = i }

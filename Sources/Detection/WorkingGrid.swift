@@ -10,6 +10,8 @@ struct GridSize: Equatable {
     var count: Int { nx * ny * nz }
     var plane: Int { nx * ny }
     @inline(__always) func index(_ x: Int, _ y: Int, _ z: Int) -> Int { (z * ny + y) * nx + x }
+    /// The (x, y, z) of linear index `i`: the inverse of `index`.
+    @inline(__always) func position(of i: Int) -> SIMD3<Int> { SIMD3(i % nx, (i / nx) % ny, i / plane) }
 }
 
 /// Runs `body(i)` for i in 0..<count on `workers` threads (the Kernels module's slab policy).
