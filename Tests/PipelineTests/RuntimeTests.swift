@@ -25,7 +25,19 @@ final class Recorder: @unchecked Sendable {
         loaded += 1
         maxAhead = max(maxAhead, loaded - detectStarted)
     }
-    func detectBegan() { lock.lock(); detectStarted += 1; lock.unlock() }
+    @discardableResult func detectBegan() -> Int {
+        lock.lock(); defer { lock.unlock() }; detectStarted += 1; return detectStarted
+    }
+    /// Polls until `n` loads have started (or 10 s pass), so a test can hold detect back
+    /// until decode has filled the queues, whatever the machine's load.
+    func waitUntilLoaded(_ n: Int) {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            lock.lock(); let count = loaded; lock.unlock()
+            if count >= n { return }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+    }
     func finished(_ id: String, oversized: Bool) {
         lock.lock(); inFlight -= 1; written.append(id); if oversized { oversizedRunning = false }; lock.unlock()
     }
@@ -69,8 +81,16 @@ struct FakeCatalog: SeriesCatalog {
 struct SleepingProcessor: StudyProcessor {
     var seconds: Double
     let recorder: Recorder
+    /// When > 0, the first study's detect waits until this many loads have started, then
+    /// sleeps `firstHoldSeconds` more: decode is then certainly waiting on a full queue.
+    var waitForLoads = 0
+    var firstHoldSeconds = 0.2
     func assess(_ series: ImageSeries, kernelWorkers: Int) throws -> StudyAssessment {
-        recorder.detectBegan()
+        let isFirst = recorder.detectBegan() == 1
+        if waitForLoads > 0 && isFirst {
+            recorder.waitUntilLoaded(waitForLoads)
+            Thread.sleep(forTimeInterval: firstHoldSeconds)
+        }
         Thread.sleep(forTimeInterval: seconds)
         return StudyAssessment(findings: [], priority: .routine, score: 0, lungRADS: .category1, timingMS: [:])
     }
@@ -89,12 +109,13 @@ struct RecordingSink: ReportSink {
 
 @Suite(.serialized) struct RuntimeTests {
     func run(_ yaml: String, catalog: FakeCatalog, detectSeconds: Double, recorder: Recorder,
-             oversizedIDs: Set<String> = []) throws -> RunSummary {
+             oversizedIDs: Set<String> = [], detectWaitsForLoads: Int = 0) throws -> RunSummary {
         let out = try makeTemporaryFolder("runtime")
         defer { try? FileManager.default.removeItem(at: out) }
         let definition = try PipelineDefinition.parse(yaml: yaml, file: "t")
         let runner = BatchRunner(definition: definition, catalog: catalog,
-                                 processor: SleepingProcessor(seconds: detectSeconds, recorder: recorder),
+                                 processor: SleepingProcessor(seconds: detectSeconds, recorder: recorder,
+                                                              waitForLoads: detectWaitsForLoads),
                                  sink: RecordingSink(recorder: recorder, oversizedIDs: oversizedIDs),
                                  logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         return try runner.run(BatchOptions(inputs: [out], outputRoot: out)).summary
@@ -108,12 +129,16 @@ struct RecordingSink: ReportSink {
             preprocess: {workers: 1, queue_capacity: 1, clamp_hu: null}
             detect: {workers: 1, queue_capacity: 1}
             memory: {budget_mib: 4096}
-            """, catalog: catalog, detectSeconds: 0.03, recorder: recorder)
+            """, catalog: catalog, detectSeconds: 0.03, recorder: recorder, detectWaitsForLoads: 5)
         #expect(summary.studies.succeeded == 10)
         // Loaded but not yet in detect: at most the decode worker's item, the preprocess
         // queue (1), the preprocess worker's item and the detect queue (1).
         #expect(recorder.maxAhead <= 4, "decode ran \(recorder.maxAhead) studies ahead of detect")
-        #expect(summary.stages["decode"]!.blockedOutputSeconds > 0.05)
+        // The first detect holds its study until 5 loads have started (every queue full,
+        // decode holding the fifth), then 200 ms more, all of which decode spends blocked
+        // on its output. Relying on detect's sleeps alone was flaky: decode runs at nice +5,
+        // and on a busy CI machine it was starved so long that it blocked only 41 ms.
+        #expect(summary.stages["decode"]!.blockedOutputSeconds > 0.1)
         #expect(summary.decodeDetectOverlapSeconds >= 0)
     }
 
