@@ -68,7 +68,7 @@ def main():
     # Strictly above the (budget+1)-th false positive's score keeps at most `budget` of them.
     print(f"{scans} scans, {len(rows)} nodules; threshold for <= {args.fp_per_scan} FP/scan: > {threshold:.4f}")
     print(f"{'case':10} {'id':4} {'type':12} {'location':13} {'shape':11} {'d_mm':>5} "
-          f"{'best':>6} {'found':5} {'near_mm':>7} {'near_sc':>7} {'eqd':>6} {'m_type':12}")
+          f"{'best':>6} {'found':5} {'near_mm':>7} {'near_sc':>7} {'eqd':>6} {'m_type':12} {'t_axes':>6} {'m_axes':>6}")
     groups = {}
     for case_id, n, best, nearest in rows:
         found = best is not None and best["score"] > threshold
@@ -78,7 +78,9 @@ def main():
               f"{n.get('shape', '?'):11} {n['diameter_mm']:5.1f} "
               f"{(best['score'] if best else float('nan')):6.3f} {('yes' if found else 'no'):5} "
               f"{near_d:7.1f} {near_f.get('score', float('nan')):7.3f} "
-              f"{shown.get('equivalent_diameter_mm') or float('nan'):6.2f} {shown.get('type') or '-':12}")
+              f"{shown.get('equivalent_diameter_mm') or float('nan'):6.2f} {shown.get('type') or '-':12} "
+              f"{0.5 * (n.get('long_axis_mm', float('nan')) + n.get('short_axis_mm', float('nan'))):6.2f} "
+              f"{(best or {}).get('diameter_mm') or float('nan'):6.2f}")
         for key in (n.get("type"), n.get("location"), "all"):
             g = groups.setdefault(key, [0, 0, 0])
             g[0] += 1

@@ -3,7 +3,7 @@
 
     python3 scripts/training_curve.py --train WORK/features-3d.csv \
         --dev DEV/features-3d.csv --dev-truth DEV/d1300/truth.json DEV/d1301/truth.json \
-        [--fractions 0.5 0.75 1] [--repeats 3]
+        [--fractions 0.5 0.75 1] [--repeats 3] [--drop FEATURE ...]
 
 The CSVs are what `triage train --features-csv` writes (scripts/train_detector.sh for the
 training seeds; `triage train --mode 3d --from DEVFOLDER ... --features-csv F --out /tmp/x.json`
@@ -30,9 +30,9 @@ META = ("label", "scan", "nodule", "x_mm", "y_mm", "z_mm")
 RATES = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8)
 
 
-def load(path):
+def load(path, drop=()):
     rows = list(csv.DictReader(open(path)))
-    names = [k for k in rows[0] if k not in META]
+    names = [k for k in rows[0] if k not in META and k not in drop]
     x = np.array([[float(r[k]) for k in names] for r in rows])
     y = np.array([int(r["label"]) for r in rows])
     scan = np.array([int(r["scan"]) for r in rows])
@@ -64,10 +64,12 @@ def main():
                     help="truth.json files in the order the --dev CSV's folders were given")
     ap.add_argument("--fractions", nargs="+", type=float, default=[0.5, 0.75, 1.0])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--drop", nargs="*", default=[],
+                    help="feature columns to leave out (to compare feature sets on the same candidates)")
     a = ap.parse_args()
 
-    xt, yt, st, _ = load(a.train)
-    xd, yd, _, nd = load(a.dev)
+    xt, yt, st, _ = load(a.train, a.drop)
+    xd, yd, _, nd = load(a.dev, a.drop)
     cases = [c for t in a.dev_truth for c in json.load(open(t))["cases"] if c["format"] == "dicom"]
     # The CSV numbers nodules across all scans in reading order.
     diameters = [n["diameter_mm"] for c in cases for n in c["nodules"]]

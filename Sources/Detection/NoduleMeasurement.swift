@@ -125,28 +125,49 @@ enum NoduleMeasurement {
         let seedRadius = max(0.5 * rEst, max(spacing.x, spacing.y) * 1.01)
         let coarseFaint = !twoD && configuration.maximumCoarseFaintCandidates > 0
             && candidate.sigmaMM >= configuration.coarseFaintSigmaMM && candidate.smoothedHU < configuration.faintCandidateHU
-        let seed: Int
-        let core: Double
-        if coarseFaint, let ground = groundGlassSeed(in: crop, around: local, radiusMM: min(seedRadius, 4)) {
-            (seed, core) = ground
-        } else {
-            guard let s = brightest(in: crop, around: local, radiusMM: seedRadius) else { return nil }
-            var coreSum = 0.0, coreN = 0.0
-            forEachVoxel(in: crop, around: crop.size.position(of: s), radiusMM: max(min(0.45 * rEst, 2.5), spacing.x * 0.8)) { i in
-                if crop.inLung[i] { coreSum += Double(crop.smooth[i]); coreN += 1 }
-            }
-            seed = s
-            core = coreN > 0 ? coreSum / coreN : Double(crop.smooth[s])
-        }
-        let contrast = core - bg
-        guard contrast >= 100 else { return nil }   // fainter than any ground glass
         let limitMM = min(halfMM, 1.6 * rEst + 3)
         let solidHU = configuration.solidThresholdHU
-
+        var seed = 0
         func segment(_ t: Double) -> Segmentation? {
             grow(crop, seed: seed, threshold: Float(t), center: local, limitMM: limitMM, rEst: rEst,
                  vesselCut: twoD ? (0.5, 0) : (configuration.vesselCutFraction, configuration.vesselCutMarginFraction))
         }
+        guard let brightSeed = brightest(in: crop, around: local, radiusMM: seedRadius) else { return nil }
+        var coreSum = 0.0, coreN = 0.0
+        forEachVoxel(in: crop, around: crop.size.position(of: brightSeed), radiusMM: max(min(0.45 * rEst, 2.5), spacing.x * 0.8)) { i in
+            if crop.inLung[i] { coreSum += Double(crop.smooth[i]); coreN += 1 }
+        }
+        seed = brightSeed
+        var core = coreN > 0 ? coreSum / coreN : Double(crop.smooth[brightSeed])
+        // A coarse scale also answers faintly beside a solid nodule of 6-10 mm (its smoothed
+        // centre falls below the faint level there): when the brightest voxel's half-maximum
+        // region is that thick, the candidate is on a solid nodule and is measured as one; a
+        // vessel running through a ground-glass nodule is thinner (development seeds
+        // 1300-1301: two 8.8-8.9 mm solid juxtavascular nodules were seeded at the median
+        // level, typed ground-glass or part-solid and measured 12-13 mm).
+        if coarseFaint {
+            let solid = core > solidHU ? segment((bg + core) / 2) : nil
+            let thickness = solid?.inscribedMM ?? 0
+            if thickness < min(0.5 * rEst, 2.5) {
+                guard let ground = groundGlassSeed(in: crop, around: local, radiusMM: min(seedRadius, 4)) else { return nil }
+                (seed, core) = ground
+            } else if let solid, thickness < 0.5 * rEst, recentring < 2 {
+                // The scale is too coarse for the solid nodule: its sphere takes in the vessels
+                // around it (and their half-maximum region makes it look part-solid). Measure
+                // from the nodule's thickest point at a scale that fits, as re-centring does.
+                var moved = candidate
+                let p = size.position(of: solid.coreIndex)
+                moved.gridPosition = grid.gridPosition(ofNative: SIMD3(Double(p.x + lo.x), Double(p.y + lo.y),
+                                                                       Double(p.z + lo.z)))
+                moved.sigmaMM = 1.2 * thickness / 3.0.squareRoot()
+                guard var m = measure(volume: volume, slice: slice, grid: grid, lungs: lungs, candidate: moved,
+                                      configuration: configuration, recentring: recentring + 1) else { return nil }
+                m.blob = candidate
+                return m
+            }
+        }
+        let contrast = core - bg
+        guard contrast >= 100 else { return nil }   // fainter than any ground glass
         var type: NoduleType
         var final: Segmentation
         if core > solidHU {
@@ -157,7 +178,14 @@ enum NoduleMeasurement {
                 // (well under 1 mm); a part-solid one has a ground-glass rim around the core.
                 let rs = equivalentRadius(solidRegion.region, spacing: spacing, twoD: twoD)
                 let rg = equivalentRadius(ggoRegion.region, spacing: spacing, twoD: twoD)
-                if rg - rs < 1.0 || rs >= 0.8 * rg {
+                // A vessel beside a solid nodule also widens the ground-glass-level region, but
+                // only where it leaves; a part-solid nodule's ground glass surrounds the core.
+                // So (3D) the 1-2 mm halo around the solid region must be largely ground glass
+                // too: its covered fraction plus the core's shortfall 1 - rs/rg reaches 0.72
+                // (development seeds 1300-1301: solid juxtavascular 0.48-0.66, part-solid >= 6 mm
+                // 0.80-1.3).
+                if rg - rs < 1.0 || rs >= 0.8 * rg
+                    || (!twoD && halo(around: solidRegion.region, covered: ggoRegion.region, in: crop) + 1 - rs / rg < 0.72) {
                     type = .solid; final = solidRegion
                 } else {
                     var ggoHU: [Float] = []
@@ -283,6 +311,17 @@ enum NoduleMeasurement {
             boundaryFraction: Double(final.boundary) / Double(n), shellBrightFraction: shell.brightFraction,
             shellExits: shell.exits, pixelSpacingMM: 0.5 * (sp.columnMM + sp.rowMM), sliceSpacingMM: sp.sliceMM,
             blob: candidate)
+    }
+
+    /// Fraction of the lung voxels 1-2 mm outside `region` that lie in `covered`.
+    static func halo(around region: [Bool], covered: [Bool], in crop: Crop) -> Double {
+        let d2 = DistanceTransform.squaredDistance(isFeature: region, size: crop.size, spacing: crop.spacing, workers: 1)
+        var shell = 0, inside = 0
+        for i in 0..<crop.size.count where crop.inLung[i] && d2[i] > 1 && d2[i] <= 4 {
+            shell += 1
+            if covered[i] { inside += 1 }
+        }
+        return shell > 0 ? Double(inside) / Double(shell) : 0
     }
 
     /// Bright fraction and bright patch count of the lung voxels in a shell from

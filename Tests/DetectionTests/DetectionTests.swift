@@ -267,6 +267,16 @@ struct CandidateSelectionTests {
     }
 }
 
+/// A voxel mask of `size` holding the voxels whose centre, in mm from `origin`, is `inside`.
+private func mask(_ size: GridSize, spacing: SIMD3<Double>, origin: SIMD3<Double>,
+                  _ inside: (SIMD3<Double>) -> Bool) -> [Bool] {
+    var m = [Bool](repeating: false, count: size.count)
+    for z in 0..<size.nz { for y in 0..<size.ny { for x in 0..<size.nx {
+        m[size.index(x, y, z)] = inside(SIMD3(Double(x), Double(y), Double(z)) * spacing - origin)
+    } } }
+    return m
+}
+
 @Suite("Lung-RADS axes")
 struct LungRADSAxesTests {
     @Test("a 10 mm ball with a 1.6 mm vessel stub is measured across the ball, not along the stub")
@@ -276,13 +286,11 @@ struct LungRADSAxesTests {
         let size = GridSize(nx: 40, ny: 30, nz: 13)
         let spacing = SIMD3(0.7, 0.7, 1.25)
         let c = SIMD3(12.0, 10.5, 7.5)
-        var region = [Bool](repeating: false, count: size.count)
-        for z in 0..<size.nz { for y in 0..<size.ny { for x in 0..<size.nx {
-            let p = SIMD3(Double(x), Double(y), Double(z)) * spacing - c
+        let region = mask(size, spacing: spacing, origin: c) { p in
             let inBall = (p * p).sum() <= 25
             let inStub = p.x >= 0 && p.x <= 11 && p.y * p.y + p.z * p.z <= 0.64
-            region[size.index(x, y, z)] = inBall || inStub
-        } } }
+            return inBall || inStub
+        }
         let (long, short) = NoduleMeasurement.largestSliceAxes(region, size: size, spacing: spacing, slices: 0...12,
                                                                  stubRadiusMM: 1.5)
         // The ball alone measures 10.6 mm (extreme pixel centres 9.8 mm apart, plus a pixel);
@@ -292,6 +300,29 @@ struct LungRADSAxesTests {
         // Without the opening the stub is the long axis: 5 + 11 mm end to end.
         let (stubLong, _) = NoduleMeasurement.largestSliceAxes(region, size: size, spacing: spacing, slices: 0...12)
         #expect(stubLong > 14, "long axis with the stub \(stubLong) mm")
+    }
+}
+
+@Suite("Part-solid halo")
+struct PartSolidHaloTests {
+    @Test("a surrounding ground-glass region covers the whole halo, a vessel about 1.3 % of it")
+    func haloCoverage() {
+        // 0.25 mm voxels; solid ball r = 3 mm; the halo is the shell 4-5 mm from the centre
+        // (volume 4/3 pi (125 - 64) = 255.5 mm^3).
+        let size = GridSize(nx: 49, ny: 49, nz: 49)
+        let spacing = SIMD3(0.25, 0.25, 0.25)
+        let centre = SIMD3(6.0, 6.0, 6.0)
+        let solid = mask(size, spacing: spacing, origin: centre) { p in (p * p).sum() <= 9 }
+        let wide = mask(size, spacing: spacing, origin: centre) { p in (p * p).sum() <= 36 }
+        // A vessel of radius 1 mm leaving along +x: through the halo it is pi x 1 mm^3.
+        let vessel = mask(size, spacing: spacing, origin: centre) { p in
+            (p * p).sum() <= 9 || (p.x > 0 && p.y * p.y + p.z * p.z <= 1)
+        }
+        let crop = NoduleMeasurement.Crop(size: size, origin: SIMD3(0, 0, 0), hu: [], smooth: [],
+                                          inLung: [Bool](repeating: true, count: size.count), spacing: spacing)
+        #expect(NoduleMeasurement.halo(around: solid, covered: wide, in: crop) == 1)
+        let v = NoduleMeasurement.halo(around: solid, covered: vessel, in: crop)
+        #expect(abs(v - Double.pi / 255.5) < 0.004, "vessel coverage \(v)")
     }
 }
 
