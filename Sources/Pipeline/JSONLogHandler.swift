@@ -21,15 +21,14 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         var object: [String: String] = [
             "ts": ISO8601DateFormatter().string(from: Date()),
-            "level": level.rawValue,
+            "level": event.level.rawValue,
             "label": label,
-            "message": message.description,
+            "message": event.message.description,
         ]
-        let merged = metadata.merging(explicit ?? [:]) { $1 }
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         for (key, value) in merged {
             let name = object[key] == nil ? key : "meta.\(key)"
             object[name] = "\(value)"
@@ -55,11 +54,10 @@ public struct PlainLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
-        let merged = metadata.merging(explicit ?? [:]) { $1 }
+    public func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         let fields = merged.keys.sorted().map { "\($0)=\(merged[$0]!)" }.joined(separator: " ")
         let ts = ISO8601DateFormatter().string(from: Date())
-        sink("\(ts) \(level.rawValue) \(message)\(fields.isEmpty ? "" : " " + fields)\n")
+        sink("\(ts) \(event.level.rawValue) \(event.message)\(fields.isEmpty ? "" : " " + fields)\n")
     }
 }

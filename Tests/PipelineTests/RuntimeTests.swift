@@ -45,7 +45,7 @@ final class Recorder: @unchecked Sendable {
 
 struct FakeCatalog: SeriesCatalog {
     var count: Int
-    var voxels: (Int) -> Int
+    var voxels: @Sendable (Int) -> Int
     var loadSeconds: Double
     var failing: Set<Int> = []
     let recorder: Recorder
