@@ -34,8 +34,10 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
         public var diameterMM: Double
         public var type: String
         public var lungRADS: String
+        /// Its score: the largest finding is often a low-score one, whose category does not count.
+        public var score: Double
         enum CodingKeys: String, CodingKey {
-            case id, rank, diameterMM = "diameter_mm", type, lungRADS = "lung_rads"
+            case id, rank, diameterMM = "diameter_mm", type, lungRADS = "lung_rads", score
         }
     }
 
@@ -91,7 +93,7 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
         actionableCount = d.triage?.actionableCount ?? 0
         if let largest = d.findings.max(by: { ($0.diameterMM, -$0.rank) < ($1.diameterMM, -$1.rank) }) {
             largestFinding = LargestFinding(id: largest.id, rank: largest.rank, diameterMM: largest.diameterMM,
-                                            type: largest.type, lungRADS: largest.lungRADS)
+                                            type: largest.type, lungRADS: largest.lungRADS, score: largest.score)
         }
         thumbnail = d.thumbnail.map { "studies/\(folder)/\($0)" }
         report = "studies/\(folder)/\(d.reportHTML)"
@@ -207,7 +209,7 @@ public enum WorklistWriter {
 
     static let csvColumns = [
         "order", "status", "priority", "score", "lung_rads", "finding_count", "actionable_count",
-        "largest_diameter_mm", "largest_type", "largest_lung_rads", "patient_id", "patient_name", "study_date",
+        "largest_diameter_mm", "largest_type", "largest_lung_rads", "largest_score", "patient_id", "patient_name", "study_date",
         "accession_number", "study_instance_uid", "series_instance_uid", "series_description", "failed_stage",
         "error", "report", "folder",
     ]
@@ -223,6 +225,7 @@ public enum WorklistWriter {
                 e.lungRADS ?? "", String(e.findingCount), String(e.actionableCount),
                 e.largestFinding.map { String(format: "%.1f", $0.diameterMM) } ?? "",
                 e.largestFinding?.type ?? "", e.largestFinding?.lungRADS ?? "",
+                e.largestFinding.map { String(format: "%.4f", $0.score) } ?? "",
                 text(e.patientID), text(e.patientName), text(e.studyDate), text(e.accessionNumber),
                 text(e.studyInstanceUID), text(e.seriesInstanceUID), text(e.seriesDescription),
                 e.failedStage ?? "", text(e.error), e.report, e.folder,
@@ -286,10 +289,11 @@ public enum WorklistWriter {
                 h += "<td class=\"num\">\(e.findingCount) (\(e.actionableCount))</td>"
                 // The Lung-RADS column is the study's category (from findings at or above the
                 // actionable score), the same one that sets the priority; the largest finding
-                // shows its own category beside it, as it may be a low-score one.
+                // shows its own category and score beside it, as it may be a low-score one
+                // (a routine study's "14 mm solid (4A)" read as alarming without its 0.05).
                 if let l = e.largestFinding {
                     h += "<td>\(HTMLText.number(l.diameterMM, decimals: 1)) mm \(HTMLText.escape(l.type)) "
-                        + "(\(HTMLText.escape(l.lungRADS)))</td>"
+                        + "(\(HTMLText.escape(l.lungRADS)), score \(HTMLText.number(l.score, decimals: 2)))</td>"
                 } else {
                     h += "<td>&mdash;</td>"
                 }

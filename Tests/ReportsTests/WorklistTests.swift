@@ -85,6 +85,8 @@ func parseCSV(_ text: String) -> [[String]] {
         let largest = try #require(top["largest_finding"] as? [String: Any])
         #expect(largest["diameter_mm"] as? Double == 12 && largest["rank"] as? Int == 2)
         #expect(largest["type"] as? String == "part-solid" && largest["lung_rads"] as? String == "4A")
+        // Its own score (rank 2 scores 0.9 - 0.1), shown because the largest may be a low-score finding.
+        #expect(abs((largest["score"] as? Double ?? -1) - 0.8) < 1e-9)
         #expect(top["report"] as? String == "studies/s-urgent-high/report.html")
         let thumb = try #require(top["thumbnail"] as? String)
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(thumb).path))
@@ -97,6 +99,7 @@ func parseCSV(_ text: String) -> [[String]] {
             .map { try! #require(html.range(of: $0)).lowerBound }
         #expect(positions == positions.sorted())
         #expect(html.contains("Failed: not assessed (1)"))
+        #expect(html.contains("12.0 mm part-solid (4A, score 0.80)"))
         // Every thumbnail referenced exists.
         for src in html.components(separatedBy: "src=\"").dropFirst().map({ $0.components(separatedBy: "\"")[0] }) {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(src).path), "\(src)")
