@@ -14,7 +14,7 @@ final class LineSink: @unchecked Sendable {
 @Suite struct LogHandlerTests {
     @Test func jsonLinesCarryLevelMessageAndMetadataWithoutClobberingFixedFields() throws {
         let sink = LineSink()
-        var logger = Logger(label: "t", factory: { JSONLogHandler(label: $0, sink: sink.append) })
+        var logger = Logger(label: "t", factory: { JSONLogHandler(label: $0, sink: { sink.append($0) }) })
         logger[metadataKey: "run"] = "r1"
         logger.debug("not at the default level")
         logger.warning("study failed", metadata: ["series_id": "abc", "level": "spoofed"])
@@ -30,7 +30,7 @@ final class LineSink: @unchecked Sendable {
 
     @Test func plainLinesListMetadataSortedByKey() {
         let sink = LineSink()
-        let logger = Logger(label: "t", factory: { _ in PlainLogHandler(sink: sink.append) })
+        let logger = Logger(label: "t", factory: { _ in PlainLogHandler(sink: { sink.append($0) }) })
         logger.info("study finished", metadata: ["priority": "urgent", "findings": "3"])
         #expect(sink.lines.count == 1)
         #expect(sink.lines[0].hasSuffix(" info study finished findings=3 priority=urgent\n"), "\(sink.lines)")

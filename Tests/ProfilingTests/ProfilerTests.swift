@@ -29,7 +29,7 @@ import Foundation
         Profiler.install(collector)
         defer { Profiler.uninstall(collector) }
         let threads = (0..<3).map { i in
-            Thread { Profiler.span("t\(i)") { usleep(1000) }; Profiler.span("t\(i)b") { } }
+            Thread { Profiler.span("t\(i)") { _ = usleep(1000) }; Profiler.span("t\(i)b") { } }
         }
         threads.forEach { $0.start() }
         let deadline = Date().addingTimeInterval(10)

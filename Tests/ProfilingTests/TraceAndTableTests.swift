@@ -19,7 +19,7 @@ import Testing
             group.enter()
             Thread {
                 Profiler.span("stage.worker\(i)", voxels: 10) {
-                    Profiler.span("gaussian.zx", voxels: 10, bytesMoved: 80, flops: 30) { usleep(2000) }
+                    Profiler.span("gaussian.zx", voxels: 10, bytesMoved: 80, flops: 30) { _ = usleep(2000) }
                 }
                 group.leave()
             }.start()
