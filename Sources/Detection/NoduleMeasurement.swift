@@ -132,6 +132,18 @@ enum NoduleMeasurement {
             grow(crop, seed: seed, threshold: Float(t), center: local, limitMM: limitMM, rEst: rEst,
                  vesselCut: twoD ? (0.5, 0) : (configuration.vesselCutFraction, configuration.vesselCutMarginFraction))
         }
+        // Measures again from crop voxel `coreIndex` at scale `sigmaMM` (3D, one level deeper);
+        // the features keep what the blob filter saw.
+        func measureAgain(from coreIndex: Int, sigmaMM: Double) -> CandidateMeasurement? {
+            var moved = candidate
+            let p = size.position(of: coreIndex)
+            moved.gridPosition = grid.gridPosition(ofNative: SIMD3(Double(p.x + lo.x), Double(p.y + lo.y), Double(p.z + lo.z)))
+            moved.sigmaMM = sigmaMM
+            guard var m = measure(volume: volume, slice: slice, grid: grid, lungs: lungs, candidate: moved,
+                                  configuration: configuration, recentring: recentring + 1) else { return nil }
+            m.blob = candidate
+            return m
+        }
         guard let brightSeed = brightest(in: crop, around: local, radiusMM: seedRadius) else { return nil }
         var coreSum = 0.0, coreN = 0.0
         forEachVoxel(in: crop, around: crop.size.position(of: brightSeed), radiusMM: max(min(0.45 * rEst, 2.5), spacing.x * 0.8)) { i in
@@ -139,6 +151,9 @@ enum NoduleMeasurement {
         }
         seed = brightSeed
         var core = coreN > 0 ? coreSum / coreN : Double(crop.smooth[brightSeed])
+        // The brightest voxel's half-maximum region when the coarse-faint test below already
+        // grew it, so the solid path does not grow it again.
+        var brightHalfMaximum: Segmentation?
         // A coarse scale also answers faintly beside a solid nodule of 6-10 mm (its smoothed
         // centre falls below the faint level there): when the brightest voxel's half-maximum
         // region is that thick, the candidate is on a solid nodule and is measured as one; a
@@ -155,15 +170,9 @@ enum NoduleMeasurement {
                 // The scale is too coarse for the solid nodule: its sphere takes in the vessels
                 // around it (and their half-maximum region makes it look part-solid). Measure
                 // from the nodule's thickest point at a scale that fits, as re-centring does.
-                var moved = candidate
-                let p = size.position(of: solid.coreIndex)
-                moved.gridPosition = grid.gridPosition(ofNative: SIMD3(Double(p.x + lo.x), Double(p.y + lo.y),
-                                                                       Double(p.z + lo.z)))
-                moved.sigmaMM = 1.2 * thickness / 3.0.squareRoot()
-                guard var m = measure(volume: volume, slice: slice, grid: grid, lungs: lungs, candidate: moved,
-                                      configuration: configuration, recentring: recentring + 1) else { return nil }
-                m.blob = candidate
-                return m
+                return measureAgain(from: solid.coreIndex, sigmaMM: 1.2 * thickness / 3.0.squareRoot())
+            } else {
+                brightHalfMaximum = solid
             }
         }
         let contrast = core - bg
@@ -171,7 +180,7 @@ enum NoduleMeasurement {
         var type: NoduleType
         var final: Segmentation
         if core > solidHU {
-            guard let solidRegion = segment((bg + core) / 2) else { return nil }
+            guard let solidRegion = brightHalfMaximum ?? segment((bg + core) / 2) else { return nil }
             if let ggoRegion = segment((bg + min(core, -550)) / 2) {
                 // Equivalent radii of the half-maximum region and of the region at the
                 // ground-glass level. A solid nodule's two differ only by its blurred edge
@@ -213,21 +222,12 @@ enum NoduleMeasurement {
         // hilar vessels on the real slices of ../shared/real-ct became actionable.
         if configuration.recentreCandidates && !twoD && recentring < 2 {
             let corePoint = size.position(of: final.coreIndex)
-            let coreLocal = SIMD3(Double(corePoint.x), Double(corePoint.y), twoD ? local.z : Double(corePoint.z))
-            let shift = (coreLocal - local) * spacing
+            let shift = (SIMD3(Double(corePoint.x), Double(corePoint.y), Double(corePoint.z)) - local) * spacing
             let shiftMM = (shift * shift).sum().squareRoot()
-            if final.inscribedMM > 0.8 * rEst && shiftMM > max(1.5, 0.35 * final.inscribedMM) {
-                var moved = candidate
-                var native = coreLocal + SIMD3(Double(lo.x), Double(lo.y), Double(lo.z))
-                if twoD { native.z = Double(slice ?? 0) }
-                moved.gridPosition = grid.gridPosition(ofNative: native)
-                if twoD { moved.gridPosition.z = candidate.gridPosition.z }
-                moved.sigmaMM = max(candidate.sigmaMM, 1.2 * final.inscribedMM / 3.0.squareRoot())
-                if var m = measure(volume: volume, slice: slice, grid: grid, lungs: lungs, candidate: moved,
-                                   configuration: configuration, recentring: recentring + 1) {
-                    m.blob = candidate   // the features keep what the blob filter saw
-                    return m
-                }
+            if final.inscribedMM > 0.8 * rEst && shiftMM > max(1.5, 0.35 * final.inscribedMM),
+               let m = measureAgain(from: final.coreIndex,
+                                    sigmaMM: max(candidate.sigmaMM, 1.2 * final.inscribedMM / 3.0.squareRoot())) {
+                return m
             }
         }
 
