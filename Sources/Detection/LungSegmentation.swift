@@ -14,6 +14,9 @@ struct LungMask {
     var volumeML: Double
     /// Voxels the trachea/main-bronchus tracking removed.
     var airwayVoxels: Int
+    /// The main bronchi and their walls where step 7 took them out of the closed mask,
+    /// crop-sized (empty in 2D or when there were none).
+    var airwayWall: [Bool] = []
     /// Thick tissue of the mask continuous with the mediastinum (hilar vessels and bronchi,
     /// `HilarStructures`), crop-sized; empty when the rule is off or found no mediastinum.
     /// Set by the detector after segmentation.
@@ -25,6 +28,11 @@ struct LungMask {
         return inside[size.index(cx, cy, cz)]
     }
 
+    /// Whether the grid voxel nearest fractional grid position `p` is inside the lungs.
+    func containsNearest(gridPosition p: SIMD3<Double>) -> Bool {
+        contains(gridX: Int(p.x.rounded()), y: Int(p.y.rounded()), z: Int(p.z.rounded()))
+    }
+
     func distanceToPleura(gridX x: Int, y: Int, z: Int) -> Double {
         let cx = x - origin.x, cy = y - origin.y, cz = z - origin.z
         guard cx >= 0, cy >= 0, cz >= 0, cx < size.nx, cy < size.ny, cz < size.nz else { return 0 }
@@ -34,11 +42,24 @@ struct LungMask {
     /// Whether the voxel nearest grid position `p`, or any within `radiusMM` of it, belongs to
     /// the hilar structures (`spacingMM`: the grid's).
     func isNearHilarStructure(gridPosition p: SIMD3<Double>, radiusMM: Double, spacingMM: Double) -> Bool {
-        guard !hilar.isEmpty else { return false }
+        Self.isNear(hilar, size: size, origin: origin, gridPosition: p, radiusMM: radiusMM, spacingMM: spacingMM)
+    }
+
+    /// Whether the voxel nearest grid position `p`, or any within `radiusMM` of it, belongs to
+    /// the main bronchial walls taken out of the mask (`airwayWall`).
+    func isNearAirwayWall(gridPosition p: SIMD3<Double>, radiusMM: Double, spacingMM: Double) -> Bool {
+        Self.isNear(airwayWall, size: size, origin: origin, gridPosition: p, radiusMM: radiusMM, spacingMM: spacingMM)
+    }
+
+    /// Whether `region` (crop-sized; empty means nowhere) holds the voxel nearest grid
+    /// position `p` or any voxel within `radiusMM` of it.
+    static func isNear(_ region: [Bool], size: GridSize, origin: SIMD3<Int>, gridPosition p: SIMD3<Double>,
+                       radiusMM: Double, spacingMM: Double) -> Bool {
+        guard !region.isEmpty else { return false }
         let c = p - SIMD3(Double(origin.x), Double(origin.y), Double(origin.z))
         let n = SIMD3(Int(c.x.rounded()), Int(c.y.rounded()), Int(c.z.rounded()))
         if n.x >= 0, n.y >= 0, n.z >= 0, n.x < size.nx, n.y < size.ny, n.z < size.nz,
-           hilar[size.index(n.x, n.y, n.z)] {
+           region[size.index(n.x, n.y, n.z)] {
             return true
         }
         let r = radiusMM / spacingMM
@@ -51,7 +72,7 @@ struct LungMask {
             for y in lo.y...hi.y {
                 for x in lo.x...hi.x {
                     let d = SIMD3(Double(x), Double(y), Double(z)) - c
-                    if (d * d).sum() <= r * r, hilar[size.index(x, y, z)] { return true }
+                    if (d * d).sum() <= r * r, region[size.index(x, y, z)] { return true }
                 }
             }
         }
@@ -211,14 +232,17 @@ enum LungSegmentation {
             }
             if outsideMask * 10 >= voxels.count { airwayAndWall += voxels }
         }
+        let closedMask = mask
         removeAirwayWall(&mask, airway: airwayAndWall, gridSize: size, crop: crop, cropOrigin: clo, spacingMM: g,
                          wallMM: configuration.airwayWallMM, workers: workers)
+        var airwayWall = [Bool](repeating: false, count: crop.count)
+        for i in 0..<crop.count where closedMask[i] && !mask[i] { airwayWall[i] = true }
         let d2 = DistanceTransform.squaredDistance(isFeature: mask.map { !$0 }, size: crop, spacing: spacing,
                                                    workers: workers)
         let dist = d2.map { $0.squareRoot() }
         let count = mask.reduce(0) { $0 + ($1 ? 1 : 0) }
         return LungMask(size: crop, origin: clo, inside: mask, distanceToPleuraMM: dist,
-                        volumeML: Double(count) * voxelML, airwayVoxels: airway.count)
+                        volumeML: Double(count) * voxelML, airwayVoxels: airway.count, airwayWall: airwayWall)
     }
 
     /// A hole wider than a disc of 1.25 x `maximum_diameter_mm` in some slice is anatomy

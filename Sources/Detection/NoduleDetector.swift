@@ -12,8 +12,9 @@ public struct DetectorCandidate: Sendable {
 
 /// Lung-nodule detector for chest CT (docs/detection.md):
 /// lung mask (and the hilar structures in it) -> multi-scale dot filter candidates ->
-/// per-candidate segmentation and measurement at native resolution -> candidates centred on
-/// a hilar structure dropped -> false-positive model score -> Lung-RADS -> triage.
+/// per-candidate segmentation and measurement at native resolution -> candidates centred
+/// outside the lung mask, on a hilar structure or against a main bronchus's wall dropped ->
+/// false-positive model score -> Lung-RADS -> triage.
 /// Volumes with fewer than `minimumSlicesFor3D` slices are processed slice by slice in 2D.
 public struct NoduleDetector: Sendable {
     public let configuration: DetectorConfiguration
@@ -140,11 +141,22 @@ public struct NoduleDetector: Sendable {
             }
             timed("score") {
                 for m in measured.compactMap({ $0 }) {
-                    // Centred on a hilar vessel or bronchus: outside the lung parenchyma.
                     var gridCenter = grid.gridPosition(ofNative: m.centerVoxel)
                     if twoD { gridCenter.z = 0 }
+                    // Blob maxima lie in the lung mask, but measurement can move the centre
+                    // (re-centring on the segmented region): a centre that ends outside the
+                    // mask sits on the mediastinum, a main bronchus's wall or a vessel beside
+                    // it, or the chest wall, none of them lung.
+                    guard lungs.containsNearest(gridPosition: gridCenter) else { continue }
+                    // Centred on a hilar vessel or bronchus: outside the lung parenchyma.
                     if lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: configuration.hilarMarginMM,
                                                   spacingMM: grid.spacingMM) {
+                        continue
+                    }
+                    // On or against a main bronchus's wall (or the artery beside it).
+                    if configuration.airwayMarginMM > 0,
+                       lungs.isNearAirwayWall(gridPosition: gridCenter, radiusMM: configuration.airwayMarginMM,
+                                              spacingMM: grid.spacingMM) {
                         continue
                     }
                     let features = m.features

@@ -18,6 +18,14 @@ private func nearest(_ candidates: [DetectorCandidate], to p: SIMD3<Double>) -> 
 
 /// Settings for the small test volumes: the scales a 6-12 mm ball needs and a candidate cap,
 /// so the suite stays fast in debug builds.
+/// The chest's volume on the default working grid and its lung mask.
+private func segmentedLungs(_ chest: SyntheticChest, superiorIsHighZ: Bool?) throws -> (WorkingGrid, LungMask) {
+    let config = DetectorConfiguration()
+    let grid = WorkingGrid(volume: chest.makeVolume(), spacingMM: config.workingSpacingMM, workers: 2)
+    return (grid, try LungSegmentation.segment(grid: grid, configuration: config, superiorIsHighZ: superiorIsHighZ,
+                                               workers: 2))
+}
+
 private func testConfiguration() -> DetectorConfiguration {
     var c = DetectorConfiguration()
     c.blobScalesMM = [1.3, 1.9, 2.8, 4.1]
@@ -166,10 +174,8 @@ struct HilarStructuresTests {
 
     @Test("marks a thick trunk from the mediastinum, not a ball on a thin vessel nor an isolated ball")
     func trunkMarkedBallsNot() throws {
-        let volume = chestWithHilum().makeVolume()
         let config = DetectorConfiguration()
-        let grid = WorkingGrid(volume: volume, spacingMM: config.workingSpacingMM, workers: 2)
-        var lungs = try LungSegmentation.segment(grid: grid, configuration: config, superiorIsHighZ: true, workers: 2)
+        var (grid, lungs) = try segmentedLungs(chestWithHilum(), superiorIsHighZ: true)
         lungs.hilar = HilarStructures.mask(lungs: lungs, grid: grid, airThresholdHU: Float(config.airThresholdHU),
                                            radiusMM: config.hilarOpeningRadiusMM, workers: 2)
         func marked(_ p: SIMD3<Double>, within r: Double = 0) -> Bool {
@@ -215,6 +221,81 @@ struct HilarStructuresTests {
             let near = nearest(withRule, to: ball)
             #expect(near != nil && near!.1 < 2.5, "ball at \(ball): nearest \(near.map { $0.1 } ?? -1) mm")
         }
+    }
+}
+
+@Suite("Main bronchus walls")
+struct AirwayWallTests {
+    /// A main bronchus (3 mm of air in a 5 mm soft-tissue wall) from the mediastinum into the
+    /// left lung, a 3 mm artery along its lateral side, and a 10 mm ball 16 mm below it.
+    func chestWithBronchus() -> SyntheticChest {
+        var chest = SyntheticChest()
+        let a = SIMD3<Double>(46, 40, 36), b = SIMD3<Double>(66, 40, 36)
+        chest.objects = [
+            (.tube(from: a, to: b, radiusMM: 5), 40),
+            (.tube(from: a, to: b, radiusMM: 3), -1000),
+            (.tube(from: SIMD3(54, 40, 44), to: SIMD3(76, 40, 40), radiusMM: 3), 40),
+            (.ball(center: SIMD3(64, 40, 20), radiusMM: 5), 40),
+        ]
+        return chest
+    }
+
+    /// Distance (mm) from `p` to the bronchus's axis segment.
+    func distanceToBronchusAxis(_ p: SIMD3<Double>) -> Double {
+        let a = SIMD3<Double>(46, 40, 36), ab = SIMD3<Double>(20, 0, 0)
+        let t = max(0, min(1, ((p - a) * ab).sum() / (ab * ab).sum()))
+        let d = p - (a + t * ab)
+        return (d * d).sum().squareRoot()
+    }
+
+    @Test("the wall taken out of the lung mask is recorded, the ball's surroundings are not")
+    func wallRecorded() throws {
+        let config = DetectorConfiguration()
+        // No apex-down trachea tracking (superiorIsHighZ nil): in this small chest it takes a
+        // lung's apex, and this test is about the bronchus the closing put back.
+        let (_, lungs) = try segmentedLungs(chestWithBronchus(), superiorIsHighZ: nil)
+        let g = config.workingSpacingMM
+        func near(_ p: SIMD3<Double>, within r: Double) -> Bool {
+            lungs.isNearAirwayWall(gridPosition: p / g, radiusMM: r, spacingMM: g)
+        }
+        #expect(!lungs.airwayWall.isEmpty)
+        // Every recorded voxel is outside the final mask and within the bronchus's radius plus
+        // the configured wall of its axis (air 3 mm + airway_wall_mm + one voxel of rounding).
+        var recorded = 0
+        for i in lungs.airwayWall.indices where lungs.airwayWall[i] {
+            recorded += 1
+            #expect(!lungs.inside[i])
+            let q = lungs.size.position(of: i) &+ lungs.origin
+            let p = SIMD3(Double(q.x), Double(q.y), Double(q.z)) * g
+            #expect(distanceToBronchusAxis(p) <= 3 + config.airwayWallMM + g)
+        }
+        #expect(recorded > 50)
+        // Inside the lung, on the bronchus's outer wall: within 2 mm of the recorded region;
+        // the ball, 16 mm away, is not.
+        #expect(near(SIMD3(62, 40, 41), within: 2))
+        #expect(!near(SIMD3(64, 40, 20), within: 5))
+        #expect(lungs.containsNearest(gridPosition: SIMD3(64, 40, 20) / g))
+        #expect(!lungs.containsNearest(gridPosition: SIMD3(60, 40, 36) / g))
+    }
+
+    @Test("with airway_margin_mm no finding is centred on the bronchus's wall; the ball is still found")
+    func detectorDropsWallFindings() throws {
+        let volume = chestWithBronchus().makeVolume()
+        var on = testConfiguration()
+        on.minimumScore = 0
+        on.airwayMarginMM = 2
+        var off = on
+        off.airwayMarginMM = 0
+        let (withRule, _) = try NoduleDetector(configuration: on).detectCandidates(in: volume)
+        let (withoutRule, _) = try NoduleDetector(configuration: off).detectCandidates(in: volume)
+        let wallReach = 3 + DetectorConfiguration().airwayWallMM + 1
+        func onWall(_ c: DetectorCandidate) -> Bool { distanceToBronchusAxis(c.finding.centerMM) <= wallReach }
+        // Without the rule the wall gives candidates (so the test can fail), with it none.
+        #expect(withoutRule.contains(where: onWall))
+        let left = withRule.filter(onWall).map(\.finding.centerMM)
+        #expect(left.isEmpty, "centred on the wall: \(left)")
+        let near = nearest(withRule, to: SIMD3(64, 40, 20))
+        #expect(near != nil && near!.1 < 2.5, "ball: nearest \(near.map { $0.1 } ?? -1) mm")
     }
 }
 
@@ -565,7 +646,7 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 26)
+        #expect(DetectorConfiguration.validKeys.count == 27)
         #expect(DetectorConfiguration.validKeys.contains("airway_wall_mm"))
         let wall = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 1.5}"#.utf8))
         #expect(wall.airwayWallMM == 1.5 && wall.closingRadiusMM == DetectorConfiguration().closingRadiusMM)
@@ -573,6 +654,8 @@ struct ConfigurationTests {
         #expect(DetectorConfiguration.validKeys.contains("hilar_opening_radius_mm"))
         let hilar = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"hilar_opening_radius_mm": 0}"#.utf8))
         #expect(hilar.hilarOpeningRadiusMM == 0 && hilar.hilarMarginMM == DetectorConfiguration().hilarMarginMM)
+        let airway = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_margin_mm": 0}"#.utf8))
+        #expect(airway.airwayMarginMM == 0 && DetectorConfiguration().airwayMarginMM == 3)
         let faint = #"{"maximum_faint_candidates": 0, "faint_candidate_hu": -600}"#
         let f = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(faint.utf8))
         #expect(f.maximumFaintCandidates == 0 && f.faintCandidateHU == -600)
@@ -593,6 +676,9 @@ struct ConfigurationTests {
         }
         #expect(throws: DetectionError.invalidConfiguration(key: "hilar_margin_mm", reason: "must be 0...20 mm")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"hilar_margin_mm": -1}"#.utf8))
+        }
+        #expect(throws: DetectionError.invalidConfiguration(key: "airway_margin_mm", reason: "must be 0...20 mm")) {
+            _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_margin_mm": 25}"#.utf8))
         }
         #expect(throws: DetectionError.invalidConfiguration(key: "airway_wall_mm", reason: "must be 0...10 mm")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 12}"#.utf8))
