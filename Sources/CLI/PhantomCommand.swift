@@ -30,6 +30,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("max-diameter"), help: "Largest nodule diameter, mm.") var maxDiameter: Double = 30
     @Option(name: .customLong("vessel-territories"), help: "Terminal branches per vessel tree per lung.")
     var vesselTerritories: Int?
+    @Option(name: .customLong("emphysema-fraction"),
+            help: "Fraction of cases with emphysema (centrilobular, and in half of them paraseptal); default none.")
+    var emphysemaFraction: Double?
     @Option(help: "Pixel representation: signed, unsigned or random.") var pixels: String = "random"
     @Option(help: "Rescale intercept: 0, -1024 or random.") var intercept: String = "random"
     @Option(help: "Transfer syntax: explicit, implicit or random.") var vr: String = "random"
@@ -52,6 +55,7 @@ struct PhantomCommand: ParsableCommand {
         o.minDiameterMM = minDiameter
         o.maxDiameterMM = maxDiameter
         o.vesselTerritories = vesselTerritories
+        o.emphysemaFraction = emphysemaFraction
         o.pngCopies = png
         o.jpegCopies = jpeg
         func choice(_ name: String, _ value: String, _ yes: String, _ no: String) throws -> Bool? {

@@ -16,7 +16,7 @@ private func options(size: Int, slices: Int = 16) -> PhantomOptions {
 }
 
 /// The HU plane at height z (anatomy frame) of case `p`, with the slice index nearest z.
-private func renderPlane(_ p: PhantomCase, z: Double) -> [Float] {
+func renderPlane(_ p: PhantomCase, z: Double) -> [Float] {
     let scene = Scene(p)
     var scratch = SliceScratch(count: p.columns * p.rows)
     let k = Swift.min(p.slices - 1, Swift.max(0, Int(((z - p.gridOrigin.z) / p.sliceSpacingMM).rounded())))

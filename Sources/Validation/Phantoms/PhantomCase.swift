@@ -39,6 +39,13 @@ public struct PhantomCase: Sendable {
     /// Sub-slices averaged per slice (slice-profile partial volume).
     public let subSlices: Int
 
+    // Pathology besides the nodules.
+    /// Emphysema severity in [0, 1] (0: none): how much of the upper zones the centrilobular
+    /// lucencies take (`PhantomOptions.emphysemaFraction`).
+    public let emphysemaSeverity: Double
+    /// Whether the emphysema also has a paraseptal (subpleural, thin-walled) component.
+    public let paraseptalEmphysema: Bool
+
     // Storage.
     public let storage: PhantomStorage
     public let identity: PhantomIdentity
@@ -120,6 +127,15 @@ public struct PhantomCase: Sendable {
 
         psfSigmaMM = r.uniform(0.45, 0.7)
         noiseHU = r.uniform(12, 28)
+        // From its own stream, so a seed's scans without emphysema stay as they were.
+        var emphysemaRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 7_000_003)
+        if let fraction = options.emphysemaFraction, fraction > 0, emphysemaRandom.chance(fraction) {
+            emphysemaSeverity = emphysemaRandom.uniform(0.3, 1)
+            paraseptalEmphysema = emphysemaRandom.chance(0.5)
+        } else {
+            emphysemaSeverity = 0
+            paraseptalEmphysema = false
+        }
 
         // Trees.
         let territories = options.vesselTerritories ?? Swift.max(150, Int(4500 * Swift.min(1, pow(Double(options.size) / 512, 1.3))))

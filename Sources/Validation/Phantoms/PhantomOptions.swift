@@ -21,6 +21,10 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Terminal territories per lung per vessel tree (density of the vessel trees);
     /// nil: about 4500 at full size, fewer for small matrices.
     public var vesselTerritories: Int? = nil
+    /// Fraction of cases with emphysema (centrilobular, upper-zone predominant, and in half of
+    /// them paraseptal along the pleura), at a severity drawn per case; nil or 0: none, and
+    /// the scans are those of earlier generator-3 runs of the seed.
+    public var emphysemaFraction: Double? = nil
     /// Storage: nil = random per case.
     public var signedPixels: Bool? = nil
     public var rescaleIntercept: Double? = nil
@@ -41,6 +45,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let p = pixelSpacingMM, !(p > 0.05 && p < 20) { throw fail("--pixel-spacing must be in (0.05, 20) mm") }
         if let s = sliceSpacingMM, !(s > 0.05 && s < 20) { throw fail("--slice-spacing must be in (0.05, 20) mm") }
         guard (0...1).contains(cleanFraction) else { throw fail("--clean-fraction must be in [0, 1]") }
+        if let e = emphysemaFraction, !(0...1).contains(e) { throw fail("--emphysema-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }
         guard minDiameterMM >= 1, maxDiameterMM >= minDiameterMM, maxDiameterMM <= 40 else {
             throw fail("nodule diameter range must lie in 1...40 mm")

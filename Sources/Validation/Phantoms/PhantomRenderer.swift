@@ -337,6 +337,7 @@ final class Scene: @unchecked Sendable {
                         let tex = 14 * Scene.valueNoise(x / 5, y / 5, z / 5, seed: seed &+ 2)
                             + 9 * Scene.valueNoise(x / 1.8, y / 1.8, z / 1.8, seed: seed &+ 3)
                         var hu = a.parenchymaHU + a.dependentHU * dep * dep * dep + tex
+                        if ph.emphysemaSeverity > 0 { hu = emphysema(hu, x: x, y: y, z: z, depthMM: -sd, seed: seed) }
                         // Fissures: two pleural layers (~0.3 mm) partial-volumed over the pixel and
                         // the sub-slice, so a steep fissure is a faint thin line and a nearly
                         // horizontal one a faint band; incomplete (patchy) as real fissures are.
@@ -608,6 +609,36 @@ final class Scene: @unchecked Sendable {
         guard visible > 0 else { return 0 }
         let fraction = 0.2 / width * (1 - abs(distance) / width) * visible
         return fraction * (20 - hu)
+    }
+
+    /// Parenchyma HU `hu` with emphysema (the Fleischner Society's CT classification, Lynch
+    /// et al., Radiology 2015;277:192-205):
+    /// - *centrilobular*: lucencies of a few mm without visible walls (the vessel trees,
+    ///   drawn later, keep their centrilobular arteries in them), patchy, upper-zone
+    ///   predominant; how much of the lung they take grows with `emphysemaSeverity`;
+    /// - *paraseptal* (when the case has it): subpleural lucencies of 5-15 mm in one row
+    ///   along the pleura, bounded by thin walls.
+    /// Both are level sets of smooth value noise; `depthMM` is the distance to the pleura.
+    @inline(__always)
+    func emphysema(_ hu: Double, x: Double, y: Double, z: Double, depthMM: Double, seed: UInt64) -> Double {
+        let severity = ph.emphysemaSeverity
+        let upper = Scene.smooth((z / a.lungHeightMM - 0.3) / 0.45)
+        let patch = Scene.valueNoise(x / 22, y / 22, z / 22, seed: seed &+ 31)
+        let density = severity * (0.3 + 0.7 * upper) * (0.65 + 0.35 * patch)
+        var out = hu
+        let lobular = Scene.valueNoise(x / 3.2, y / 3.2, z / 3.2, seed: seed &+ 37)
+        out += (-985 - out) * Scene.smooth((lobular - (0.6 - density)) / 0.08)
+        if ph.paraseptalEmphysema && depthMM < 12 {
+            let w = 1 - Swift.max(0, depthMM) / 12
+            let m = Scene.valueNoise(x / 6, y / 6, z / 6, seed: seed &+ 41)
+            let level = 0.75 - 0.5 * severity * (0.4 + 0.6 * upper) * w
+            out += (-990 - out) * Scene.smooth((m - level) / 0.04)
+            // The wall: a band of the noise just below the level, about 1 mm thick (the
+            // noise changes by about 1 per 6 mm).
+            let wall = (m - level + 0.07) / 0.05
+            out += (-300 - out) * 0.7 * w * Foundation.exp(-wall * wall)
+        }
+        return out
     }
 
     /// Smoothstep of t clamped to [0, 1].

@@ -23,12 +23,17 @@ public struct PhantomTruth: Codable, Sendable {
         public var pixelSpacingMM: Double
         public var sliceSpacingMM: Double
         public var storage: PhantomStorage?
+        /// Emphysema severity in (0, 1]; absent when the case has none.
+        public var emphysemaSeverity: Double?
+        /// Whether that emphysema has a paraseptal component; absent without emphysema.
+        public var emphysemaParaseptal: Bool?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
             case caseID = "case_id", patientID = "patient_id", studyInstanceUID = "study_instance_uid"
             case seriesInstanceUID = "series_instance_uid", folder, format, slices, rows, columns
             case pixelSpacingMM = "pixel_spacing_mm", sliceSpacingMM = "slice_spacing_mm", storage, nodules
+            case emphysemaSeverity = "emphysema_severity", emphysemaParaseptal = "emphysema_paraseptal"
         }
     }
 
@@ -70,6 +75,9 @@ public struct PhantomTruth: Codable, Sendable {
                     folder: folder, format: format, slices: phantom.slices, rows: phantom.rows,
                     columns: phantom.columns, pixelSpacingMM: phantom.pixelSpacingMM,
                     sliceSpacingMM: phantom.sliceSpacingMM, storage: format == "dicom" ? phantom.storage : nil,
+                    emphysemaSeverity: phantom.emphysemaSeverity > 0
+                        ? (phantom.emphysemaSeverity * 1000).rounded() / 1000 : nil,
+                    emphysemaParaseptal: phantom.emphysemaSeverity > 0 ? phantom.paraseptalEmphysema : nil,
                     nodules: nodules)
     }
 }
