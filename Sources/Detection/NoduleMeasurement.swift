@@ -568,7 +568,10 @@ enum NoduleMeasurement {
         return best
     }
 
-    /// sqrt(smallest / largest eigenvalue) of the point covariance (2D in-plane when twoD).
+    /// sqrt(smallest / largest eigenvalue) of the voxel centres' covariance (2D in-plane when
+    /// twoD). The voxels' own box variance is not added, so a region on a single slice gives
+    /// 0: the model was trained on that (adding side^2 / 12 per axis and retraining changed
+    /// nothing measurable, docs/detection.md).
     static func elongation(_ pts: [SIMD3<Double>], mean: SIMD3<Double>, twoD: Bool) -> Double {
         guard pts.count >= 3 else { return 1 }
         var cxx = 0.0, cyy = 0.0, czz = 0.0, cxy = 0.0, cxz = 0.0, cyz = 0.0
@@ -583,7 +586,6 @@ enum NoduleMeasurement {
             let m = 0.5 * (a + b), d = (0.25 * (a - b) * (a - b) + c * c).squareRoot()
             return m + d > 0 ? max(0, m - d).squareRoot() / (m + d).squareRoot() : 1
         }
-        // A voxel is a box: add its own variance so single-slice objects are not flat to 0.
         let (e0, _, e2) = BlobFilter.symmetricEigenvalues(Float(cxx / n), Float(cyy / n), Float(czz / n),
                                                           Float(cxy / n), Float(cxz / n), Float(cyz / n))
         return e2 > 0 ? Double(max(0, e0) / e2).squareRoot() : 1

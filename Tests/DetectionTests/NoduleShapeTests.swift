@@ -1,0 +1,50 @@
+import Testing
+@testable import Detection
+
+/// `NoduleMeasurement.elongation` against the second moments of the continuous shapes the
+/// voxels sample.
+@Suite("Nodule shape: elongation")
+struct NoduleShapeTests {
+    /// Voxel centres (mm) of a shape on a grid of `spacing`, and their mean.
+    static func sample(spacing: SIMD3<Double>, halfExtentMM: Double,
+                       inside: (SIMD3<Double>) -> Bool) -> ([SIMD3<Double>], SIMD3<Double>) {
+        var pts: [SIMD3<Double>] = []
+        let h = SIMD3(Int(halfExtentMM / spacing.x) + 1, Int(halfExtentMM / spacing.y) + 1, Int(halfExtentMM / spacing.z) + 1)
+        for z in -h.z...h.z { for y in -h.y...h.y { for x in -h.x...h.x {
+            let p = SIMD3(Double(x), Double(y), Double(z)) * spacing
+            if inside(p) { pts.append(p) }
+        } } }
+        let mean = pts.reduce(SIMD3<Double>(0, 0, 0), +) / Double(pts.count)
+        return (pts, mean)
+    }
+
+    @Test("a 4 mm ball is round on 0.5 mm voxels (1) and on 2.5 mm slices (above 0.85)")
+    func ball() {
+        for spacing in [SIMD3(0.5, 0.5, 0.5), SIMD3(0.8, 0.8, 2.5)] {
+            let (pts, mean) = Self.sample(spacing: spacing, halfExtentMM: 4) { p in (p * p).sum() <= 16 }
+            let e = NoduleMeasurement.elongation(pts, mean: mean, twoD: false)
+            #expect(e > 0.85 && e <= 1.0, "elongation \(e) at spacing \(spacing)")
+        }
+    }
+
+    @Test("a tube 2 mm across and 12 mm long: sqrt((r^2/4) / (L^2/12)) = 0.144")
+    func tube() {
+        let spacing = SIMD3(0.5, 0.5, 0.5), r = 1.0, length = 12.0
+        let (pts, mean) = Self.sample(spacing: spacing, halfExtentMM: length / 2) { p in
+            p.x * p.x + p.y * p.y <= r * r && abs(p.z) <= length / 2
+        }
+        let e = NoduleMeasurement.elongation(pts, mean: mean, twoD: false)
+        let expected = ((r * r / 4) / (length * length / 12)).squareRoot()
+        #expect(abs(e - expected) < 0.03, "elongation \(e), expected \(expected)")
+    }
+
+    @Test("2D: an ellipse with semi-axes 4 and 2 mm gives their ratio, 0.5")
+    func ellipse2D() {
+        let spacing = SIMD3(0.25, 0.25, 1.0)
+        let (pts, mean) = Self.sample(spacing: spacing, halfExtentMM: 4) { p in
+            p.z == 0 && (p.x / 4) * (p.x / 4) + (p.y / 2) * (p.y / 2) <= 1
+        }
+        let e = NoduleMeasurement.elongation(pts, mean: mean, twoD: true)
+        #expect(abs(e - 0.5) < 0.02, "elongation \(e)")
+    }
+}
