@@ -121,14 +121,19 @@ public struct StudyAssessment: Codable, Sendable {
     /// Findings at or above the actionable score with Lung-RADS 3 or higher: the ones that
     /// set the priority. nil when the assessment was made without that threshold.
     public var actionableCount: Int?
+    /// The score from which a finding counts for the study's category and priority
+    /// (`DetectorConfiguration.actionableScore`); findings below it are shown for review only.
+    /// nil when the assessment was made without that threshold.
+    public var actionableScore: Double?
 
     public init(findings: [Finding], priority: TriagePriority, score: Double, lungRADS: LungRADSCategory,
-                timingMS: [String: Double], actionableCount: Int? = nil) {
+                timingMS: [String: Double], actionableCount: Int? = nil, actionableScore: Double? = nil) {
         self.findings = findings
         self.priority = priority
         self.score = score
         self.lungRADS = lungRADS
         self.timingMS = timingMS
         self.actionableCount = actionableCount
+        self.actionableScore = actionableScore
     }
 }

@@ -81,7 +81,8 @@ public struct NoduleDetector: Sendable {
         let score = kept.map { $0.score * LungRADS.studyWeight(for: $0.lungRADS) }.max() ?? 0
         return StudyAssessment(findings: kept, priority: LungRADS.priority(for: category), score: score,
                                lungRADS: category, timingMS: timing,
-                               actionableCount: actionable.filter { $0.lungRADS >= .category3 }.count)
+                               actionableCount: actionable.filter { $0.lungRADS >= .category3 }.count,
+                               actionableScore: configuration.actionableScore)
     }
 
     /// Every measured candidate with its score (no score threshold, no de-duplication).

@@ -141,10 +141,13 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
         /// Number of findings, and how many are Lung-RADS 3 or higher.
         public var findingCount: Int
         public var actionableCount: Int
+        /// Score from which a finding counts for `lungRADS` and the priority; the findings
+        /// below it are listed for review only. nil in documents written without it.
+        public var actionableScore: Double?
 
         enum CodingKeys: String, CodingKey {
             case priority, score, lungRADS = "lung_rads", findingCount = "finding_count"
-            case actionableCount = "actionable_count"
+            case actionableCount = "actionable_count", actionableScore = "actionable_score"
         }
     }
 

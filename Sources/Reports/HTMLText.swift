@@ -138,6 +138,7 @@ enum HTMLText {
     .warnings { color: #ffcc80; }
     .error { color: #ffb4b4; font-weight: bold; white-space: pre-wrap; }
     .muted { color: #9aa0a6; }
+    tr.below-actionable td { color: #8a9099; }
     footer { margin-top: 24px; font-size: 12px; color: #9aa0a6; }
     @media print {
       :root { color-scheme: light; }
@@ -145,6 +146,7 @@ enum HTMLText {
       a { color: #000; text-decoration: none; }
       .disclaimer { background: #fff; color: #000; border-color: #000; }
       .header dt, th, figcaption, .muted, footer { color: #333; }
+      tr.below-actionable td { color: #666; }
       th, td { border-bottom-color: #999; }
       .badge { border-color: #000; }
       .badge.urgent, .badge.soon, .badge.routine, .badge.failed { background: #fff; color: #000; }

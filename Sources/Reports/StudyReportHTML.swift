@@ -28,11 +28,19 @@ enum StudyReportHTML {
             h += "<p>No nodule candidate above the detection threshold.</p>\n"
         } else {
             h += findingsTable(d)
+            let belowActionable = d.findings.filter { !counts($0, in: d) }
+            if let a = d.triage?.actionableScore, !belowActionable.isEmpty {
+                h += "<p class=\"muted\">Greyed: \(belowActionable.count) finding\(belowActionable.count == 1 ? "" : "s") "
+                h += "scored below \(HTMLText.number(a, decimals: 2)), the actionable score. They are listed for review; "
+                h += "their Lung-RADS category does not count for the study's category or priority.</p>\n"
+            }
             let withoutImages = d.findings.filter { figures[$0.id] == nil }
             for f in d.findings where figures[f.id] != nil {
                 h += "<section class=\"finding\" id=\"finding-\(f.rank)\">\n"
                 h += "<h3>F\(f.rank): \(HTMLText.number(f.diameterMM, decimals: 1)) mm \(HTMLText.escape(f.type)), "
-                h += "Lung-RADS \(HTMLText.escape(f.lungRADS)), \(location(f))</h3>\n<div class=\"images\">\n"
+                h += "Lung-RADS \(HTMLText.escape(f.lungRADS))"
+                if !counts(f, in: d) { h += " (not counted: score \(HTMLText.number(f.score, decimals: 2)))" }
+                h += ", \(location(f))</h3>\n<div class=\"images\">\n"
                 for fig in figures[f.id] ?? [] {
                     h += "<figure><img class=\"\(fig.cssClass)\" src=\"\(HTMLText.relativeURL(fig.path))\" "
                     h += "width=\"\(fig.width)\" height=\"\(fig.height)\" alt=\"\(HTMLText.escape(fig.caption))\">"
@@ -66,6 +74,13 @@ enum StudyReportHTML {
         h += footer(d)
         h += "</body>\n</html>\n"
         return h
+    }
+
+    /// Whether a finding counts for the study's category and priority: at or above the
+    /// actionable score (every finding when the document does not say what that score is).
+    static func counts(_ f: FindingsDocument.FindingRecord, in d: FindingsDocument) -> Bool {
+        guard let a = d.triage?.actionableScore else { return true }
+        return f.score >= a
     }
 
     static func location(_ f: FindingsDocument.FindingRecord) -> String {
@@ -117,15 +132,18 @@ enum StudyReportHTML {
 
         """
         for f in d.findings {
-            h += f.keyImages == nil ? "<tr><td class=\"num\">F\(f.rank)</td>"
-                : "<tr><td class=\"num\"><a href=\"#finding-\(f.rank)\">F\(f.rank)</a></td>"
+            let counted = counts(f, in: d)
+            h += counted ? "<tr>" : "<tr class=\"below-actionable\">"
+            h += f.keyImages == nil ? "<td class=\"num\">F\(f.rank)</td>"
+                : "<td class=\"num\"><a href=\"#finding-\(f.rank)\">F\(f.rank)</a></td>"
             h += "<td>\(location(f))</td>"
             h += "<td class=\"num\">\(HTMLText.number(f.longAxisMM, decimals: 1)) &times; \(HTMLText.number(f.shortAxisMM, decimals: 1)) "
             h += "(\(HTMLText.number(f.diameterMM, decimals: 1)))</td>"
             h += "<td class=\"num\">\(HTMLText.number(f.volumeMM3, decimals: 0))</td>"
             h += "<td>\(HTMLText.escape(f.type))</td>"
             h += "<td class=\"num\">\(HTMLText.number(f.meanHU, decimals: 0))</td>"
-            h += "<td>\(HTMLText.escape(f.lungRADS))</td>"
+            h += counted ? "<td>\(HTMLText.escape(f.lungRADS))</td>"
+                : "<td>\(HTMLText.escape(f.lungRADS)) <span class=\"muted\">not counted</span></td>"
             h += "<td class=\"num\">\(HTMLText.number(f.score, decimals: 2))</td></tr>\n"
         }
         h += "</tbody>\n</table>\n"

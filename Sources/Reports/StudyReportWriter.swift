@@ -129,7 +129,8 @@ public struct StudyReportWriter: Sendable {
                 triage: .init(priority: assessment.priority.rawValue, score: rounded(assessment.score, 4),
                               lungRADS: assessment.lungRADS.rawValue, findingCount: records.count,
                               actionableCount: assessment.actionableCount
-                                  ?? findings.filter { $0.lungRADS >= .category3 }.count),
+                                  ?? findings.filter { $0.lungRADS >= .category3 }.count,
+                              actionableScore: assessment.actionableScore),
                 findings: records, timingMS: [:], detectionTimingMS: assessment.timingMS.mapValues { rounded($0, 2) },
                 pipeline: .init(name: provenance.pipelineName, version: provenance.pipelineVersion),
                 softwareVersion: provenance.softwareVersion, generatedAt: ReportFiles.timestamp(),

@@ -295,3 +295,49 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         #expect(!html.contains("<img"))
     }
 }
+
+@Suite struct ActionableScoreInReportTests {
+    /// A 0.93 solid 4A finding and a 0.05 solid 4B one, with the detector's actionable score 0.5.
+    func write(actionableScore: Double?) throws -> (out: URL, json: [String: Any], html: String) {
+        let series = SyntheticStudy.ballSeries()
+        let f1 = SyntheticStudy.finding(rank: 1, series: series, center: SIMD3(30, 34, 12), diameterMM: 10,
+                                        score: 0.93, lungRADS: .category4A)
+        let f2 = SyntheticStudy.finding(rank: 2, series: series, center: SIMD3(12.4, 15.6, 5.2), diameterMM: 16,
+                                        score: 0.05, lungRADS: .category4B)
+        var assessment = SyntheticStudy.assessment([f1, f2])
+        assessment.lungRADS = .category4A
+        assessment.actionableScore = actionableScore
+        let out = try SyntheticStudy.temporaryDirectory()
+        try StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
+            .writeReport(folderName: "s", series: series, assessment: assessment)
+        let folder = out.appendingPathComponent("studies/s")
+        return (out, try jsonObject(folder.appendingPathComponent("findings.json")),
+                try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8))
+    }
+
+    @Test func findingsBelowTheActionableScoreAreGreyedAndMarkedNotCounted() throws {
+        let (out, json, html) = try write(actionableScore: 0.5)
+        defer { try? FileManager.default.removeItem(at: out) }
+        let triage = try #require(json["triage"] as? [String: Any])
+        #expect(triage["actionable_score"] as? Double == 0.5)
+        let schema = try MiniJSONSchema(contentsOf: repositoryRoot.appendingPathComponent("docs/findings-schema.json"))
+        #expect(schema.validate(json) == [])
+        // Exactly one greyed row, and it is F2's; F1's row is plain.
+        let rows = html.components(separatedBy: "<tr").dropFirst()
+        let greyed = rows.filter { $0.hasPrefix(" class=\"below-actionable\"") }
+        #expect(greyed.count == 1)
+        #expect(greyed.first?.contains("#finding-2") == true && greyed.first?.contains("not counted") == true)
+        #expect(rows.contains { $0.contains("#finding-1") && !$0.contains("below-actionable") && !$0.contains("not counted") })
+        #expect(html.contains("Lung-RADS 4B (not counted: score 0.05)"))
+        #expect(!html.contains("Lung-RADS 4A (not counted"))
+        #expect(html.contains("Greyed: 1 finding scored below 0.50, the actionable score."))
+    }
+
+    @Test func withoutTheActionableScoreEveryFindingCounts() throws {
+        let (out, json, html) = try write(actionableScore: nil)
+        defer { try? FileManager.default.removeItem(at: out) }
+        let triage = try #require(json["triage"] as? [String: Any])
+        #expect(triage["actionable_score"] == nil)
+        #expect(!html.contains("below-actionable\"") && !html.contains("not counted") && !html.contains("Greyed:"))
+    }
+}
