@@ -33,6 +33,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("emphysema-fraction"),
             help: "Fraction of cases with emphysema (centrilobular, and in half of them paraseptal); default none.")
     var emphysemaFraction: Double?
+    @Option(name: .customLong("atelectasis-fraction"),
+            help: "Fraction of cases with dependent atelectasis (posterior basal subpleural bands); default none.")
+    var atelectasisFraction: Double?
     @Option(help: "Pixel representation: signed, unsigned or random.") var pixels: String = "random"
     @Option(help: "Rescale intercept: 0, -1024 or random.") var intercept: String = "random"
     @Option(help: "Transfer syntax: explicit, implicit or random.") var vr: String = "random"
@@ -56,6 +59,7 @@ struct PhantomCommand: ParsableCommand {
         o.maxDiameterMM = maxDiameter
         o.vesselTerritories = vesselTerritories
         o.emphysemaFraction = emphysemaFraction
+        o.atelectasisFraction = atelectasisFraction
         o.pngCopies = png
         o.jpegCopies = jpeg
         func choice(_ name: String, _ value: String, _ yes: String, _ no: String) throws -> Bool? {

@@ -31,6 +31,16 @@ private func lowAttenuationFraction(_ p: PhantomCase, z: Double) -> (fraction: D
     return (Double(low) / Double(max(1, count)), count)
 }
 
+/// Truth entries of 8 tiny cases (32x32x4) made with `options`: what truth.json would hold.
+private func tinyTruth(_ options: PhantomOptions, seed: UInt64)
+    -> (options: PhantomOptions, generator: PhantomGenerator, entries: [PhantomTruth.Case]) {
+    var o = options
+    o.size = 32
+    o.slices = 4
+    let g = PhantomGenerator(options: o, seed: seed)
+    return (o, g, (0..<8).map { PhantomTruth.entry(for: g.plan(case: $0), folder: "c", format: "dicom") })
+}
+
 @Suite struct PhantomEmphysemaTests {
     @Test func withoutTheOptionTheScansAreThoseOfBefore() {
         let before = PhantomGenerator(options: options(emphysema: nil), seed: 71)
@@ -79,11 +89,7 @@ private func lowAttenuationFraction(_ p: PhantomCase, z: Double) -> (fraction: D
     }
 
     @Test func truthRecordsTheSeverityOnlyForCasesWithEmphysema() throws {
-        var o = options(emphysema: 0.5)
-        o.size = 32
-        o.slices = 4
-        let g = PhantomGenerator(options: o, seed: 73)
-        let entries = (0..<8).map { PhantomTruth.entry(for: g.plan(case: $0), folder: "c", format: "dicom") }
+        let (o, g, entries) = tinyTruth(options(emphysema: 0.5), seed: 73)
         let with = entries.filter { $0.emphysemaSeverity != nil }
         #expect(!with.isEmpty && with.count < 8, "\(with.count) of 8 with emphysema at fraction 0.5")
         for (i, e) in entries.enumerated() {
@@ -96,6 +102,76 @@ private func lowAttenuationFraction(_ p: PhantomCase, z: Double) -> (fraction: D
         #expect(throws: PhantomError.self) {
             var bad = o
             bad.emphysemaFraction = 1.5
+            try bad.validate()
+        }
+    }
+}
+
+// Dependent atelectasis (`PhantomOptions.atelectasisFraction`).
+private func options(atelectasis: Double?) -> PhantomOptions {
+    var o = options(emphysema: nil)
+    o.atelectasisFraction = atelectasis
+    return o
+}
+
+@Suite struct PhantomAtelectasisTests {
+    @Test func withoutTheOptionTheScansAreThoseOfBefore() {
+        let before = PhantomGenerator(options: options(atelectasis: nil), seed: 81).plan(case: 0)
+        let zero = PhantomGenerator(options: options(atelectasis: 0), seed: 81).plan(case: 0)
+        let with = PhantomGenerator(options: options(atelectasis: 1), seed: 81).plan(case: 0)
+        #expect(before.atelectasisSeverity == 0 && zero.atelectasisSeverity == 0)
+        #expect(with.atelectasisSeverity >= 0.3 && with.atelectasisSeverity <= 1)
+        let z = before.anatomy.lungHeightMM * 0.25
+        #expect(renderPlane(before, z: z) == renderPlane(zero, z: z))
+        #expect(with.nodules.map(\.center) == before.nodules.map(\.center))
+    }
+
+    /// Lower plane: every changed pixel is denser, within 14 mm of the pleura and in the back
+    /// of the lungs; the posterior subpleural rim (0-3 mm deep) is raised to soft tissue in
+    /// places. Upper plane and everything outside the lungs: unchanged.
+    @Test func atelectasisDensifiesOnlyThePosteriorBasalSubpleuralLung() {
+        for i in 0..<3 {
+            let plain = PhantomGenerator(options: options(atelectasis: nil), seed: 82).plan(case: i)
+            let sick = PhantomGenerator(options: options(atelectasis: 1), seed: 82).plan(case: i)
+            let upperZ = plain.anatomy.lungHeightMM * 0.8, lowerZ = plain.anatomy.lungHeightMM * 0.25
+            #expect(renderPlane(plain, z: upperZ) == renderPlane(sick, z: upperZ), "case \(i): upper zone changed")
+            let a = renderPlane(plain, z: lowerZ), b = renderPlane(sick, z: lowerZ)
+            var lungY: [Double] = []
+            var changed: [(y: Double, depth: Double, rise: Float)] = []
+            var outsideChanged = 0
+            for r in 0..<plain.rows {
+                for c in 0..<plain.columns {
+                    let q = SIMD3(plain.gridOrigin.x + Double(c) * plain.pixelSpacingMM,
+                                  plain.gridOrigin.y + Double(r) * plain.pixelSpacingMM, lowerZ)
+                    let d = plain.anatomy.lungDistance(q).distanceMM
+                    let k = r * plain.columns + c
+                    if d < 0 { lungY.append(q.y) }
+                    if a[k] != b[k] {
+                        if d > plain.pixelSpacingMM { outsideChanged += 1 } else { changed.append((q.y, -d, b[k] - a[k])) }
+                    }
+                }
+            }
+            #expect(outsideChanged == 0, "case \(i)")
+            lungY.sort()
+            let anteriorThird = lungY[lungY.count / 3]   // LPS: +y is posterior
+            #expect(!changed.isEmpty)
+            #expect(changed.allSatisfy { $0.rise > 0 && $0.depth < 14 && $0.y > anteriorThird }, "case \(i)")
+            let solid = changed.filter { $0.depth < 3 && $0.rise > 500 }.count
+            #expect(solid > 20, "case \(i), severity \(sick.atelectasisSeverity): \(solid) rim pixels raised to soft tissue")
+        }
+    }
+
+    @Test func truthRecordsTheSeverityOnlyForCasesWithAtelectasis() throws {
+        let (o, g, entries) = tinyTruth(options(atelectasis: 0.5), seed: 83)
+        let with = entries.filter { $0.atelectasisSeverity != nil }
+        #expect(!with.isEmpty && with.count < 8, "\(with.count) of 8 with atelectasis at fraction 0.5")
+        for (i, e) in entries.enumerated() {
+            let severity = g.plan(case: i).atelectasisSeverity
+            #expect(e.atelectasisSeverity == (severity > 0 ? (severity * 1000).rounded() / 1000 : nil))
+        }
+        #expect(throws: PhantomError.self) {
+            var bad = o
+            bad.atelectasisFraction = -0.1
             try bad.validate()
         }
     }

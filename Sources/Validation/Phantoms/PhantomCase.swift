@@ -45,6 +45,9 @@ public struct PhantomCase: Sendable {
     public let emphysemaSeverity: Double
     /// Whether the emphysema also has a paraseptal (subpleural, thin-walled) component.
     public let paraseptalEmphysema: Bool
+    /// Dependent atelectasis severity in [0, 1] (0: none): how thick the posterior basal
+    /// subpleural band is (`PhantomOptions.atelectasisFraction`).
+    public let atelectasisSeverity: Double
 
     // Storage.
     public let storage: PhantomStorage
@@ -135,6 +138,12 @@ public struct PhantomCase: Sendable {
         } else {
             emphysemaSeverity = 0
             paraseptalEmphysema = false
+        }
+        var atelectasisRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 9_000_011)
+        if let fraction = options.atelectasisFraction, fraction > 0, atelectasisRandom.chance(fraction) {
+            atelectasisSeverity = atelectasisRandom.uniform(0.3, 1)
+        } else {
+            atelectasisSeverity = 0
         }
 
         // Trees.

@@ -25,6 +25,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// them paraseptal along the pleura), at a severity drawn per case; nil or 0: none, and
     /// the scans are those of earlier generator-3 runs of the seed.
     public var emphysemaFraction: Double? = nil
+    /// Fraction of cases with dependent (subpleural, posterior, lower-zone) atelectasis at a
+    /// severity drawn per case; nil or 0: none, and the scans are those of earlier runs.
+    public var atelectasisFraction: Double? = nil
     /// Storage: nil = random per case.
     public var signedPixels: Bool? = nil
     public var rescaleIntercept: Double? = nil
@@ -46,6 +49,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let s = sliceSpacingMM, !(s > 0.05 && s < 20) { throw fail("--slice-spacing must be in (0.05, 20) mm") }
         guard (0...1).contains(cleanFraction) else { throw fail("--clean-fraction must be in [0, 1]") }
         if let e = emphysemaFraction, !(0...1).contains(e) { throw fail("--emphysema-fraction must be in [0, 1]") }
+        if let a = atelectasisFraction, !(0...1).contains(a) { throw fail("--atelectasis-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }
         guard minDiameterMM >= 1, maxDiameterMM >= minDiameterMM, maxDiameterMM <= 40 else {
             throw fail("nodule diameter range must lie in 1...40 mm")

@@ -338,6 +338,9 @@ final class Scene: @unchecked Sendable {
                             + 9 * Scene.valueNoise(x / 1.8, y / 1.8, z / 1.8, seed: seed &+ 3)
                         var hu = a.parenchymaHU + a.dependentHU * dep * dep * dep + tex
                         if ph.emphysemaSeverity > 0 { hu = emphysema(hu, x: x, y: y, z: z, depthMM: -sd, seed: seed) }
+                        if ph.atelectasisSeverity > 0 {
+                            hu = atelectasis(hu, x: x, y: y, z: z, depthMM: -sd, posterior: dep, seed: seed)
+                        }
                         // Fissures: two pleural layers (~0.3 mm) partial-volumed over the pixel and
                         // the sub-slice, so a steep fissure is a faint thin line and a nearly
                         // horizontal one a faint band; incomplete (patchy) as real fissures are.
@@ -638,6 +641,30 @@ final class Scene: @unchecked Sendable {
             let wall = (m - level + 0.07) / 0.05
             out += (-300 - out) * 0.7 * w * Foundation.exp(-wall * wall)
         }
+        return out
+    }
+
+    /// Parenchyma HU `hu` with dependent atelectasis (subsegmental collapse of the most
+    /// dependent lung in a supine patient; Fleischner Society glossary, Hansell et al.,
+    /// Radiology 2008;246:697-722): a subpleural band along the posterior lower lobes, up to
+    /// about 9 mm thick at `atelectasisSeverity` 1, of soft-tissue density (-60 HU) with a
+    /// ground-glass fringe 2-3 mm wide, patchy along the pleura and fading towards the middle
+    /// zones and anteriorly. Radiologists do not call it a nodule, and neither may a detector,
+    /// though it touches the pleura as juxtapleural nodules do. `depthMM` is the distance to the
+    /// pleura, `posterior` 0 at the front of the lung and 1 at the back.
+    @inline(__always)
+    func atelectasis(_ hu: Double, x: Double, y: Double, z: Double, depthMM: Double, posterior: Double,
+                     seed: UInt64) -> Double {
+        let lower = 1 - Scene.smooth((z / a.lungHeightMM - 0.15) / 0.4)
+        let back = Scene.smooth((posterior - 0.55) / 0.3)
+        let weight = lower * back
+        guard weight > 0, depthMM < 14 else { return hu }
+        let patch = 0.5 + 0.5 * Scene.valueNoise(x / 14, y / 14, z / 14, seed: seed &+ 53)
+        let thicknessMM = 9 * ph.atelectasisSeverity * weight * (0.3 + 0.7 * patch)
+        guard thicknessMM > 0.2 else { return hu }
+        var out = hu
+        out += (-560 - out) * 0.8 * Scene.smooth((thicknessMM + 2.5 - depthMM) / 1.5)
+        out += (-60 - out) * Scene.smooth((thicknessMM - depthMM) / 0.8)
         return out
     }
 

@@ -27,6 +27,8 @@ public struct PhantomTruth: Codable, Sendable {
         public var emphysemaSeverity: Double?
         /// Whether that emphysema has a paraseptal component; absent without emphysema.
         public var emphysemaParaseptal: Bool?
+        /// Dependent atelectasis severity in (0, 1]; absent when the case has none.
+        public var atelectasisSeverity: Double?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -34,6 +36,7 @@ public struct PhantomTruth: Codable, Sendable {
             case seriesInstanceUID = "series_instance_uid", folder, format, slices, rows, columns
             case pixelSpacingMM = "pixel_spacing_mm", sliceSpacingMM = "slice_spacing_mm", storage, nodules
             case emphysemaSeverity = "emphysema_severity", emphysemaParaseptal = "emphysema_paraseptal"
+            case atelectasisSeverity = "atelectasis_severity"
         }
     }
 
@@ -78,6 +81,8 @@ public struct PhantomTruth: Codable, Sendable {
                     emphysemaSeverity: phantom.emphysemaSeverity > 0
                         ? (phantom.emphysemaSeverity * 1000).rounded() / 1000 : nil,
                     emphysemaParaseptal: phantom.emphysemaSeverity > 0 ? phantom.paraseptalEmphysema : nil,
+                    atelectasisSeverity: phantom.atelectasisSeverity > 0
+                        ? (phantom.atelectasisSeverity * 1000).rounded() / 1000 : nil,
                     nodules: nodules)
     }
 }
