@@ -125,6 +125,9 @@ public struct StudyAssessment: Codable, Sendable {
     /// (`DetectorConfiguration.actionableScore`); findings below it are shown for review only.
     /// nil when the assessment was made without that threshold.
     public var actionableScore: Double?
+    /// What the reader should know about how far to trust this assessment (e.g. slices
+    /// thicker than the detector was validated on); shown with the series warnings.
+    public var warnings: [String] = []
 
     public init(findings: [Finding], priority: TriagePriority, score: Double, lungRADS: LungRADSCategory,
                 timingMS: [String: Double], actionableCount: Int? = nil, actionableScore: Double? = nil) {

@@ -56,7 +56,25 @@ public struct NoduleDetector: Sendable {
     /// Assesses one HU volume.
     public func assess(volume: Volume) throws -> StudyAssessment {
         let (candidates, timing) = try detectCandidates(in: volume)
-        return Self.assessment(from: candidates, configuration: configuration, timing: timing)
+        var assessment = Self.assessment(from: candidates, configuration: configuration, timing: timing)
+        if let warning = Self.thickSliceWarning(volume) { assessment.warnings.append(warning) }
+        return assessment
+    }
+
+    /// Thickest slice spacing (mm) the detector was evaluated on (and nearly all its training
+    /// scans have); Lung-RADS also
+    /// asks for <= 2.5 mm reconstructions.
+    public static let validatedSliceSpacingMM = 2.5
+
+    /// A warning for a volume whose slices are thicker than `validatedSliceSpacingMM`: on
+    /// development seed 1300 rendered at 5 mm, CPM fell from 0.78 to 0.50 and 1 of 8
+    /// nodules of 6-10 mm was found at 1 false positive per scan (docs/detection.md).
+    static func thickSliceWarning(_ volume: Volume) -> String? {
+        let spacing = volume.spacing.sliceMM
+        guard volume.slices > 1, spacing > validatedSliceSpacingMM + 0.01 else { return nil }
+        return String(format: "slices %.1f mm apart: nodule detection was validated on slices of at most %.1f mm "
+                      + "(Lung-RADS asks for <= 2.5 mm); on 5 mm slices it misses most nodules under 10 mm, "
+                      + "so an empty or short list does not rule them out", spacing, validatedSliceSpacingMM)
     }
 
     /// Turns scored candidates into the ranked findings and the study's triage.

@@ -122,12 +122,14 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             self.warnings = warnings
         }
 
-        public init(series: ImageSeries) {
+        /// `detectionWarnings` (the detector's, about this series) follow the reader's own.
+        public init(series: ImageSeries, detectionWarnings: [String] = []) {
             let v = series.volume
             self.init(sourceKind: series.kind.rawValue, size: [v.columns, v.rows, v.slices],
                       spacingMM: [v.spacing.columnMM, v.spacing.rowMM, v.spacing.sliceMM].map { rounded($0, 6) },
                       orientation: series.orientation,
-                      affine: v.affine.matrix.map { $0.map { rounded($0, 6) } }, warnings: series.warnings)
+                      affine: v.affine.matrix.map { $0.map { rounded($0, 6) } },
+                      warnings: series.warnings + detectionWarnings)
         }
     }
 

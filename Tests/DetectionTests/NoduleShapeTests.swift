@@ -1,5 +1,6 @@
 import Testing
 @testable import Detection
+import Volumes
 
 /// `NoduleMeasurement.elongation` against the second moments of the continuous shapes the
 /// voxels sample.
@@ -46,5 +47,26 @@ struct NoduleShapeTests {
         }
         let e = NoduleMeasurement.elongation(pts, mean: mean, twoD: true)
         #expect(abs(e - 0.5) < 0.02, "elongation \(e)")
+    }
+}
+
+/// The warning for slices thicker than the detector was validated on.
+@Suite("Thick-slice warning")
+struct ThickSliceWarningTests {
+    static func volume(sliceMM: Double, slices: Int = 4) -> Volume {
+        Volume(columns: 2, rows: 2, slices: slices, filledWith: -1000,
+               spacing: VoxelSpacing(columnMM: 0.7, rowMM: 0.7, sliceMM: sliceMM))
+    }
+
+    @Test func slicesThickerThanTwoAndAHalfMillimetresAreFlagged() throws {
+        let warning = try #require(NoduleDetector.thickSliceWarning(Self.volume(sliceMM: 5)))
+        #expect(warning.hasPrefix("slices 5.0 mm apart"))
+        #expect(warning.contains("at most 2.5 mm"))
+        #expect(NoduleDetector.thickSliceWarning(Self.volume(sliceMM: 3)) != nil)
+    }
+
+    @Test func validatedSpacingsAndSingleSlicesAreNot() {
+        for mm in [0.625, 1.25, 2.5] { #expect(NoduleDetector.thickSliceWarning(Self.volume(sliceMM: mm)) == nil) }
+        #expect(NoduleDetector.thickSliceWarning(Self.volume(sliceMM: 5, slices: 1)) == nil)
     }
 }

@@ -341,3 +341,23 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         #expect(!html.contains("below-actionable\"") && !html.contains("not counted") && !html.contains("Greyed:"))
     }
 }
+
+@Suite struct DetectionWarningsInReportTests {
+    @Test func theDetectorsWarningsFollowTheSeriesWarningsInJSONAndHTML() throws {
+        let series = SyntheticStudy.ballSeries()
+        let f1 = SyntheticStudy.finding(rank: 1, series: series, center: SIMD3(30, 34, 12), diameterMM: 10, score: 0.93)
+        var assessment = SyntheticStudy.assessment([f1])
+        assessment.warnings = ["slices 5.0 mm apart: <validated on at most 2.5 mm>"]
+        let out = try SyntheticStudy.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        try StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
+            .writeReport(folderName: "s", series: series, assessment: assessment)
+        let folder = out.appendingPathComponent("studies/s")
+        let json = try jsonObject(folder.appendingPathComponent("findings.json"))
+        let warnings = try #require((json["series"] as? [String: Any])?["warnings"] as? [String])
+        #expect(warnings == series.warnings + assessment.warnings)
+        let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("<h2>Series warnings</h2>"))
+        #expect(html.contains("<li>slices 5.0 mm apart: &lt;validated on at most 2.5 mm&gt;</li>"))
+    }
+}
