@@ -62,8 +62,7 @@ public struct NoduleDetector: Sendable {
     }
 
     /// Thickest slice spacing (mm) the detector was evaluated on (and nearly all its training
-    /// scans have); Lung-RADS also
-    /// asks for <= 2.5 mm reconstructions.
+    /// scans have); Lung-RADS also asks for <= 2.5 mm reconstructions.
     public static let validatedSliceSpacingMM = 2.5
 
     /// A warning for a volume whose slices are thicker than `validatedSliceSpacingMM`: on
