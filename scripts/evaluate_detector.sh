@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # The detection issue's evaluation, as docs/detection.md reports it: renders the evaluation
-# phantoms (seeds 9001 x 12 cases and 9002 x 8, full size), detects, and scores them with
-# LUNA16's rule plus the check against the phantoms' own lungs.
+# phantoms, detects, and scores them with LUNA16's rule plus the check against the phantoms'
+# own lungs.
 #
 #   scripts/evaluate_detector.sh [WORK_DIR]      (default /tmp/triage-evaluation)
+#
+# Evaluation seeds, all 512x512:
+#   E1  seed 9001, 12 cases  } 300 slices, so the generator fits 1-1.5 mm slices to the
+#   E2  seed 9002,  8 cases  } chest: the headline figures (WORK_DIR/evaluation)
+#   E3  seed 9003,  8 cases, 2.5 mm slices (140)    } the two ends of the phantom issue's
+#   E4  seed 9004,  8 cases, 0.625 mm slices (500)  } 0.625-2.5 mm (added 2026-12-04)
+# E3 and E4 are scored on their own (WORK_DIR/evaluation-E3, -E4) and all four together
+# (WORK_DIR/evaluation-all).
 #
 # Rendered scans are kept in WORK_DIR and reused; reports are written afresh each run.
 # Evaluation seeds are for measuring only: never tune or train on them (docs/phantoms.md).
@@ -13,26 +21,43 @@ WORK=${1:-/tmp/triage-evaluation}
 swift build -c release --product triage >&2
 TRIAGE=.build/release/triage
 mkdir -p "$WORK"
-for entry in E1:9001:12 E2:9002:8; do
-    IFS=: read -r name seed cases <<< "$entry"
+for entry in "E1:9001:12:" "E2:9002:8:" "E3:9003:8:--slice-spacing 2.5 --slices 140" \
+             "E4:9004:8:--slice-spacing 0.625 --slices 500"; do
+    IFS=: read -r name seed cases extra <<< "$entry"
     if [ ! -f "$WORK/$name/truth.json" ]; then
-        "$TRIAGE" phantom "$WORK/$name" --cases "$cases" --seed "$seed"
+        # shellcheck disable=SC2086 # $extra is a list of options
+        "$TRIAGE" phantom "$WORK/$name" --cases "$cases" --seed "$seed" $extra
     fi
 done
+# reports/headline/{E1,E2} and reports/{E3,E4}: `evaluate` reads a folder recursively.
 rm -rf "$WORK/reports"
-"$TRIAGE" detect "$WORK/E1" --out "$WORK/reports/s1" > "$WORK/detect-E1.log"
-"$TRIAGE" detect "$WORK/E2" --out "$WORK/reports/s2" > "$WORK/detect-E2.log"
-# One truth file for both seeds: their case lists concatenated.
-python3 - "$WORK" <<'EOF'
+for name in E1 E2 E3 E4; do
+    case $name in E1|E2) dir="$WORK/reports/headline/$name" ;; *) dir="$WORK/reports/$name" ;; esac
+    "$TRIAGE" detect "$WORK/$name" --out "$dir" > "$WORK/detect-$name.log"
+done
+# One truth file for several seeds: their case lists concatenated.
+merge() {
+    python3 - "$WORK" "$@" <<'EOF'
 import json, sys
-work = sys.argv[1]
-a = json.load(open(f"{work}/E1/truth.json"))
-b = json.load(open(f"{work}/E2/truth.json"))
-a["cases"] = a["cases"] + b["cases"]
-json.dump(a, open(f"{work}/merged-truth.json", "w"), indent=1)
+work, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+merged = json.load(open(f"{work}/{names[0]}/truth.json"))
+for name in names[1:]:
+    merged["cases"] += json.load(open(f"{work}/{name}/truth.json"))["cases"]
+json.dump(merged, open(f"{work}/{out}", "w"), indent=1)
 EOF
-"$TRIAGE" evaluate --truth "$WORK/merged-truth.json" "$WORK/reports" --out "$WORK/evaluation"
+}
+merge merged-truth.json E1 E2
+merge all-truth.json E1 E2 E3 E4
+"$TRIAGE" evaluate --truth "$WORK/merged-truth.json" "$WORK/reports/headline" --out "$WORK/evaluation"
+for name in E3 E4; do
+    "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$WORK/reports/$name" --out "$WORK/evaluation-$name"
+done
+"$TRIAGE" evaluate --truth "$WORK/all-truth.json" "$WORK/reports" --out "$WORK/evaluation-all"
 # The phantom-lung check re-plans each seed's lungs, so it runs per truth file.
-"$TRIAGE" evaluate --truth "$WORK/E1/truth.json" "$WORK/reports/s1" --out "$WORK/lungs-E1" --phantom-lungs | grep -A20 "outside the phantom"
-"$TRIAGE" evaluate --truth "$WORK/E2/truth.json" "$WORK/reports/s2" --out "$WORK/lungs-E2" --phantom-lungs | grep -A20 "outside the phantom"
-echo "evaluation: $WORK/evaluation (evaluation.json, froc.png)"
+for name in E1 E2 E3 E4; do
+    case $name in E1|E2) dir="$WORK/reports/headline/$name" ;; *) dir="$WORK/reports/$name" ;; esac
+    "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$dir" --out "$WORK/lungs-$name" --phantom-lungs \
+        | grep -A20 "outside the phantom"
+done
+echo "evaluation: $WORK/evaluation (E1+E2: evaluation.json, froc.png); 2.5 mm: $WORK/evaluation-E3;" \
+     "0.625 mm: $WORK/evaluation-E4; all: $WORK/evaluation-all"
