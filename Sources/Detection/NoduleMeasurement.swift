@@ -271,7 +271,7 @@ enum NoduleMeasurement {
         if twoD { centerVoxel.z = Double(slice ?? 0) }
         let (longAxis, shortAxis) = axes(of: projection, size: size, spacing: spacing)
         // Vessel stubs left on the segmentation are not part of the nodule's diameter.
-        let stubRadiusMM = min(1.5, 0.2 * eqd)
+        let stubRadiusMM = stubOpeningRadiusMM(equivalentDiameterMM: eqd)
         let (reportedLong, reportedShort) = twoD ? (longAxis, shortAxis)
             : largestSliceAxes(final.region, size: size, spacing: spacing, slices: zLo...zHi,
                                stubRadiusMM: stubRadiusMM)
@@ -521,6 +521,19 @@ enum NoduleMeasurement {
         for p in pts { let t = (p * perp).sum(); lo = min(lo, t); hi = max(hi, t) }
         // Pixel extent along a direction: between |cos| and |cos|+|sin| of the pixel edge.
         return (longAxis + pixel, hi - lo + pixel)
+    }
+
+    /// Radius (mm) of the disc that takes vessel stubs off each slice before the Lung-RADS
+    /// axes are measured (`largestSliceAxes`): a quarter of the nodule's equivalent diameter,
+    /// at most 2.5 mm. A disc no wider than half the nodule leaves its outline (a disc is
+    /// unchanged by opening with a smaller one) and removes every stub narrower than the disc;
+    /// a vessel's blurred edge at a ground-glass nodule's low threshold is 3-5 mm wide. Until
+    /// 2026-12-04 it was a fifth, at most 1.5 mm: on development seeds 1300-1301 (50 detected
+    /// nodules against the truth's mean of long and short axis) the change took the MAE from
+    /// 0.81 to 0.75 mm, ground glass 0.86 to 0.60 mm, spheres 0.94 to 0.81 mm (bias +0.47 to
+    /// +0.32); a third, at most 3 mm, shaved solid nodules (solid >= 6 mm: bias -0.23 mm).
+    static func stubOpeningRadiusMM(equivalentDiameterMM: Double) -> Double {
+        min(2.5, 0.25 * equivalentDiameterMM)
     }
 
     /// Lung-RADS axes of a 3D region: `axes` on each axial slice of `slices` holding at least

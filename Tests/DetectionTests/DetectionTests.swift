@@ -382,6 +382,36 @@ struct LungRADSAxesTests {
         let (stubLong, _) = NoduleMeasurement.largestSliceAxes(region, size: size, spacing: spacing, slices: 0...12)
         #expect(stubLong > 14, "long axis with the stub \(stubLong) mm")
     }
+
+    @Test("a 16 mm ball with a vessel 3.2 mm across running through it: the stub disc scales with the nodule")
+    func groundGlassSizedVessel() {
+        // 0.5 mm pixels, 16 mm ball; a vessel of radius 1.6 mm through it along x, leaving
+        // 5 mm on each side (as a vessel's blurred edge does at a ground-glass threshold).
+        let size = GridSize(nx: 73, ny: 49, nz: 5)
+        let spacing = SIMD3(0.5, 0.5, 0.5)
+        let c = SIMD3(18.0, 12.0, 1.0)
+        let region = mask(size, spacing: spacing, origin: c) { p in
+            (p * p).sum() <= 64 || (abs(p.x) <= 13 && p.y * p.y + p.z * p.z <= 1.6 * 1.6)
+        }
+        let radius = NoduleMeasurement.stubOpeningRadiusMM(equivalentDiameterMM: 16)
+        #expect(radius == 2.5)
+        let (long, short) = NoduleMeasurement.largestSliceAxes(region, size: size, spacing: spacing, slices: 0...4,
+                                                                 stubRadiusMM: radius)
+        // The ball alone measures about 16.5 mm (pixel centres plus a pixel); the opening keeps
+        // a fillet where the vessel meets the ball, as in the test above.
+        let ball = mask(size, spacing: spacing, origin: c) { p in (p * p).sum() <= 64 }
+        let (ballLong, _) = NoduleMeasurement.largestSliceAxes(ball, size: size, spacing: spacing, slices: 0...4,
+                                                                 stubRadiusMM: radius)
+        #expect(abs(ballLong - 16) <= 1.0, "ball alone \(ballLong) mm")
+        #expect(long - ballLong <= 1.3, "long axis \(long) mm against \(ballLong) mm for the ball alone")
+        #expect(abs(short - 16) <= 1.0, "short axis \(short) mm")
+        // The 1.5 mm disc used before leaves the 3.2 mm vessel: 26 mm end to end.
+        let (before, _) = NoduleMeasurement.largestSliceAxes(region, size: size, spacing: spacing, slices: 0...4,
+                                                               stubRadiusMM: 1.5)
+        #expect(before > 24, "long axis with a 1.5 mm disc \(before) mm")
+        // Small nodules keep a small disc, so their outline is not shaved.
+        #expect(NoduleMeasurement.stubOpeningRadiusMM(equivalentDiameterMM: 6) == 1.5)
+    }
 }
 
 @Suite("Part-solid halo")
