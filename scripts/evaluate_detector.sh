@@ -30,10 +30,12 @@ for entry in "E1:9001:12:" "E2:9002:8:" "E3:9003:8:--slice-spacing 2.5 --slices 
     fi
 done
 # reports/headline/{E1,E2} and reports/{E3,E4}: `evaluate` reads a folder recursively.
+reports_of() {
+    case $1 in E1|E2) echo "$WORK/reports/headline/$1" ;; *) echo "$WORK/reports/$1" ;; esac
+}
 rm -rf "$WORK/reports"
 for name in E1 E2 E3 E4; do
-    case $name in E1|E2) dir="$WORK/reports/headline/$name" ;; *) dir="$WORK/reports/$name" ;; esac
-    "$TRIAGE" detect "$WORK/$name" --out "$dir" > "$WORK/detect-$name.log"
+    "$TRIAGE" detect "$WORK/$name" --out "$(reports_of "$name")" > "$WORK/detect-$name.log"
 done
 # One truth file for several seeds: their case lists concatenated.
 merge() {
@@ -50,14 +52,13 @@ merge merged-truth.json E1 E2
 merge all-truth.json E1 E2 E3 E4
 "$TRIAGE" evaluate --truth "$WORK/merged-truth.json" "$WORK/reports/headline" --out "$WORK/evaluation"
 for name in E3 E4; do
-    "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$WORK/reports/$name" --out "$WORK/evaluation-$name"
+    "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/evaluation-$name"
 done
 "$TRIAGE" evaluate --truth "$WORK/all-truth.json" "$WORK/reports" --out "$WORK/evaluation-all"
 # The phantom-lung check re-plans each seed's lungs, so it runs per truth file.
 for name in E1 E2 E3 E4; do
-    case $name in E1|E2) dir="$WORK/reports/headline/$name" ;; *) dir="$WORK/reports/$name" ;; esac
-    "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$dir" --out "$WORK/lungs-$name" --phantom-lungs \
-        | grep -A20 "outside the phantom"
+    "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/lungs-$name" \
+        --phantom-lungs | grep -A20 "outside the phantom"
 done
 echo "evaluation: $WORK/evaluation (E1+E2: evaluation.json, froc.png); 2.5 mm: $WORK/evaluation-E3;" \
      "0.625 mm: $WORK/evaluation-E4; all: $WORK/evaluation-all"

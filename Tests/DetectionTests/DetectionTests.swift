@@ -397,8 +397,8 @@ struct LungRADSAxesTests {
         #expect(radius == 2.5)
         let (long, short) = NoduleMeasurement.largestSliceAxes(region, size: size, spacing: spacing, slices: 0...4,
                                                                  stubRadiusMM: radius)
-        // The ball alone measures about 16.5 mm (pixel centres plus a pixel); the opening keeps
-        // a fillet where the vessel meets the ball, as in the test above.
+        // The ball alone (pixel centres plus a pixel) is the reference; the opening keeps a
+        // fillet where the vessel meets the ball, as in the test above.
         let ball = mask(size, spacing: spacing, origin: c) { p in (p * p).sum() <= 64 }
         let (ballLong, _) = NoduleMeasurement.largestSliceAxes(ball, size: size, spacing: spacing, slices: 0...4,
                                                                  stubRadiusMM: radius)
