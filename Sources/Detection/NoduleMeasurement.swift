@@ -528,11 +528,11 @@ enum NoduleMeasurement {
     /// at most 2.5 mm. A disc no wider than half the nodule leaves its outline (a disc is
     /// unchanged by opening with a smaller one) and removes every stub narrower than the disc;
     /// at a ground-glass nodule's low threshold a vessel's blurred edge makes it wider than it
-    /// is. Until
-    /// 2026-12-04 it was a fifth, at most 1.5 mm: on development seeds 1300-1301 (50 detected
-    /// nodules against the truth's mean of long and short axis) the change took the MAE from
-    /// 0.81 to 0.75 mm, ground glass 0.86 to 0.60 mm, spheres 0.94 to 0.81 mm (bias +0.47 to
-    /// +0.32); a third, at most 3 mm, shaved solid nodules (solid >= 6 mm: bias -0.23 mm).
+    /// is. Until 2026-12-04 it was a fifth, at most 1.5 mm: on development seeds 1300-1301 (50
+    /// detected nodules against the truth's mean of long and short axis) the change took the
+    /// MAE from 0.81 to 0.75 mm, ground glass 0.86 to 0.60 mm, spheres 0.94 to 0.81 mm (bias
+    /// +0.47 to +0.32); a third, at most 3 mm, shaved solid nodules (solid >= 6 mm: bias
+    /// -0.23 mm).
     static func stubOpeningRadiusMM(equivalentDiameterMM: Double) -> Double {
         min(2.5, 0.25 * equivalentDiameterMM)
     }
