@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Volumes"], path: "Tests/KernelsTests",
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Kernels", "Volumes", "Phantoms", "SeriesInput"],
-                    path: "Tests/DetectionTests", swiftSettings: swiftSettings),
+                    path: "Tests/DetectionTests", resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "PhantomsTests", dependencies: ["Phantoms", "SeriesInput", "Volumes"],
                     path: "Tests/PhantomsTests", swiftSettings: swiftSettings),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], path: "Tests/EvaluationTests",

@@ -7,6 +7,7 @@
 #   scripts/train_detector.sh                 # the 3D model, the committed settings
 #   WORK=/big/disk scripts/train_detector.sh  # where the phantoms go (about 8 GB)
 #   MODES="3d 2d" scripts/train_detector.sh   # also the 2D (single-slice) model
+#   PATCH=0 scripts/train_detector.sh         # without the patch network (it needs PyTorch)
 #
 # The committed 2D model is still the one of commit 00a8604 (this script on phantom
 # generator 1): retrained on generator 3 it scored real vessels and opacities on the real
@@ -20,6 +21,10 @@
 # 1109-1110 (full size) hold only 5-10 mm nodules: the 6-10 mm nodules, ground glass above all,
 # are where the model was weakest (added 2026-12-04). On this 2-core machine rendering takes about 30-60 s per scan and
 # collecting candidates about 15 s per scan.
+#
+# The patch network (Sources/Detection/PatchNetwork.swift) learns from the candidates of the
+# same scans and of three more seeds at 1.5-2 mm slices (PATCH_SEEDS; 24 scans), with
+# scripts/train_patch_network.py (PyTorch, CPU: about 25 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH=${SCRATCH:-.build}
@@ -28,9 +33,10 @@ WORK=${WORK:-/tmp/triage-training}
 SEEDS=${SEEDS:-"1100:512:300 1101:512:300 1102:512:300 1103:512:300 1104:512:300 1105:512:300 1106:160:56 1107:256:120 1108:512:130 1109:512:300:small 1110:512:300:small"}
 swift build -c release --product triage --scratch-path "$SCRATCH" >&2
 TRIAGE="$SCRATCH/release/triage"
-FROM=()
-for entry in $SEEDS; do
-    IFS=: read -r seed size slices kind <<< "$entry"
+# Renders one seed's 8 cases (unless already there) and prints its folder.
+render() {
+    local seed size slices kind dir nodules
+    IFS=: read -r seed size slices kind <<< "$1"
     dir="$WORK/train$seed"
     if [ "$kind" = small ]; then
         nodules=(--clean-fraction 0 --min-diameter 5 --max-diameter 10)
@@ -39,11 +45,28 @@ for entry in $SEEDS; do
     fi
     if [ ! -f "$dir/truth.json" ]; then
         "$TRIAGE" phantom "$dir" --cases 8 --seed "$seed" --size "$size" --slices "$slices" \
-            --max-nodules 8 "${nodules[@]}"
+            --max-nodules 8 "${nodules[@]}" >&2
     fi
-    FROM+=(--from "$dir")
-done
+    echo "$dir"
+}
+FROM=()
+for entry in $SEEDS; do FROM+=(--from "$(render "$entry")"); done
+PATCH_FROM=("${FROM[@]}")
+if [ "${PATCH:-1}" = 1 ]; then
+    for entry in ${PATCH_SEEDS:-"1117:512:140 1118:512:170 1119:512:140:small"}; do
+        PATCH_FROM+=(--from "$(render "$entry")")
+    done
+fi
 for mode in ${MODES:-3d}; do
     "$TRIAGE" train --mode "$mode" "${FROM[@]}" --features-csv "$WORK/features-$mode.csv" \
         --out "Sources/Detection/Model/fp-model-$mode.json"
 done
+if [ "${PATCH:-1}" = 1 ]; then
+    # The candidates of all patch-training scans (the trees fitted here are not used).
+    "$TRIAGE" train --mode 3d "${PATCH_FROM[@]}" --features-csv "$WORK/features-patch.csv" \
+        --out "$WORK/unused-fp-model.json"
+    folders=()
+    for ((k = 1; k < ${#PATCH_FROM[@]}; k += 2)); do folders+=("${PATCH_FROM[k]}"); done
+    python3 scripts/train_patch_network.py --features "$WORK/features-patch.csv" --from "${folders[@]}" \
+        --out Sources/Detection/Model/patch-network-3d.json
+fi

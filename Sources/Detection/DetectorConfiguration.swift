@@ -96,6 +96,10 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// Measure a candidate again from the thickest point of its segmentation when that lies
     /// well away from it (a candidate at a nodule's junction with a vessel). Default true. 3D only.
     public var recentreCandidates: Bool = true
+    /// Join the patch network's opinion (`PatchNetwork`, a small 3D CNN on the HU cube around
+    /// each candidate) to the boosted trees' score, when the network is bundled. 3D only.
+    /// Default true; false scores with the trees alone.
+    public var patchNetwork: Bool = true
     /// Voxels above this inside a nodule are its solid component. Default -300 HU.
     public var solidThresholdHU: Double = -300
     /// Series with fewer slices than this are processed slice by slice in 2D. Default 5.
@@ -130,6 +134,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case vesselCutFraction = "vessel_cut_fraction"
         case vesselCutMarginFraction = "vessel_cut_margin_fraction"
         case recentreCandidates = "recentre_candidates"
+        case patchNetwork = "patch_network"
         case solidThresholdHU = "solid_threshold_hu"
         case minimumSlicesFor3D = "minimum_slices_for_3d"
         case threads
@@ -167,6 +172,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         vesselCutMarginFraction = try c.decodeIfPresent(Double.self, forKey: .vesselCutMarginFraction)
             ?? d.vesselCutMarginFraction
         recentreCandidates = try c.decodeIfPresent(Bool.self, forKey: .recentreCandidates) ?? d.recentreCandidates
+        patchNetwork = try c.decodeIfPresent(Bool.self, forKey: .patchNetwork) ?? d.patchNetwork
         solidThresholdHU = try c.decodeIfPresent(Double.self, forKey: .solidThresholdHU) ?? d.solidThresholdHU
         minimumSlicesFor3D = try c.decodeIfPresent(Int.self, forKey: .minimumSlicesFor3D) ?? d.minimumSlicesFor3D
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads

@@ -14,34 +14,41 @@ public struct DetectorCandidate: Sendable {
 /// lung mask (and the hilar structures in it) -> multi-scale dot filter candidates ->
 /// per-candidate segmentation and measurement at native resolution -> candidates centred
 /// outside the lung mask, on a hilar structure or against a main bronchus's wall dropped ->
-/// false-positive model score -> Lung-RADS -> triage.
+/// false-positive model score (boosted trees on the features, joined in 3D by the patch
+/// network's look at the HU cube around the candidate) -> Lung-RADS -> triage.
 /// Volumes with fewer than `minimumSlicesFor3D` slices are processed slice by slice in 2D.
 public struct NoduleDetector: Sendable {
     public let configuration: DetectorConfiguration
     let model3D: FalsePositiveModel
     let model2D: FalsePositiveModel
+    /// The second opinion on 3D candidates (nil: trees alone).
+    let patchNetwork: PatchNetwork?
     let modelProblem: String?
 
     /// Uses the trained models bundled in Sources/Detection/Model/.
     public init(configuration: DetectorConfiguration = DetectorConfiguration()) {
         self.configuration = configuration
         var problem: String? = nil
-        var m3: FalsePositiveModel? = nil, m2: FalsePositiveModel? = nil
+        var m3: FalsePositiveModel? = nil, m2: FalsePositiveModel? = nil, network: PatchNetwork? = nil
         do {
             m3 = try FalsePositiveModel.bundled(mode: "3d")
             m2 = try FalsePositiveModel.bundled(mode: "2d")
         } catch { problem = "\(error)" }
+        do { network = try PatchNetwork.bundled() } catch { problem = problem ?? "\(error)" }
         if m3 == nil && problem == nil { problem = "no trained model bundled (fp-model-3d.json)" }
         model3D = m3 ?? .prior
         model2D = m2 ?? m3 ?? .prior
+        // The network was trained to join the bundled trees' score, not the prior's.
+        patchNetwork = m3 == nil ? nil : network
         modelProblem = problem
     }
 
-    /// Uses the given model for both modes (training, tests).
-    public init(configuration: DetectorConfiguration, model: FalsePositiveModel) {
+    /// Uses the given model for both modes, and optionally a patch network (training, tests).
+    public init(configuration: DetectorConfiguration, model: FalsePositiveModel, patchNetwork: PatchNetwork? = nil) {
         self.configuration = configuration
         model3D = model
         model2D = model
+        self.patchNetwork = patchNetwork
         modelProblem = nil
     }
 
@@ -158,6 +165,8 @@ public struct NoduleDetector: Sendable {
                 }
                 return results
             }
+            // Candidates kept (centred in the parenchyma) with the trees' score.
+            var kept: [(measurement: CandidateMeasurement, treeScore: Double)] = []
             timed("score") {
                 for m in measured.compactMap({ $0 }) {
                     var gridCenter = grid.gridPosition(ofNative: m.centerVoxel)
@@ -178,19 +187,33 @@ public struct NoduleDetector: Sendable {
                                               spacingMM: grid.spacingMM) {
                         continue
                     }
-                    let features = m.features
-                    let diameter = 0.5 * (m.longAxisMM + m.shortAxisMM)
-                    let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM)
-                    let (side, zone) = geometry.location(ofNative: m.centerVoxel, patient: m.centerMM)
-                    let finding = Finding(
-                        id: "", rank: 0, score: model.score(features), centerMM: m.centerMM, centerVoxel: m.centerVoxel,
-                        diameterMM: diameter, longAxisMM: m.longAxisMM, shortAxisMM: m.shortAxisMM,
-                        equivalentDiameterMM: m.equivalentDiameterMM, volumeMM3: m.volumeMM3, meanHU: m.meanHU,
-                        minHU: m.minHU, maxHU: m.maxHU, type: m.type, lungRADS: category, lungSide: side,
-                        lungZone: zone, sphericity: m.elongation, vesselness: max(0, min(1, 1 - m.blob.roundness)),
-                        distanceToPleuraMM: m.distanceToPleuraMM)
-                    out.append(DetectorCandidate(features: features, finding: finding))
+                    kept.append((m, model.score(m.features)))
                 }
+            }
+            var scores = kept.map(\.treeScore)
+            if !twoD, configuration.patchNetwork, let network = patchNetwork {
+                timed("patch_network") {
+                    scores.withUnsafeMutableBufferPointer { s in
+                        parallelSlabs(kept.count, workers: workers) { k in
+                            s[k] = network.combinedScore(treeScore: kept[k].treeScore) {
+                                network.logit(volume: volume, centerMM: kept[k].measurement.centerMM)
+                            }
+                        }
+                    }
+                }
+            }
+            for (k, (m, _)) in kept.enumerated() {
+                let diameter = 0.5 * (m.longAxisMM + m.shortAxisMM)
+                let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM)
+                let (side, zone) = geometry.location(ofNative: m.centerVoxel, patient: m.centerMM)
+                let finding = Finding(
+                    id: "", rank: 0, score: scores[k], centerMM: m.centerMM, centerVoxel: m.centerVoxel,
+                    diameterMM: diameter, longAxisMM: m.longAxisMM, shortAxisMM: m.shortAxisMM,
+                    equivalentDiameterMM: m.equivalentDiameterMM, volumeMM3: m.volumeMM3, meanHU: m.meanHU,
+                    minHU: m.minHU, maxHU: m.maxHU, type: m.type, lungRADS: category, lungSide: side,
+                    lungZone: zone, sphericity: m.elongation, vesselness: max(0, min(1, 1 - m.blob.roundness)),
+                    distanceToPleuraMM: m.distanceToPleuraMM)
+                out.append(DetectorCandidate(features: m.features, finding: finding))
             }
         }
         if !lungsFound { throw DetectionError.noLungs(reason: "no slice holds an enclosed air region the size of a lung") }

@@ -109,3 +109,25 @@ import Testing
         #expect(Convolution3D.apply(layer, to: input).data == [1, 7, 13, 19, 25, 31])
     }
 }
+
+@Suite("Max pooling")
+struct MaxPoolTests {
+    @Test("2^3 cells: each output is its cell's largest value; a 7-wide axis keeps 3 cells (floor, as PyTorch)")
+    func cellsAndFloor() {
+        // Two channels of 7 x 6 x 5 voxels (slices x rows x columns), value = a distinct
+        // function of the position whose largest value in a cell is at its far corner.
+        let s = 7, r = 6, c = 5
+        var data = [Float]()
+        for ch in 0..<2 { for z in 0..<s { for y in 0..<r { for x in 0..<c {
+            data.append(Float(ch * 1000 + z * 100 + y * 10 + x))
+        } } } }
+        let out = MaxPool3D.apply(FeatureVolume(channels: 2, slices: s, rows: r, columns: c, data: data), size: 2)
+        #expect(out.slices == 3 && out.rows == 3 && out.columns == 2)
+        for ch in 0..<2 { for z in 0..<3 { for y in 0..<3 { for x in 0..<2 {
+            let expected = Float(ch * 1000 + (2 * z + 1) * 100 + (2 * y + 1) * 10 + 2 * x + 1)
+            #expect(out.data[((ch * 3 + z) * 3 + y) * 2 + x] == expected)
+        } } } }
+        // The dropped slice 6 and column 4 hold the input's largest values (654, 1654); pooled, 553.
+        #expect(MaxPool3D.globalMax(out) == [553, 1553])
+    }
+}
