@@ -97,8 +97,9 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// well away from it (a candidate at a nodule's junction with a vessel). Default true. 3D only.
     public var recentreCandidates: Bool = true
     /// Join the patch network's opinion (`PatchNetwork`, a small 3D CNN on the HU cube around
-    /// each candidate) to the boosted trees' score, when the network is bundled. 3D only.
-    /// Default true; false scores with the trees alone.
+    /// each candidate) to the boosted trees' score, when the network is bundled. 3D series
+    /// with slices at most 2.5 mm apart only (`NoduleDetector.runsPatchNetwork`). Default
+    /// true; false scores with the trees alone.
     public var patchNetwork: Bool = true
     /// Voxels above this inside a nodule are its solid component. Default -300 HU.
     public var solidThresholdHU: Double = -300
