@@ -34,6 +34,8 @@
 /// // blobs.response = max over scales of -sigma^2 LoG (bright blobs positive), blobs.scaleIndex per voxel.
 ///
 /// // 3D convolution / filter bank: direct SIMD kernel, or im2col + cblas_sgemm for long patches (see Convolution3D).
+/// // Max pooling over 2^3 cells and global max, as PyTorch's MaxPool3d (the patch network's layers).
+/// let pooled = MaxPool3D.apply(features, size: 2)
 /// ```
 ///
 /// # Conventions
