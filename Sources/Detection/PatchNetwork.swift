@@ -19,7 +19,7 @@ import Volumes
 ///
 /// The convolutions run on the Kernels filter bank (`Convolution3D`, batch normalisation
 /// folded into their weights by the training script). Trained by `scripts/train_patch_network.py`
-/// on the training seeds' candidates (the same ones the trees learn from); the weights are
+/// on the candidates of the trees' training scans and three more training seeds; the weights are
 /// `Sources/Detection/Model/patch-network-3d.json`.
 public struct PatchNetwork: Sendable {
     public static let schema = "triage.patch-network.v1"
@@ -40,7 +40,8 @@ public struct PatchNetwork: Sendable {
 
     /// `score = sigmoid(treesLogit + weight * (networkLogit - offset))`, for candidates the trees
     /// score at least `treeScoreFloor`; below it the trees' score stands (the network is not
-    /// run: it costs about a millisecond per candidate and 90 % of candidates are below).
+    /// run: it costs one or two milliseconds of CPU per candidate, and over 80 % of candidates
+    /// are below).
     public struct Combination: Codable, Sendable, Equatable {
         public var weight: Double
         public var offset: Double
