@@ -31,6 +31,9 @@ struct DetectCommand: ParsableCommand {
         if !detector.usesTrainedModel {
             FileHandle.standardError.write(Data("warning: no trained false-positive model bundled; using the prior\n".utf8))
         }
+        if let problem = detector.patchNetworkProblem {
+            FileHandle.standardError.write(Data("warning: patch network not used (\(problem)); scoring with the trees alone\n".utf8))
+        }
         let discovery = SeriesDiscovery.discover(paths: paths.map { URL(fileURLWithPath: $0) })
         for s in discovery.skipped {
             FileHandle.standardError.write(Data("skipped \(s.path): \(s.reason)\n".utf8))

@@ -24,6 +24,8 @@ public struct NoduleDetector: Sendable {
     /// The second opinion on 3D candidates (nil: trees alone).
     let patchNetwork: PatchNetwork?
     let modelProblem: String?
+    /// Why the bundled patch network is not used (unreadable file), or nil.
+    public let patchNetworkProblem: String?
 
     /// Uses the trained models bundled in Sources/Detection/Model/.
     public init(configuration: DetectorConfiguration = DetectorConfiguration()) {
@@ -34,13 +36,16 @@ public struct NoduleDetector: Sendable {
             m3 = try FalsePositiveModel.bundled(mode: "3d")
             m2 = try FalsePositiveModel.bundled(mode: "2d")
         } catch { problem = "\(error)" }
-        do { network = try PatchNetwork.bundled() } catch { problem = problem ?? "\(error)" }
+        // An unreadable network leaves the trees to score alone (said, not fatal).
+        var networkProblem: String? = nil
+        do { network = try PatchNetwork.bundled() } catch { networkProblem = "\(error)" }
         if m3 == nil && problem == nil { problem = "no trained model bundled (fp-model-3d.json)" }
         model3D = m3 ?? .prior
         model2D = m2 ?? m3 ?? .prior
         // The network was trained to join the bundled trees' score, not the prior's.
         patchNetwork = m3 == nil ? nil : network
         modelProblem = problem
+        patchNetworkProblem = networkProblem
     }
 
     /// Uses the given model for both modes, and optionally a patch network (training, tests).
@@ -50,6 +55,7 @@ public struct NoduleDetector: Sendable {
         model2D = model
         self.patchNetwork = patchNetwork
         modelProblem = nil
+        patchNetworkProblem = nil
     }
 
     /// Whether the bundled trained model was loaded (false: the hand-set prior is in use).
