@@ -50,12 +50,18 @@ public struct NoduleDetector: Sendable {
 
     /// Uses the given model for both modes, and optionally a patch network (training, tests).
     public init(configuration: DetectorConfiguration, model: FalsePositiveModel, patchNetwork: PatchNetwork? = nil) {
+        self.init(configuration: configuration, model: model, patchNetwork: patchNetwork, patchNetworkProblem: nil)
+    }
+
+    /// As above, with a reason the network is missing (tests of the warning).
+    init(configuration: DetectorConfiguration, model: FalsePositiveModel, patchNetwork: PatchNetwork?,
+         patchNetworkProblem: String?) {
         self.configuration = configuration
         model3D = model
         model2D = model
         self.patchNetwork = patchNetwork
         modelProblem = nil
-        patchNetworkProblem = nil
+        self.patchNetworkProblem = patchNetworkProblem
     }
 
     /// Whether the bundled trained model was loaded (false: the hand-set prior is in use).
@@ -71,6 +77,9 @@ public struct NoduleDetector: Sendable {
         let (candidates, timing) = try detectCandidates(in: volume)
         var assessment = Self.assessment(from: candidates, configuration: configuration, timing: timing)
         if let warning = Self.thickSliceWarning(volume) { assessment.warnings.append(warning) }
+        if let problem = patchNetworkProblem, Self.runsPatchNetwork(on: volume, configuration: configuration) {
+            assessment.warnings.append("scored by the boosted trees alone: the bundled patch network is unreadable (\(problem))")
+        }
         return assessment
     }
 

@@ -129,6 +129,22 @@ struct PatchNetworkTests {
         }
     }
 
+    @Test("an unreadable network is said in the study's warnings where it would have run, and the trees score alone")
+    func unreadableNetworkWarns() throws {
+        let model = try #require(try FalsePositiveModel.bundled(mode: "3d"))
+        var chest = SyntheticChest()
+        chest.objects = [(.ball(center: SIMD3(26, 40, 30), radiusMM: 4), 40)]
+        let volume = chest.makeVolume()
+        let broken = NoduleDetector(configuration: DetectorConfiguration(), model: model, patchNetwork: nil,
+                                    patchNetworkProblem: "patch-network-3d.json: bad")
+        let treesOnly = NoduleDetector(configuration: DetectorConfiguration(), model: model)
+        let a = try broken.assess(volume: volume)
+        let b = try treesOnly.assess(volume: volume)
+        #expect(a.warnings.contains { $0.contains("patch network is unreadable") && $0.contains("patch-network-3d.json") })
+        #expect(!b.warnings.contains { $0.contains("patch network") })
+        #expect(a.findings.map(\.score) == b.findings.map(\.score))
+    }
+
     /// The bundled network on two shapes of the same calibre in aerated lung (-850 HU, a
     /// little noise): an 8 mm solid ball, and a 4 mm vessel crossing the cube with a
     /// branch. Not a benchmark of the network, a check that the bundled weights load and
