@@ -8,16 +8,17 @@ Sources/Detection/Model/patch-network-3d.json.
 
 `--features` is what `triage train --mode 3d --from ... --features-csv F` writes for the same
 folders in the same order (scripts/train_detector.sh does both steps): one row per candidate
-with its label and LPS centre. For each candidate this script samples the HU cube the Swift
-side samples (32^3 at 1 mm, aligned with the patient axes, trilinear; the network sees its
-central 28^3) from the DICOM files read with pydicom, trains the network with PyTorch (CPU),
+with its label and LPS centre. For each candidate this script samples a HU cube of 32^3 at
+1 mm, aligned with the patient axes, trilinear, from the DICOM files read with pydicom; its
+central 28^3 is what the detector samples (CandidatePatch.swift), and training crops 28^3 at
+random shifts of up to 2 mm. It trains the network with PyTorch (CPU),
 folds batch normalisation into the convolutions and writes the file the detector loads.
 
 The network (docs/detection.md, "Patch network"): 4 convolutions 3^3 (8, 16, 32, 32 channels,
 ReLU, max pool 2 after the first three), global max, dense 32 + ReLU, dense 1. Trained with
 binary cross-entropy on batches of 64 that are a quarter positive (positives are 1.2 % of the
-candidates), AdamW (lr 2e-3 one-cycle, weight decay 1e-4), 10 epochs of 16,000 cubes, each cube
-randomly shifted by up to 2 mm, flipped along each axis and its axes permuted.
+candidates), AdamW (lr 2e-3 one-cycle, weight decay 1e-4), 10 epochs of 16,000 cubes, each
+cropped at a random shift, flipped along each axis at random and its axes permuted.
 
 Needs: pip install numpy scipy pydicom, and PyTorch for CPU
 (pip install torch --index-url https://download.pytorch.org/whl/cpu). About 6 min to sample
