@@ -31,6 +31,8 @@ SCRATCH=${SCRATCH:-.build}
 WORK=${WORK:-/tmp/triage-training}
 # seed:size:slices[:small]; "small" seeds hold only 5-10 mm nodules and no clean case.
 SEEDS=${SEEDS:-"1100:512:300 1101:512:300 1102:512:300 1103:512:300 1104:512:300 1105:512:300 1106:160:56 1107:256:120 1108:512:130 1109:512:300:small 1110:512:300:small"}
+# More seeds for the patch network only (1.5-2 mm slices).
+PATCH_SEEDS=${PATCH_SEEDS:-"1117:512:140 1118:512:170 1119:512:140:small"}
 swift build -c release --product triage --scratch-path "$SCRATCH" >&2
 TRIAGE="$SCRATCH/release/triage"
 # Renders one seed's 8 cases (unless already there) and prints its folder.
@@ -49,24 +51,24 @@ render() {
     fi
     echo "$dir"
 }
+DIRS=()
+for entry in $SEEDS; do DIRS+=("$(render "$entry")"); done
 FROM=()
-for entry in $SEEDS; do FROM+=(--from "$(render "$entry")"); done
-PATCH_FROM=("${FROM[@]}")
-if [ "${PATCH:-1}" = 1 ]; then
-    for entry in ${PATCH_SEEDS:-"1117:512:140 1118:512:170 1119:512:140:small"}; do
-        PATCH_FROM+=(--from "$(render "$entry")")
-    done
-fi
+for dir in "${DIRS[@]}"; do FROM+=(--from "$dir"); done
 for mode in ${MODES:-3d}; do
     "$TRIAGE" train --mode "$mode" "${FROM[@]}" --features-csv "$WORK/features-$mode.csv" \
         --out "Sources/Detection/Model/fp-model-$mode.json"
 done
 if [ "${PATCH:-1}" = 1 ]; then
+    PATCH_DIRS=("${DIRS[@]}")
+    for entry in $PATCH_SEEDS; do
+        PATCH_DIRS+=("$(render "$entry")")
+    done
+    PATCH_FROM=()
+    for dir in "${PATCH_DIRS[@]}"; do PATCH_FROM+=(--from "$dir"); done
     # The candidates of all patch-training scans (the trees fitted here are not used).
     "$TRIAGE" train --mode 3d "${PATCH_FROM[@]}" --features-csv "$WORK/features-patch.csv" \
         --out "$WORK/unused-fp-model.json"
-    folders=()
-    for ((k = 1; k < ${#PATCH_FROM[@]}; k += 2)); do folders+=("${PATCH_FROM[k]}"); done
-    python3 scripts/train_patch_network.py --features "$WORK/features-patch.csv" --from "${folders[@]}" \
+    python3 scripts/train_patch_network.py --features "$WORK/features-patch.csv" --from "${PATCH_DIRS[@]}" \
         --out Sources/Detection/Model/patch-network-3d.json
 fi
