@@ -25,37 +25,54 @@ enum HilarStructures {
     /// the midline, so thick tissue beyond this cannot be a hilar trunk.
     static let bandHalfWidthMM = 90.0
 
-    /// The marked voxels of `lungs.inside`, crop-sized. Empty when `radiusMM` is 0.
-    static func mask(lungs: LungMask, grid: WorkingGrid, airThresholdHU: Float, radiusMM: Double,
-                     workers: Int) -> [Bool] {
+    /// The mediastinum of the lung mask's crop (crop-sized): in each row (fixed y and z),
+    /// the run of voxels outside the mask through the crop's centre column that has lung at
+    /// both ends. The crop is the lungs' bounding box with equal margins, so its centre column
+    /// lies between the lungs. Rows where the column is lung, or the run reaches the crop's
+    /// edge (above, below or in front of a lung), have none.
+    static func mediastinum(lungs: LungMask) -> [Bool] {
+        let lung = lungs.inside, size = lungs.size
+        let midX = size.nx / 2
+        var result = [Bool](repeating: false, count: size.count)
+        for z in 0..<size.nz {
+            for y in 0..<size.ny {
+                let row = size.index(0, y, z)
+                guard !lung[row + midX] else { continue }
+                var a = midX, b = midX
+                while a > 0, !lung[row + a - 1] { a -= 1 }
+                while b < size.nx - 1, !lung[row + b + 1] { b += 1 }
+                if a > 0, b < size.nx - 1 {
+                    for x in a...b { result[row + x] = true }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The marked voxels of `lungs.inside`, crop-sized (`mediastinum`: `mediastinum(lungs:)`).
+    /// Empty when `radiusMM` is 0.
+    static func mask(lungs: LungMask, mediastinum: [Bool], grid: WorkingGrid, airThresholdHU: Float,
+                     radiusMM: Double, workers: Int) -> [Bool] {
         guard radiusMM > 0 else { return [] }
         let lung = lungs.inside, size = lungs.size, origin = lungs.origin, gridSize = grid.size
-        // The crop is the lungs' bounding box with equal margins, so its centre column lies
-        // between the lungs.
         let midX = size.nx / 2
         let halfBand = Int((bandHalfWidthMM / grid.spacingMM).rounded(.up))
         let x0 = max(0, midX - halfBand), x1 = min(size.nx - 1, midX + halfBand)
         let band = GridSize(nx: x1 - x0 + 1, ny: size.ny, nz: size.nz)
-        var mediastinum = [Bool](repeating: false, count: band.count)
         var tissue = [Bool](repeating: false, count: band.count)
+        var bandMediastinum = [Bool](repeating: false, count: band.count)
         grid.hu.withUnsafeBufferPointer { hu in
             for z in 0..<size.nz {
                 for y in 0..<size.ny {
                     let row = size.index(0, y, z), bandRow = band.index(0, y, z)
                     let gridRow = gridSize.index(origin.x, origin.y + y, origin.z + z)
-                    // The run of non-lung voxels through the midline, bounded by lung on both
-                    // sides (air outside the body in it is not tissue, so it is never marked).
-                    if !lung[row + midX] {
-                        var a = midX, b = midX
-                        while a > 0, !lung[row + a - 1] { a -= 1 }
-                        while b < size.nx - 1, !lung[row + b + 1] { b += 1 }
-                        if a > 0, b < size.nx - 1 {
-                            for x in max(a, x0)...min(b, x1) { mediastinum[bandRow + x - x0] = true }
+                    // Air outside the body in the mediastinum's run is not tissue, so it is
+                    // never marked.
+                    for x in x0...x1 {
+                        bandMediastinum[bandRow + x - x0] = mediastinum[row + x]
+                        if (lung[row + x] || mediastinum[row + x]) && hu[gridRow + x] >= airThresholdHU {
+                            tissue[bandRow + x - x0] = true
                         }
-                    }
-                    for x in x0...x1 where (lung[row + x] || mediastinum[bandRow + x - x0])
-                        && hu[gridRow + x] >= airThresholdHU {
-                        tissue[bandRow + x - x0] = true
                     }
                 }
             }
@@ -73,7 +90,7 @@ enum HilarStructures {
         // Flood the opening from the mediastinum.
         var marked = [Bool](repeating: false, count: band.count)
         var stack: [Int] = []
-        for i in 0..<band.count where mediastinum[i] && tissue[i] && toEroded[i] <= r2 {
+        for i in 0..<band.count where bandMediastinum[i] && tissue[i] && toEroded[i] <= r2 {
             marked[i] = true
             stack.append(i)
         }

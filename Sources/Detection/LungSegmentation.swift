@@ -21,6 +21,9 @@ struct LungMask {
     /// `HilarStructures`), crop-sized; empty when the rule is off or found no mediastinum.
     /// Set by the detector after segmentation.
     var hilar: [Bool] = []
+    /// The tissue between the lungs (`HilarStructures.mediastinum`), crop-sized; empty when
+    /// neither the hilar nor the mediastinal rule is on. Set by the detector.
+    var mediastinum: [Bool] = []
 
     @inline(__always) func contains(gridX x: Int, y: Int, z: Int) -> Bool {
         let cx = x - origin.x, cy = y - origin.y, cz = z - origin.z
@@ -43,6 +46,12 @@ struct LungMask {
     /// the hilar structures (`spacingMM`: the grid's).
     func isNearHilarStructure(gridPosition p: SIMD3<Double>, radiusMM: Double, spacingMM: Double) -> Bool {
         Self.isNear(hilar, size: size, origin: origin, gridPosition: p, radiusMM: radiusMM, spacingMM: spacingMM)
+    }
+
+    /// Whether the voxel nearest grid position `p`, or any within `radiusMM` of it, belongs to
+    /// the mediastinum (`mediastinum`).
+    func isNearMediastinum(gridPosition p: SIMD3<Double>, radiusMM: Double, spacingMM: Double) -> Bool {
+        Self.isNear(mediastinum, size: size, origin: origin, gridPosition: p, radiusMM: radiusMM, spacingMM: spacingMM)
     }
 
     /// Whether the voxel nearest grid position `p`, or any within `radiusMM` of it, belongs to

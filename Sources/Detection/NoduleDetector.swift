@@ -13,7 +13,8 @@ public struct DetectorCandidate: Sendable {
 /// Lung-nodule detector for chest CT (docs/detection.md):
 /// lung mask (and the hilar structures in it) -> multi-scale dot filter candidates ->
 /// per-candidate segmentation and measurement at native resolution -> candidates centred
-/// outside the lung mask, on a hilar structure or against a main bronchus's wall dropped ->
+/// outside the lung mask, on a hilar structure, against a main bronchus's wall or on the
+/// mediastinum's edge dropped ->
 /// false-positive model score (boosted trees on the features, joined in 3D by the patch
 /// network's look at the HU cube around the candidate) -> Lung-RADS -> triage.
 /// Volumes with fewer than `minimumSlicesFor3D` slices are processed slice by slice in 2D.
@@ -171,9 +172,13 @@ public struct NoduleDetector: Sendable {
                 throw DetectionError.noLungs(reason: reason)
             }
             lungsFound = true
-            lungs.hilar = timed("hilar") {
-                HilarStructures.mask(lungs: lungs, grid: grid, airThresholdHU: Float(configuration.airThresholdHU),
-                                     radiusMM: configuration.hilarOpeningRadiusMM, workers: workers)
+            timed("hilar") {
+                guard configuration.hilarOpeningRadiusMM > 0 || configuration.mediastinalMarginMM > 0 else { return }
+                let mediastinum = HilarStructures.mediastinum(lungs: lungs)
+                lungs.hilar = HilarStructures.mask(lungs: lungs, mediastinum: mediastinum, grid: grid,
+                                                   airThresholdHU: Float(configuration.airThresholdHU),
+                                                   radiusMM: configuration.hilarOpeningRadiusMM, workers: workers)
+                if configuration.mediastinalMarginMM > 0 { lungs.mediastinum = mediastinum }
             }
             let blobs = timed("candidates") {
                 BlobFilter.candidates(grid: grid, lungs: lungs, configuration: configuration, workers: workers)
@@ -210,6 +215,12 @@ public struct NoduleDetector: Sendable {
                     if configuration.airwayMarginMM > 0,
                        lungs.isNearAirwayWall(gridPosition: gridCenter, radiusMM: configuration.airwayMarginMM,
                                               spacingMM: grid.spacingMM) {
+                        continue
+                    }
+                    // On the mediastinum's edge (aortic wall and fat in a corner the closing filled).
+                    if configuration.mediastinalMarginMM > 0,
+                       lungs.isNearMediastinum(gridPosition: gridCenter, radiusMM: configuration.mediastinalMarginMM,
+                                               spacingMM: grid.spacingMM) {
                         continue
                     }
                     kept.append((m, model.score(m.features)))

@@ -33,6 +33,19 @@ private func testConfiguration() -> DetectorConfiguration {
     return c
 }
 
+/// Every candidate (any score) of `chest` with the test configuration, and with `turnOff`
+/// applied to it: a rule's effect.
+private func candidatesWithAndWithoutRule(_ chest: SyntheticChest, turnOff: (inout DetectorConfiguration) -> Void)
+    throws -> (withRule: [DetectorCandidate], withoutRule: [DetectorCandidate]) {
+    let volume = chest.makeVolume()
+    var on = testConfiguration()
+    on.minimumScore = 0
+    var off = on
+    turnOff(&off)
+    return (try NoduleDetector(configuration: on).detectCandidates(in: volume).0,
+            try NoduleDetector(configuration: off).detectCandidates(in: volume).0)
+}
+
 @Suite("Lung mask")
 struct LungMaskTests {
     @Test("excludes the air outside the body and includes a ball touching the pleura")
@@ -176,7 +189,8 @@ struct HilarStructuresTests {
     func trunkMarkedBallsNot() throws {
         let config = DetectorConfiguration()
         var (grid, lungs) = try segmentedLungs(chestWithHilum(), superiorIsHighZ: true)
-        lungs.hilar = HilarStructures.mask(lungs: lungs, grid: grid, airThresholdHU: Float(config.airThresholdHU),
+        lungs.hilar = HilarStructures.mask(lungs: lungs, mediastinum: HilarStructures.mediastinum(lungs: lungs),
+                                           grid: grid, airThresholdHU: Float(config.airThresholdHU),
                                            radiusMM: config.hilarOpeningRadiusMM, workers: 2)
         func marked(_ p: SIMD3<Double>, within r: Double = 0) -> Bool {
             lungs.isNearHilarStructure(gridPosition: p / config.workingSpacingMM, radiusMM: r,
@@ -195,16 +209,13 @@ struct HilarStructuresTests {
         // The margin reaches a centre on the trunk's wall.
         #expect(marked(SIMD3(34, 40, 36), within: config.hilarMarginMM))
         // Off: nothing marked.
-        #expect(HilarStructures.mask(lungs: lungs, grid: grid, airThresholdHU: -400, radiusMM: 0, workers: 2).isEmpty)
+        #expect(HilarStructures.mask(lungs: lungs, mediastinum: HilarStructures.mediastinum(lungs: lungs), grid: grid,
+                                     airThresholdHU: -400, radiusMM: 0, workers: 2).isEmpty)
     }
 
     @Test("the detector reports the balls and no finding on the trunk")
     func detectorDropsTrunkFindings() throws {
-        let volume = chestWithHilum().makeVolume()
-        var on = testConfiguration()
-        on.minimumScore = 0
-        var off = on
-        off.hilarOpeningRadiusMM = 0
+        let (withRule, withoutRule) = try candidatesWithAndWithoutRule(chestWithHilum()) { $0.hilarOpeningRadiusMM = 0 }
         let trunk = (from: SIMD3<Double>(48, 40, 30), to: SIMD3<Double>(24, 40, 30))
         func onTrunk(_ c: DetectorCandidate) -> Bool {
             let p = c.finding.centerMM, ab = trunk.to - trunk.from
@@ -212,8 +223,6 @@ struct HilarStructuresTests {
             let d = p - (trunk.from + t * ab)
             return (d * d).sum().squareRoot() <= 5 + 2
         }
-        let (withRule, _) = try NoduleDetector(configuration: on).detectCandidates(in: volume)
-        let (withoutRule, _) = try NoduleDetector(configuration: off).detectCandidates(in: volume)
         // Without the rule the trunk gives candidates (so the test can fail), with it none.
         #expect(withoutRule.contains(where: onTrunk))
         #expect(!withRule.contains(where: onTrunk))
@@ -221,6 +230,58 @@ struct HilarStructuresTests {
             let near = nearest(withRule, to: ball)
             #expect(near != nil && near!.1 < 2.5, "ball at \(ball): nearest \(near.map { $0.1 } ?? -1) mm")
         }
+    }
+}
+
+@Suite("Mediastinal margin")
+struct MediastinalMarginTests {
+    /// 6 mm balls: one touching the right lung's mediastinal pleura (the lung's medial edge
+    /// at x = 44 mm, the mediastinum 44-52 mm), one touching its costal pleura (lateral edge
+    /// at x = 8 mm), and one isolated in the parenchyma 10 mm from the mediastinum.
+    let medial = SIMD3<Double>(41.5, 40, 30), costal = SIMD3<Double>(10.5, 40, 30)
+    let isolated = SIMD3<Double>(34, 40, 18)
+
+    func chest() -> SyntheticChest {
+        var chest = SyntheticChest()
+        chest.objects = [medial, costal, isolated].map { (.ball(center: $0, radiusMM: 3), 40) }
+        return chest
+    }
+
+    @Test("the mediastinum is the tissue between the lungs, not the chest wall")
+    func mediastinumBetweenTheLungs() throws {
+        let (grid, lungs) = try segmentedLungs(SyntheticChest(), superiorIsHighZ: true)
+        let mediastinum = HilarStructures.mediastinum(lungs: lungs)
+        func isMediastinum(_ p: SIMD3<Double>) -> Bool {
+            let g = p / grid.spacingMM
+            let c = SIMD3(Int(g.x.rounded()), Int(g.y.rounded()), Int(g.z.rounded())) &- lungs.origin
+            return mediastinum[lungs.size.index(c.x, c.y, c.z)]
+        }
+        // Between the lungs (medial edges at x = 44 and 52 mm) at mid height.
+        #expect(isMediastinum(SIMD3(48, 40, 30)))
+        #expect(isMediastinum(SIMD3(45.5, 40, 30)))
+        // Lung, and the chest wall lateral to a lung, are not.
+        #expect(!isMediastinum(SIMD3(40, 40, 30)))
+        #expect(!isMediastinum(SIMD3(5, 40, 30)))
+        // In front of both lungs (y < 14 mm) no lung bounds the row: not mediastinum.
+        #expect(!isMediastinum(SIMD3(48, 12, 30)))
+    }
+
+    @Test("a finding on the mediastinal pleura is dropped by the rule; costal and isolated ones stay")
+    func dropsFindingsOnTheMediastinum() throws {
+        let (withRule, withoutRule) = try candidatesWithAndWithoutRule(chest()) { $0.mediastinalMarginMM = 0 }
+        func found(_ candidates: [DetectorCandidate], _ p: SIMD3<Double>) -> Bool {
+            nearest(candidates, to: p).map { $0.1 < 2.5 } ?? false
+        }
+        // Without the rule the medial ball is found (so the test can fail), with it not.
+        #expect(found(withoutRule, medial))
+        #expect(!found(withRule, medial))
+        for ball in [costal, isolated] {
+            #expect(found(withRule, ball), "ball at \(ball)")
+            #expect(found(withoutRule, ball), "ball at \(ball)")
+        }
+        // Nothing the rule keeps is centred within the margin of the mediastinum (x >= 44 mm
+        // between the lungs' medial edges).
+        #expect(!withRule.contains { abs($0.finding.centerMM.x - 48) < 4 + DetectorConfiguration().mediastinalMarginMM })
     }
 }
 
@@ -687,6 +748,10 @@ struct ConfigurationTests {
         #expect(hilar.hilarOpeningRadiusMM == 0 && hilar.hilarMarginMM == DetectorConfiguration().hilarMarginMM)
         let airway = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_margin_mm": 0}"#.utf8))
         #expect(airway.airwayMarginMM == 0 && DetectorConfiguration().airwayMarginMM == 3)
+        #expect(DetectorConfiguration.validKeys.contains("mediastinal_margin_mm"))
+        let mediastinal = try JSONDecoder().decode(DetectorConfiguration.self,
+                                                   from: Data(#"{"mediastinal_margin_mm": 0}"#.utf8))
+        #expect(mediastinal.mediastinalMarginMM == 0 && DetectorConfiguration().mediastinalMarginMM == 4.5)
         let faint = #"{"maximum_faint_candidates": 0, "faint_candidate_hu": -600}"#
         let f = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(faint.utf8))
         #expect(f.maximumFaintCandidates == 0 && f.faintCandidateHU == -600)
@@ -710,6 +775,9 @@ struct ConfigurationTests {
         }
         #expect(throws: DetectionError.invalidConfiguration(key: "airway_margin_mm", reason: "must be 0...20 mm")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_margin_mm": 25}"#.utf8))
+        }
+        #expect(throws: DetectionError.invalidConfiguration(key: "mediastinal_margin_mm", reason: "must be 0...20 mm")) {
+            _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"mediastinal_margin_mm": -2}"#.utf8))
         }
         #expect(throws: DetectionError.invalidConfiguration(key: "airway_wall_mm", reason: "must be 0...10 mm")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 12}"#.utf8))
