@@ -33,13 +33,16 @@ private func testConfiguration() -> DetectorConfiguration {
     return c
 }
 
-/// Every candidate (any score) of `chest` with the test configuration, and with `turnOff`
-/// applied to it: a rule's effect.
-private func candidatesWithAndWithoutRule(_ chest: SyntheticChest, turnOff: (inout DetectorConfiguration) -> Void)
+/// Every candidate (any score) of `chest` with the test configuration (changed by `base`),
+/// and with `turnOff` applied to it as well: a rule's effect.
+private func candidatesWithAndWithoutRule(_ chest: SyntheticChest,
+                                          base: (inout DetectorConfiguration) -> Void = { _ in },
+                                          turnOff: (inout DetectorConfiguration) -> Void)
     throws -> (withRule: [DetectorCandidate], withoutRule: [DetectorCandidate]) {
     let volume = chest.makeVolume()
     var on = testConfiguration()
     on.minimumScore = 0
+    base(&on)
     var off = on
     turnOff(&off)
     return (try NoduleDetector(configuration: on).detectCandidates(in: volume).0,
@@ -341,14 +344,12 @@ struct AirwayWallTests {
 
     @Test("with airway_margin_mm no finding is centred on the bronchus's wall; the ball is still found")
     func detectorDropsWallFindings() throws {
-        let volume = chestWithBronchus().makeVolume()
-        var on = testConfiguration()
-        on.minimumScore = 0
-        on.airwayMarginMM = 2
-        var off = on
-        off.airwayMarginMM = 0
-        let (withRule, _) = try NoduleDetector(configuration: on).detectCandidates(in: volume)
-        let (withoutRule, _) = try NoduleDetector(configuration: off).detectCandidates(in: volume)
+        // The bronchus leaves the mediastinum, so the mediastinal margin would drop the wall's
+        // candidates near it too: off here, to see this rule alone.
+        let (withRule, withoutRule) = try candidatesWithAndWithoutRule(chestWithBronchus(), base: {
+            $0.airwayMarginMM = 2
+            $0.mediastinalMarginMM = 0
+        }, turnOff: { $0.airwayMarginMM = 0 })
         let wallReach = 3 + DetectorConfiguration().airwayWallMM + 1
         func onWall(_ c: DetectorCandidate) -> Bool { distanceToBronchusAxis(c.finding.centerMM) <= wallReach }
         // Without the rule the wall gives candidates (so the test can fail), with it none.
@@ -737,7 +738,7 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 28)
+        #expect(DetectorConfiguration.validKeys.count == 29)
         #expect(DetectorConfiguration.validKeys.contains("patch_network"))
         #expect(DetectorConfiguration.validKeys.contains("airway_wall_mm"))
         let wall = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 1.5}"#.utf8))
