@@ -76,7 +76,8 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// the lung answers the dot filter like a small nodule touching the pleura. 0 turns the
     /// rule off. Default 4.5 mm (chosen on development seeds 1300, 1301 and the 0.625 and
     /// 2.5 mm sets of seed 1300: of 3,200 candidates at any score, the 3 outside the phantoms'
-    /// lungs were 2.8-4.0 mm from the mediastinum, every nodule's centre more than 20 mm).
+    /// lungs were 2.8-4.0 mm from the mediastinum, every candidate on a nodule 11.8 mm or
+    /// more).
     /// The price: a nodule smaller than about 9 mm touching the mediastinal pleura is not
     /// reported.
     public var mediastinalMarginMM: Double = 4.5
