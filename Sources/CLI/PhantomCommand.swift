@@ -36,6 +36,12 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("atelectasis-fraction"),
             help: "Fraction of cases with dependent atelectasis (posterior basal subpleural bands); default none.")
     var atelectasisFraction: Double?
+    @Option(name: .customLong("effusion-fraction"),
+            help: "Fraction of cases with a pleural effusion (dependent fluid, compressed lung along it); default none.")
+    var effusionFraction: Double?
+    @Option(name: .customLong("consolidation-fraction"),
+            help: "Fraction of cases with a lobar consolidation (air bronchograms, cut by a fissure); default none.")
+    var consolidationFraction: Double?
     @Option(help: "Pixel representation: signed, unsigned or random.") var pixels: String = "random"
     @Option(help: "Rescale intercept: 0, -1024 or random.") var intercept: String = "random"
     @Option(help: "Transfer syntax: explicit, implicit or random.") var vr: String = "random"
@@ -60,6 +66,8 @@ struct PhantomCommand: ParsableCommand {
         o.vesselTerritories = vesselTerritories
         o.emphysemaFraction = emphysemaFraction
         o.atelectasisFraction = atelectasisFraction
+        o.effusionFraction = effusionFraction
+        o.consolidationFraction = consolidationFraction
         o.pngCopies = png
         o.jpegCopies = jpeg
         func choice(_ name: String, _ value: String, _ yes: String, _ no: String) throws -> Bool? {

@@ -176,3 +176,178 @@ private func options(atelectasis: Double?) -> PhantomOptions {
         }
     }
 }
+
+// Pleural effusion (`PhantomOptions.effusionFraction`) and lobar consolidation
+// (`PhantomOptions.consolidationFraction`).
+private func options(effusion: Double? = nil, consolidation: Double? = nil) -> PhantomOptions {
+    var o = options(emphysema: nil)
+    o.effusionFraction = effusion
+    o.consolidationFraction = consolidation
+    return o
+}
+
+/// The plane's pixels as anatomy-frame points with their index.
+private func pixels(_ p: PhantomCase, z: Double) -> [(point: SIMD3<Double>, index: Int)] {
+    (0..<(p.rows * p.columns)).map { k in
+        (SIMD3(p.gridOrigin.x + Double(k % p.columns) * p.pixelSpacingMM,
+               p.gridOrigin.y + Double(k / p.columns) * p.pixelSpacingMM, z), k)
+    }
+}
+
+@Suite struct PhantomEffusionTests {
+    @Test func withoutTheOptionTheScansAreThoseOfBefore() {
+        let before = PhantomGenerator(options: options(), seed: 91).plan(case: 1)
+        let zero = PhantomGenerator(options: options(effusion: 0, consolidation: 0), seed: 91).plan(case: 1)
+        #expect(before.pleuralEffusion == nil && zero.pleuralEffusion == nil && zero.consolidation == nil)
+        let z = before.anatomy.lungHeightMM * 0.2
+        #expect(renderPlane(before, z: z) == renderPlane(zero, z: z))
+        // With both: the nodules left are the same ones, and those taken out are named.
+        for i in 0..<6 {
+            let plain = PhantomGenerator(options: options(), seed: 91).plan(case: i)
+            let sick = PhantomGenerator(options: options(effusion: 1, consolidation: 1), seed: 91).plan(case: i)
+            #expect(sick.pleuralEffusion != nil)
+            let kept = Set(sick.nodules.map(\.id))
+            #expect(plain.nodules.filter { kept.contains($0.id) }.map(\.center) == sick.nodules.map(\.center))
+            #expect(Set(plain.nodules.map(\.id)).subtracting(kept) == Set(sick.nodulesCoveredByPathology), "case \(i)")
+        }
+    }
+
+    /// A plane in the effusion's lower half: where the analytic fluid is (1.5 pixels inside its surface) the rendered HU
+    /// is the fluid's (healthy lung there is about -800), the fluid is in the back half of the
+    /// lung, and nothing outside the lungs changes; above the effusion's top, nothing changes.
+    @Test func fluidFillsTheDependentLungBaseAtWaterDensity() {
+        var checkedCases = 0
+        for i in 0..<4 {
+            let plain = PhantomGenerator(options: options(), seed: 92).plan(case: i)
+            let sick = PhantomGenerator(options: options(effusion: 1), seed: 92).plan(case: i)
+            guard let effusion = sick.pleuralEffusion else { Issue.record("case \(i): no effusion"); continue }
+            let a = sick.anatomy
+            #expect(renderPlane(plain, z: effusion.topZ + 2) == renderPlane(sick, z: effusion.topZ + 2))
+            let z = 0.4 * effusion.topZ
+            let before = renderPlane(plain, z: z), after = renderPlane(sick, z: z)
+            var fluid: [Float] = [], fluidY: [Double] = [], lungY: [Double] = [], underneath: [Float] = []
+            var outsideChanged = 0
+            for (q, k) in pixels(sick, z: z) {
+                let d = a.lungDistance(q).distanceMM
+                if d < 0 { lungY.append(q.y) }
+                if d > sick.pixelSpacingMM && before[k] != after[k] { outsideChanged += 1 }
+                if let depth = effusion.fluidDepthMM(q, anatomy: a), depth > 1.5 * sick.pixelSpacingMM, d < -sick.pixelSpacingMM {
+                    fluid.append(after[k]); fluidY.append(q.y); underneath.append(before[k])
+                }
+            }
+            #expect(outsideChanged == 0, "case \(i)")
+            guard fluid.count > 20 else { continue }
+            checkedCases += 1
+            lungY.sort()
+            let middle = lungY[lungY.count / 2]   // LPS: +y is posterior
+            // Healthy lung (with its vessels) where the fluid is; the fluid behind the lung's
+            // middle (the front of the lung only takes a film over the dome of the diaphragm).
+            underneath.sort()
+            #expect(underneath[underneath.count / 2] < -600, "case \(i): median \(underneath[underneath.count / 2]) under the fluid")
+            let behind = fluidY.filter { $0 > middle }.count
+            #expect(Double(behind) > 0.9 * Double(fluidY.count), "case \(i): \(behind) of \(fluidY.count) fluid pixels behind the middle")
+            #expect(fluid.allSatisfy { abs(Double($0) - effusion.fluidHU) < 30 },
+                    "case \(i): fluid HU \(fluid.min()!)...\(fluid.max()!) against \(effusion.fluidHU)")
+        }
+        #expect(checkedCases >= 2, "only \(checkedCases) cases with fluid pixels on the checked plane")
+    }
+
+    /// The lung check counts a finding in the fluid as outside the lungs, one in aerated lung
+    /// as inside.
+    @Test func lungCheckCountsFindingsInTheFluidAsOutside() throws {
+        var o = options(effusion: 1)
+        o.size = 32
+        o.slices = 4
+        let generator = PhantomGenerator(options: o, seed: 93)
+        let plan = generator.plan(case: 0)
+        let effusion = try #require(plan.pleuralEffusion)
+        let a = plan.anatomy
+        let side = effusion.sides[0] ? 0 : 1
+        let z = 0.15 * effusion.topZ
+        let sec = try #require(a.lungSection(side: side, z: z))
+        // March from the lung's centre backwards: the last lung point before the chest wall is
+        // in the fluid; the centre is aerated.
+        let centre = SIMD3(sec.cx, sec.cy, z)
+        var back = centre
+        while a.lungDistance(back + SIMD3(0, 0.5, 0)).distanceMM < -0.5 { back.y += 0.5 }
+        #expect(effusion.fluidDepthMM(back, anatomy: a) != nil)
+        #expect(effusion.fluidDepthMM(centre, anatomy: a) == nil)
+        var truth = PhantomTruth(seed: 93, generator: "test", options: o,
+                                 cases: [PhantomTruth.entry(for: plan, folder: "c", format: "dicom")])
+        truth.cases[0].caseID = plan.caseID
+        let uid = truth.cases[0].seriesInstanceUID
+        let result = PhantomLungCheck.check(truth: truth, findings: [uid: [plan.patientPosition(ofAnatomy: back),
+                                                                            plan.patientPosition(ofAnatomy: centre)]])
+        #expect(result.checked == 2)
+        #expect(result.outside.count == 1)
+        #expect(result.outside.first.map { abs($0.centerMM.y - plan.patientPosition(ofAnatomy: back).y) < 1e-9 } == true)
+    }
+
+    @Test func truthRecordsEffusionAndConsolidationOnlyForCasesWithThem() throws {
+        let (o, g, entries) = tinyTruth(options(effusion: 0.5, consolidation: 0.5), seed: 94)
+        for (i, e) in entries.enumerated() {
+            let plan = g.plan(case: i)
+            #expect((e.pleuralEffusion != nil) == (plan.pleuralEffusion != nil))
+            #expect((e.consolidation != nil) == (plan.consolidation != nil))
+            if let c = e.consolidation, let pc = plan.consolidation {
+                let lps = plan.patientPosition(ofAnatomy: pc.center)
+                #expect(abs(c.centerMM[2] - lps.z) < 0.06)
+                #expect(c.lobe.hasPrefix(pc.side == 0 ? "right" : "left"))
+            }
+            let json = String(decoding: try JSONEncoder().encode(e), as: UTF8.self)
+            #expect(json.contains("pleural_effusion") == (plan.pleuralEffusion != nil))
+        }
+        #expect(entries.contains { $0.pleuralEffusion != nil } && entries.contains { $0.pleuralEffusion == nil })
+        #expect(throws: PhantomError.self) {
+            var bad = o
+            bad.consolidationFraction = 2
+            try bad.validate()
+        }
+    }
+}
+
+@Suite struct PhantomConsolidationTests {
+    /// At the consolidation's centre height: well inside it (3 mm) the lung is mostly airless
+    /// (median above -250 HU, healthy lung about -800) except the airways, which stay air (air
+    /// bronchograms); outside its lobe's lung nothing changes, and no nodule is left within
+    /// its margin.
+    @Test func consolidationIsDenseWithinOneLobeAndKeepsItsAirways() throws {
+        var checked = 0, airwayPixels = 0
+        for i in 0..<4 {
+            let plain = PhantomGenerator(options: options(), seed: 95).plan(case: i)
+            let sick = PhantomGenerator(options: options(consolidation: 1), seed: 95).plan(case: i)
+            let cons = try #require(sick.consolidation)
+            let a = sick.anatomy
+            let seed = sick.seed &+ UInt64(sick.index) &* 0x9E37_79B9
+            for n in sick.nodules {
+                #expect(cons.signedDistance(n.center, anatomy: a, seed: seed) >= n.radiusMM + Consolidation.marginMM + 3)
+            }
+            let z = cons.center.z
+            let before = renderPlane(plain, z: z), after = renderPlane(sick, z: z)
+            var inside: [Float] = [], changedElsewhere = 0, airways = 0, airwaysKept = 0
+            for (q, k) in pixels(sick, z: z) {
+                let (d, side) = a.lungDistance(q)
+                let sd = cons.signedDistance(q, anatomy: a, seed: seed)
+                if sd < -3 && d < -sick.pixelSpacingMM {
+                    inside.append(after[k])
+                    if before[k] < -960 { airways += 1; if after[k] < -900 { airwaysKept += 1 } }
+                }
+                let otherLobe = side != nil && (side != cons.side || a.lobe(side: side!, q) != cons.lobe)
+                let outsideLungs = d > sick.pixelSpacingMM
+                if (otherLobe && d < -2 * sick.pixelSpacingMM || outsideLungs) && before[k] != after[k]
+                    && sd > Consolidation.marginMM + sick.pixelSpacingMM {
+                    changedElsewhere += 1
+                }
+            }
+            #expect(changedElsewhere == 0, "case \(i)")
+            #expect(airwaysKept == airways, "case \(i): \(airwaysKept) of \(airways) airway pixels kept air")
+            airwayPixels += airways
+            guard inside.count > 30 else { continue }
+            checked += 1
+            inside.sort()
+            #expect(inside[inside.count / 2] > -250, "case \(i): median \(inside[inside.count / 2])")
+        }
+        #expect(checked >= 3, "only \(checked) cases with a consolidation on the checked plane")
+        #expect(airwayPixels > 5, "\(airwayPixels) airway pixels inside the consolidations")
+    }
+}

@@ -48,6 +48,13 @@ public struct PhantomCase: Sendable {
     /// Dependent atelectasis severity in [0, 1] (0: none): how thick the posterior basal
     /// subpleural band is (`PhantomOptions.atelectasisFraction`).
     public let atelectasisSeverity: Double
+    /// Pleural effusion (`PhantomOptions.effusionFraction`), nil when the case has none.
+    public let pleuralEffusion: PleuralEffusion?
+    /// Lobar consolidation (`PhantomOptions.consolidationFraction`), nil when none.
+    public let consolidation: Consolidation?
+    /// Ids of nodules drawn for the case but not placed because the effusion or the
+    /// consolidation would have covered them (the remaining ids keep their numbers).
+    public let nodulesCoveredByPathology: [String]
 
     // Storage.
     public let storage: PhantomStorage
@@ -144,6 +151,18 @@ public struct PhantomCase: Sendable {
             atelectasisSeverity = atelectasisRandom.uniform(0.3, 1)
         } else {
             atelectasisSeverity = 0
+        }
+        var effusionRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 10_000_019)
+        if let fraction = options.effusionFraction, fraction > 0, effusionRandom.chance(fraction) {
+            pleuralEffusion = PleuralEffusion.draw(anatomy: a, random: &effusionRandom)
+        } else {
+            pleuralEffusion = nil
+        }
+        var consolidationRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 11_000_027)
+        if let fraction = options.consolidationFraction, fraction > 0, consolidationRandom.chance(fraction) {
+            consolidation = Consolidation.draw(anatomy: a, random: &consolidationRandom)
+        } else {
+            consolidation = nil
         }
 
         // Trees.
@@ -274,6 +293,19 @@ public struct PhantomCase: Sendable {
                 }
             }
         }
+        // A nodule in the fluid or the consolidation would not be seen: leave it out.
+        let outlineSeed = seed &+ UInt64(index) &* 0x9E37_79B9
+        var covered: [String] = []
+        let effusion = pleuralEffusion, consolidation = self.consolidation
+        nodules.removeAll { n in
+            let inFluid = effusion?.covers(n.center, anatomy: a, marginMM: 0.5 * n.radiusMM) ?? false
+            let inConsolidation = consolidation.map {
+                $0.signedDistance(n.center, anatomy: a, seed: outlineSeed) < n.radiusMM + Consolidation.marginMM + 3
+            } ?? false
+            if inFluid || inConsolidation { covered.append(n.id) }
+            return inFluid || inConsolidation
+        }
+        nodulesCoveredByPathology = covered
         self.nodules = nodules
 
         storage = PhantomStorage(random: &r, options: options)

@@ -10,7 +10,8 @@ public enum PhantomLungCheck {
     public struct Outside: Sendable, Equatable {
         public var caseID: String
         public var centerMM: SIMD3<Double>
-        /// Distance from the centre to the nearest lung surface (mm, positive = outside).
+        /// Distance from the centre to the nearest lung surface (mm, positive = outside); a
+        /// centre in a pleural effusion counts as outside by its depth in the fluid.
         public var distanceOutsideMM: Double
     }
 
@@ -51,7 +52,11 @@ public enum PhantomLungCheck {
             let offset = plan.patientPosition(ofAnatomy: .zero)
             for c in centers {
                 result.checked += 1
-                let distance = plan.anatomy.lungDistance(c - offset).distanceMM
+                var distance = plan.anatomy.lungDistance(c - offset).distanceMM
+                // Pleural fluid lies inside the lung's outline but is not lung.
+                if let fluid = plan.pleuralEffusion?.fluidDepthMM(c - offset, anatomy: plan.anatomy) {
+                    distance = Swift.max(distance, fluid)
+                }
                 if distance > marginMM {
                     result.outside.append(Outside(caseID: entry.caseID, centerMM: c, distanceOutsideMM: distance))
                 }

@@ -28,6 +28,12 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with dependent (subpleural, posterior, lower-zone) atelectasis at a
     /// severity drawn per case; nil or 0: none, and the scans are those of earlier runs.
     public var atelectasisFraction: Double? = nil
+    /// Fraction of cases with a pleural effusion (right, left or both; a dependent crescent
+    /// of fluid with compressed lung along it); nil or 0: none, and the scans are unchanged.
+    public var effusionFraction: Double? = nil
+    /// Fraction of cases with a lobar consolidation (airless lung with air bronchograms, cut
+    /// by a fissure); nil or 0: none, and the scans are unchanged.
+    public var consolidationFraction: Double? = nil
     /// Storage: nil = random per case.
     public var signedPixels: Bool? = nil
     public var rescaleIntercept: Double? = nil
@@ -50,6 +56,8 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         guard (0...1).contains(cleanFraction) else { throw fail("--clean-fraction must be in [0, 1]") }
         if let e = emphysemaFraction, !(0...1).contains(e) { throw fail("--emphysema-fraction must be in [0, 1]") }
         if let a = atelectasisFraction, !(0...1).contains(a) { throw fail("--atelectasis-fraction must be in [0, 1]") }
+        if let e = effusionFraction, !(0...1).contains(e) { throw fail("--effusion-fraction must be in [0, 1]") }
+        if let c = consolidationFraction, !(0...1).contains(c) { throw fail("--consolidation-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }
         guard minDiameterMM >= 1, maxDiameterMM >= minDiameterMM, maxDiameterMM <= 40 else {
             throw fail("nodule diameter range must lie in 1...40 mm")

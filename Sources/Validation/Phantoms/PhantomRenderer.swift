@@ -353,8 +353,19 @@ final class Scene: @unchecked Sendable {
                             let mn = (1 + m.dx * m.dx + m.dy * m.dy).squareRoot()
                             hu += fissureSheet(distance: (z - m.z) / mn, normalZ: 1 / mn, hu: hu, x: x, y: y, z: z)
                         }
+                        if let cons = ph.consolidation, cons.side == side {
+                            hu = consolidation(hu, cons, x: x, y: y, z: z, seed: seed)
+                        }
+                        var aerated = cov
+                        if let effusion = ph.pleuralEffusion {
+                            let t = effusion.thicknessMM(side: side, z: z, posterior: dep)
+                            if t > 0.2 {
+                                let fluid = pleuralFluid(&hu, effusion, thicknessMM: t, depthMM: -sd, x: x, y: y, z: z, seed: seed)
+                                aerated = cov * (1 - fluid)
+                            }
+                        }
                         v += (hu - v) * cov
-                        lungCover = Swift.max(lungCover, cov)
+                        lungCover = Swift.max(lungCover, aerated)
                     }
                 }
                 // Heart: epicardial fat, myocardium, blood pool.
@@ -666,6 +677,48 @@ final class Scene: @unchecked Sendable {
         out += (-560 - out) * 0.8 * Scene.smooth((thicknessMM + 2.5 - depthMM) / 1.5)
         out += (-60 - out) * Scene.smooth((thicknessMM - depthMM) / 0.8)
         return out
+    }
+
+    /// Parenchyma HU `hu` inside or near consolidation `cons` (`Consolidation`): its
+    /// airless core at the case's HU with a faint texture, and a ground-glass margin that
+    /// fades out over `Consolidation.marginMM`. Skips the work outside its bounding ball.
+    @inline(__always)
+    func consolidation(_ hu: Double, _ cons: Consolidation, x: Double, y: Double, z: Double, seed: UInt64) -> Double {
+        let p = SIMD3(x, y, z)
+        let q = p - cons.center
+        let reach = cons.boundingRadiusMM
+        guard (q * q).sum() < reach * reach else { return hu }
+        let sd = cons.signedDistance(p, anatomy: a, seed: seed)
+        let margin = Consolidation.marginMM
+        guard sd < margin + px else { return hu }
+        var out = hu
+        out += (-420 - out) * 0.75 * Scene.smooth((margin - sd) / margin)
+        // Patchy inside: airless lung with ground-glass islands (partly filled acini), denser
+        // towards the centre.
+        let patch = Scene.valueNoise(x / 7, y / 7, z / 7, seed: seed &+ 67)
+        let depth = Scene.smooth(-sd / 8)
+        let solid = Scene.smooth((patch + 0.2 + 0.5 * depth) / 0.35)
+        let texture = 14 * Scene.valueNoise(x / 2.5, y / 2.5, z / 2.5, seed: seed &+ 69)
+        let level = -330 + (cons.hu + 330) * solid + texture
+        out += (level - out) * coverage(sd)
+        return out
+    }
+
+    /// Mixes pleural fluid into lung HU `hu` at `depthMM` below the lung's surface where the
+    /// effusion is `thicknessMM` deep: the compressed lung along the fluid becomes airless
+    /// (soft tissue, with a ground-glass fringe on the aerated side), and the fluid itself is
+    /// written into `hu`. Returns the fluid's coverage, which is not lung.
+    @inline(__always)
+    func pleuralFluid(_ hu: inout Double, _ effusion: PleuralEffusion, thicknessMM t: Double, depthMM: Double,
+                      x: Double, y: Double, z: Double, seed: UInt64) -> Double {
+        let rim = PleuralEffusion.rimMM(thicknessMM: t)
+        guard depthMM < t + rim + 2.5 + px else { return 0 }
+        hu += (-520 - hu) * 0.7 * Scene.smooth((t + rim + 2.5 - depthMM) / 2.5)
+        hu += ((a.contrast ? 70 : 30) - hu) * coverage(depthMM - t - rim)
+        let fluid = coverage(depthMM - t)
+        let water = effusion.fluidHU + 4 * Scene.valueNoise(x / 6, y / 6, z / 6, seed: seed &+ 71)
+        hu += (water - hu) * fluid
+        return fluid
     }
 
     /// Smoothstep of t clamped to [0, 1].

@@ -29,6 +29,13 @@ public struct PhantomTruth: Codable, Sendable {
         public var emphysemaParaseptal: Bool?
         /// Dependent atelectasis severity in (0, 1]; absent when the case has none.
         public var atelectasisSeverity: Double?
+        /// Pleural effusion; absent when the case has none.
+        public var pleuralEffusion: Effusion?
+        /// Lobar consolidation; absent when the case has none.
+        public var consolidation: ConsolidationRegion?
+        /// Nodules drawn for the case but left out because the effusion or consolidation would
+        /// cover them; absent when none.
+        public var nodulesCoveredByPathology: [String]?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -37,6 +44,33 @@ public struct PhantomTruth: Codable, Sendable {
             case pixelSpacingMM = "pixel_spacing_mm", sliceSpacingMM = "slice_spacing_mm", storage, nodules
             case emphysemaSeverity = "emphysema_severity", emphysemaParaseptal = "emphysema_paraseptal"
             case atelectasisSeverity = "atelectasis_severity"
+            case pleuralEffusion = "pleural_effusion", consolidation
+            case nodulesCoveredByPathology = "nodules_covered_by_pathology"
+        }
+    }
+
+    /// A pleural effusion: which side(s), its greatest depth, and the LPS z (mm) above which
+    /// there is none.
+    public struct Effusion: Codable, Sendable {
+        public var sides: String
+        public var maximumThicknessMM: Double
+        public var topZMM: Double
+
+        enum CodingKeys: String, CodingKey {
+            case sides, maximumThicknessMM = "maximum_thickness_mm", topZMM = "top_z_mm"
+        }
+    }
+
+    /// A consolidation: the centre (LPS mm) and semi-axes of the ellipsoid it is drawn from
+    /// (its outline is irregular and cut by the lobe's fissures), lung and lobe, mean HU.
+    public struct ConsolidationRegion: Codable, Sendable {
+        public var centerMM: [Double]
+        public var semiAxesMM: [Double]
+        public var lobe: String
+        public var hu: Double
+
+        enum CodingKeys: String, CodingKey {
+            case centerMM = "center_mm", semiAxesMM = "semi_axes_mm", lobe, hu
         }
     }
 
@@ -83,6 +117,19 @@ public struct PhantomTruth: Codable, Sendable {
                     emphysemaParaseptal: phantom.emphysemaSeverity > 0 ? phantom.paraseptalEmphysema : nil,
                     atelectasisSeverity: phantom.atelectasisSeverity > 0
                         ? (phantom.atelectasisSeverity * 1000).rounded() / 1000 : nil,
+                    pleuralEffusion: phantom.pleuralEffusion.map { e in
+                        Effusion(sides: e.sides[0] && e.sides[1] ? "both" : (e.sides[0] ? "right" : "left"),
+                                 maximumThicknessMM: (e.maximumThicknessMM * 10).rounded() / 10,
+                                 topZMM: (phantom.patientPosition(ofAnatomy: SIMD3(0, 0, e.topZ)).z * 10).rounded() / 10)
+                    },
+                    consolidation: phantom.consolidation.map { c in
+                        let p = phantom.patientPosition(ofAnatomy: c.center)
+                        let names = c.side == 0 ? ["right upper", "right middle", "right lower"] : ["left upper", "left lower"]
+                        return ConsolidationRegion(centerMM: [p.x, p.y, p.z].map { ($0 * 10).rounded() / 10 },
+                                                   semiAxesMM: [c.semiAxesMM.x, c.semiAxesMM.y, c.semiAxesMM.z].map { ($0 * 10).rounded() / 10 },
+                                                   lobe: names[c.lobe], hu: (c.hu * 10).rounded() / 10)
+                    },
+                    nodulesCoveredByPathology: phantom.nodulesCoveredByPathology.isEmpty ? nil : phantom.nodulesCoveredByPathology,
                     nodules: nodules)
     }
 }

@@ -1,0 +1,138 @@
+import Foundation
+
+// Pathology besides nodules and emphysema/atelectasis that a detector meets on real chest CT
+// and must not call a nodule: pleural effusion and lobar consolidation. Each is drawn per
+// case from its own random stream (so a seed's scans without them stay as they were); the
+// renderer paints them in the lung pass (`Scene.effusion`, `Scene.consolidation`), and a
+// nodule they would cover is not placed (it would be invisible, so it cannot be truth).
+
+/// Free pleural fluid in a supine patient (Fleischner Society glossary, Hansell et al.,
+/// Radiology 2008;246:697-722; CT appearance as in Webb, Müller & Naidich, *High-Resolution
+/// CT of the Lung*): a dependent crescent along the posterior chest wall, thickest at the
+/// base and in the posterior costophrenic recess, thinning towards the front and upwards,
+/// of water density (transudate 0-15 HU, exudate up to ~30), with a band of compressed,
+/// airless lung (passive atelectasis) along its surface.
+public struct PleuralEffusion: Sendable, Equatable {
+    /// Which pleural spaces hold fluid (index 0 right, 1 left).
+    public let sides: [Bool]
+    /// Greatest fluid depth below the lung's surface (mm), at the posterior base.
+    public let maximumThicknessMM: Double
+    /// Anatomy-frame height (mm) above which there is no fluid.
+    public let topZ: Double
+    /// Mean HU of the fluid.
+    public let fluidHU: Double
+
+    static func draw(anatomy a: ChestAnatomy, random r: inout PhantomRandom) -> PleuralEffusion {
+        let which = r.weighted([(0, 0.35), (1, 0.25), (2, 0.4)])
+        return PleuralEffusion(sides: [which != 1, which != 0],
+                               maximumThicknessMM: r.uniform(8, 40) * a.scale,
+                               topZ: a.lungHeightMM * r.uniform(0.15, 0.45),
+                               fluidHU: r.uniform(2, 25))
+    }
+
+    /// Fluid depth (mm below the lung's analytic surface) in lung `side` at height `z`, where
+    /// `posterior` is 0 at the front of the lung's section and 1 at its back.
+    @inline(__always)
+    func thicknessMM(side: Int, z: Double, posterior: Double) -> Double {
+        guard sides[side], z < topZ else { return 0 }
+        let height = Scene.smooth((topZ - z) / Swift.max(20, 0.6 * topZ + 30))
+        let back = Scene.smooth((posterior - 0.3) / 0.55)
+        return maximumThicknessMM * height * back
+    }
+
+    /// Thickness (mm) of the compressed lung along the fluid's surface.
+    @inline(__always)
+    static func rimMM(thicknessMM t: Double) -> Double { 1.5 + 0.08 * t }
+
+    /// Depth of `p` below the surface of each lung with fluid that holds it, with the fluid's
+    /// thickness there (analytic; not for hot loops).
+    private func depths(_ p: SIMD3<Double>, anatomy a: ChestAnatomy) -> [(depthMM: Double, thicknessMM: Double)] {
+        (0..<2).compactMap { side in
+            guard sides[side], let sec = a.lungSection(side: side, z: p.z) else { return nil }
+            let sd = a.lungShapeDistance(side: side, x: p.x, y: p.y, z: p.z, section: sec)
+            guard sd < 0 else { return nil }
+            let posterior = Swift.min(1, Swift.max(0, (p.y - sec.cy + sec.bA) / (sec.bA + sec.bP)))
+            let t = thicknessMM(side: side, z: p.z, posterior: posterior)
+            return t > 0.2 ? (-sd, t) : nil
+        }
+    }
+
+    /// Whether anatomy-frame point `p` lies in the fluid or its atelectatic rim, widened by
+    /// `marginMM`.
+    func covers(_ p: SIMD3<Double>, anatomy a: ChestAnatomy, marginMM: Double = 0) -> Bool {
+        depths(p, anatomy: a).contains { $0.depthMM < $0.thicknessMM + PleuralEffusion.rimMM(thicknessMM: $0.thicknessMM) + marginMM }
+    }
+
+    /// How far (mm) `p` lies inside the fluid, measured to the fluid's surface against the
+    /// lung; nil when `p` is not in the fluid.
+    public func fluidDepthMM(_ p: SIMD3<Double>, anatomy a: ChestAnatomy) -> Double? {
+        depths(p, anatomy: a).first { $0.depthMM < $0.thicknessMM }.map { $0.thicknessMM - $0.depthMM }
+    }
+}
+
+/// Lobar (or segmental) consolidation, as in bacterial pneumonia (Fleischner Society
+/// glossary: "a homogeneous increase in pulmonary parenchymal attenuation that obscures the
+/// margins of vessels and airway walls"; air bronchograms may be present): an irregular
+/// region of soft-tissue density inside one lobe, cut flat by the lobe's fissure, with a
+/// ground-glass margin. The airways running through it stay dark (air bronchograms) and the
+/// vessels vanish in it (without contrast) because the renderer draws both on top of it.
+public struct Consolidation: Sendable, Equatable {
+    /// Lung (0 right, 1 left) and lobe (`ChestAnatomy.lobe`) holding it.
+    public let side: Int
+    public let lobe: Int
+    /// Centre (anatomy frame, mm) and semi-axes (mm) of the ellipsoid it is drawn from.
+    public let center: SIMD3<Double>
+    public let semiAxesMM: SIMD3<Double>
+    /// Mean HU of the airless lung.
+    public let hu: Double
+    /// Width (mm) of the ground-glass margin.
+    static let marginMM = 5.0
+
+    static func draw(anatomy a: ChestAnatomy, random r: inout PhantomRandom) -> Consolidation? {
+        let side = r.chance(0.55) ? 0 : 1
+        let (lo, hi) = a.lungBounds(side: side)
+        let axes = SIMD3(r.uniform(18, 40), r.uniform(18, 40), r.uniform(20, 50)) * a.scale
+        // A centre well inside the lung, lower lobes more often (aspiration, most pneumonias).
+        for _ in 0..<400 {
+            let p = SIMD3(r.uniform(lo.x, hi.x), r.uniform(lo.y, hi.y), r.uniform(lo.z, hi.z))
+            let (d, s) = a.lungDistance(p)
+            guard s == side, d < -12 * a.scale else { continue }
+            let lobe = a.lobe(side: side, p)
+            let lower = (side == 0 && lobe == 2) || (side == 1 && lobe == 1)
+            if !lower && r.chance(0.4) { continue }
+            return Consolidation(side: side, lobe: lobe, center: p, semiAxesMM: axes,
+                                 hu: a.contrast ? r.uniform(45, 70) : r.uniform(25, 45))
+        }
+        return nil
+    }
+
+    /// Largest extent from the centre (mm), for bounding boxes.
+    var boundingRadiusMM: Double { semiAxesMM.max() * 1.3 + Consolidation.marginMM }
+
+    /// Signed distance (mm, negative inside; approximate) to the consolidation's surface at
+    /// `p`: the ellipsoid with a noisy outline, cut by the lobe's fissures. `seed` picks the
+    /// outline's noise.
+    @inline(__always)
+    func signedDistance(_ p: SIMD3<Double>, anatomy a: ChestAnatomy, seed: UInt64) -> Double {
+        let q = (p - center) / semiAxesMM
+        let f = (q * q).sum().squareRoot()
+        let rr = ((p - center) * (p - center)).sum().squareRoot()
+        var sd = f > 1e-9 ? rr * (f - 1) / f : -semiAxesMM.min()
+        // A ragged outline: lobular bumps of ~10 mm and acinar ones of ~3 mm.
+        sd += 0.3 * semiAxesMM.min() * Scene.valueNoise(p.x / 11, p.y / 11, p.z / 11, seed: seed &+ 61)
+            + 2.5 * Scene.valueNoise(p.x / 3, p.y / 3, p.z / 3, seed: seed &+ 63)
+        // The lobe's own region: a signed distance to its fissure(s) (negative inside).
+        let fissures = a.fissureDistances(side: side, p)
+        let lobeDistance: Double
+        if side == 0 {
+            switch lobe {
+            case 2: lobeDistance = fissures.oblique
+            case 1: lobeDistance = Swift.max(-fissures.oblique, fissures.minor)
+            default: lobeDistance = Swift.max(-fissures.oblique, -fissures.minor)
+            }
+        } else {
+            lobeDistance = lobe == 1 ? fissures.oblique : -fissures.oblique
+        }
+        return Swift.max(sd, lobeDistance)
+    }
+}
