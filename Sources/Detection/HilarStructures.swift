@@ -94,18 +94,10 @@ enum HilarStructures {
             marked[i] = true
             stack.append(i)
         }
-        let nx = band.nx, ny = band.ny, nz = band.nz, plane = band.plane
-        @inline(__always) func visit(_ j: Int) {
-            if !marked[j], tissue[j], toEroded[j] <= r2 { marked[j] = true; stack.append(j) }
-        }
         while let i = stack.popLast() {
-            let x = i % nx, y = (i / nx) % ny, z = i / plane
-            if x > 0 { visit(i - 1) }
-            if x + 1 < nx { visit(i + 1) }
-            if y > 0 { visit(i - nx) }
-            if y + 1 < ny { visit(i + nx) }
-            if z > 0 { visit(i - plane) }
-            if z + 1 < nz { visit(i + plane) }
+            band.forEachFaceNeighbour(of: i) { j in
+                if !marked[j], tissue[j], toEroded[j] <= r2 { marked[j] = true; stack.append(j) }
+            }
         }
         // Back to the crop, inside the lung mask only.
         var result = [Bool](repeating: false, count: size.count)

@@ -8,6 +8,9 @@ import Volumes
 public struct DetectorCandidate: Sendable {
     public var features: [Double]
     public var finding: Finding
+    /// The lung opacity holding the finding's centre (`LungOpacities`; unique per study), 0
+    /// for none: findings of one opacity are reported once.
+    public var opacity: Int = 0
 }
 
 /// Lung-nodule detector for chest CT (docs/detection.md):
@@ -15,6 +18,7 @@ public struct DetectorCandidate: Sendable {
 /// per-candidate segmentation and measurement at native resolution -> candidates centred
 /// outside the lung mask, on a hilar structure, against a main bronchus's wall or on the
 /// mediastinum's edge dropped ->
+/// pieces of one lung opacity (a consolidation, a mass) joined ->
 /// false-positive model score (boosted trees on the features, joined in 3D by the patch
 /// network's look at the HU cube around the candidate) -> Lung-RADS -> triage.
 /// Volumes with fewer than `minimumSlicesFor3D` slices are processed slice by slice in 2D.
@@ -114,16 +118,19 @@ public struct NoduleDetector: Sendable {
     static func assessment(from candidates: [DetectorCandidate], configuration: DetectorConfiguration,
                            timing: [String: Double]) -> StudyAssessment {
         var kept: [Finding] = []
+        var keptOpacities: Set<Int> = []
         for c in candidates.sorted(by: { $0.finding.score > $1.finding.score }) {
             let f = c.finding
             guard f.score >= configuration.minimumScore, f.diameterMM >= configuration.minimumDiameterMM else { continue }
-            // The same nodule found from two candidates: keep the higher score.
+            // The same nodule found from two candidates, or two pieces of one opacity: keep
+            // the higher score.
             let duplicate = kept.contains { k in
                 let d = k.centerMM - f.centerMM
                 return (d * d).sum().squareRoot() < max(k.diameterMM, f.diameterMM) / 2
             }
-            if duplicate { continue }
+            if duplicate || (c.opacity != 0 && keptOpacities.contains(c.opacity)) { continue }
             kept.append(f)
+            keptOpacities.insert(c.opacity)
             if kept.count >= configuration.maximumFindings { break }
         }
         for i in kept.indices { kept[i].rank = i + 1; kept[i].id = "F\(i + 1)" }
@@ -156,6 +163,7 @@ public struct NoduleDetector: Sendable {
         let axial = stepLength > 0 && abs(step.z) > 0.8 * stepLength
         let superiorIsHighZ: Bool? = axial ? step.z > 0 : nil
         var out: [DetectorCandidate] = []
+        var opacityOffset = 0   // opacity labels unique over the slices of 2D mode
         var lungsFound = false
         for slice in slicesToRun {
             let grid = timed("resample") {
@@ -179,6 +187,10 @@ public struct NoduleDetector: Sendable {
                                                    airThresholdHU: Float(configuration.airThresholdHU),
                                                    radiusMM: configuration.hilarOpeningRadiusMM, workers: workers)
                 if configuration.mediastinalMarginMM > 0 { lungs.mediastinum = mediastinum }
+            }
+            let opacities = timed("opacities") {
+                LungOpacities.find(grid: grid, lungs: lungs, thresholdHU: LungOpacities.thresholdHU,
+                                   radiusMM: configuration.opacityRadiusMM, workers: workers)
             }
             let blobs = timed("candidates") {
                 BlobFilter.candidates(grid: grid, lungs: lungs, configuration: configuration, workers: workers)
@@ -249,8 +261,13 @@ public struct NoduleDetector: Sendable {
                     minHU: m.minHU, maxHU: m.maxHU, type: m.type, lungRADS: category, lungSide: side,
                     lungZone: zone, sphericity: m.elongation, vesselness: max(0, min(1, 1 - m.blob.roundness)),
                     distanceToPleuraMM: m.distanceToPleuraMM)
-                out.append(DetectorCandidate(features: m.features, finding: finding))
+                var gridCenter = grid.gridPosition(ofNative: m.centerVoxel)
+                if twoD { gridCenter.z = 0 }
+                let opacity = opacities.label(atGridPosition: gridCenter)
+                out.append(DetectorCandidate(features: m.features, finding: finding,
+                                             opacity: opacity == 0 ? 0 : opacityOffset + opacity))
             }
+            opacityOffset += opacities.count
         }
         if !lungsFound { throw DetectionError.noLungs(reason: "no slice holds an enclosed air region the size of a lung") }
         return (out, timing)

@@ -12,6 +12,17 @@ struct GridSize: Equatable {
     @inline(__always) func index(_ x: Int, _ y: Int, _ z: Int) -> Int { (z * ny + y) * nx + x }
     /// The (x, y, z) of linear index `i`: the inverse of `index`.
     @inline(__always) func position(of i: Int) -> SIMD3<Int> { SIMD3(i % nx, (i / nx) % ny, i / plane) }
+    /// Calls `body` with the linear index of each face neighbour (6-connectivity) of voxel `i`
+    /// that lies inside the grid: the step of the flood fills.
+    @inline(__always) func forEachFaceNeighbour(of i: Int, _ body: (Int) -> Void) {
+        let x = i % nx, y = (i / nx) % ny, z = i / plane
+        if x > 0 { body(i - 1) }
+        if x + 1 < nx { body(i + 1) }
+        if y > 0 { body(i - nx) }
+        if y + 1 < ny { body(i + nx) }
+        if z > 0 { body(i - plane) }
+        if z + 1 < nz { body(i + plane) }
+    }
 }
 
 /// Runs `body(i)` for i in 0..<count on `workers` threads (the Kernels module's slab policy).

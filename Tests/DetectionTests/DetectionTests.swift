@@ -728,6 +728,65 @@ struct LungRADSTests {
     }
 }
 
+@Suite("Lung opacities")
+struct LungOpacityTests {
+    /// Left lung: a lumpy dense mass (+30 HU), three overlapping 7-8 mm balls 26 mm end to
+    /// end, like a small consolidation. Right lung: two 14 mm nodules (thick enough to be
+    /// opacities themselves) 10 mm apart, joined by a 1 mm-radius vessel.
+    let massParts = [SIMD3<Double>(70, 31, 30), SIMD3(70, 40, 30), SIMD3(71, 48, 31)]
+    let nodules = [SIMD3<Double>(26, 28, 30), SIMD3(26, 52, 30)]
+
+    func lungsAndOpacities() throws -> (LungOpacities, WorkingGrid) {
+        var chest = SyntheticChest()
+        chest.objects = zip(massParts, [7.0, 8, 7]).map { (.ball(center: $0, radiusMM: $1), 30) }
+        chest.objects += nodules.map { (.ball(center: $0, radiusMM: 7), 40) }
+        chest.objects.append((.tube(from: nodules[0], to: nodules[1], radiusMM: 1), 40))
+        let volume = chest.makeVolume()
+        let config = DetectorConfiguration()
+        let grid = WorkingGrid(volume: volume, spacingMM: config.workingSpacingMM, workers: 2)
+        var lungs = try LungSegmentation.segment(grid: grid, configuration: config, superiorIsHighZ: true, workers: 2)
+        lungs.mediastinum = HilarStructures.mediastinum(lungs: lungs)
+        let opacities = LungOpacities.find(grid: grid, lungs: lungs, thresholdHU: LungOpacities.thresholdHU,
+                                           radiusMM: config.opacityRadiusMM, workers: 2)
+        return (opacities, grid)
+    }
+
+    @Test("a thick opacity is one, nodules joined by a thin vessel are not joined")
+    func components() throws {
+        let (opacities, grid) = try lungsAndOpacities()
+        func label(_ p: SIMD3<Double>) -> Int { opacities.label(atGridPosition: p / grid.spacingMM) }
+        let mass = massParts.map(label)
+        #expect(mass[0] != 0 && mass.allSatisfy { $0 == mass[0] }, "mass labels \(mass)")
+        let joined = nodules.map(label)
+        #expect(joined[0] != 0 && joined[1] != 0 && joined[0] != joined[1], "nodule labels \(joined)")
+        #expect(!joined.contains(mass[0]))
+        // Healthy lung between the mass and the pleura, and the vessel's midpoint: no opacity.
+        #expect(label(SIMD3(26, 40, 30)) == 0)
+        #expect(label(SIMD3(56, 40, 44)) == 0)
+        let off = LungOpacities.find(grid: grid, lungs: try LungSegmentation.segment(
+            grid: grid, configuration: DetectorConfiguration(), superiorIsHighZ: true, workers: 2),
+            thresholdHU: LungOpacities.thresholdHU, radiusMM: 0, workers: 2)
+        #expect(off.count == 0 && off.label(atGridPosition: massParts[1] / grid.spacingMM) == 0)
+    }
+
+    @Test("findings of one opacity are reported once, the highest score")
+    func merge() {
+        func candidate(_ score: Double, x: Double, opacity: Int) -> DetectorCandidate {
+            DetectorCandidate(features: [], finding: Finding(
+                id: "", rank: 0, score: score, centerMM: SIMD3(x, 0, 0), centerVoxel: .zero, diameterMM: 9,
+                longAxisMM: 10, shortAxisMM: 8, equivalentDiameterMM: 9, volumeMM3: 380, meanHU: 20, minHU: -500,
+                maxHU: 90, type: .solid, lungRADS: .category4A, lungSide: "right", lungZone: "upper", sphericity: 0.9,
+                vesselness: 0.1, distanceToPleuraMM: 8), opacity: opacity)
+        }
+        let candidates = [candidate(0.6, x: 0, opacity: 3), candidate(0.9, x: 30, opacity: 3),
+                          candidate(0.7, x: 60, opacity: 0), candidate(0.8, x: 90, opacity: 0),
+                          candidate(0.5, x: 120, opacity: 4)]
+        let a = NoduleDetector.assessment(from: candidates, configuration: DetectorConfiguration(), timing: [:])
+        #expect(a.findings.map(\.score) == [0.9, 0.8, 0.7, 0.5])
+        #expect(a.findings.map(\.centerMM.x) == [30, 90, 60, 120])
+    }
+}
+
 @Suite("Configuration")
 struct ConfigurationTests {
     @Test("decodes a partial dictionary, missing keys take defaults")
@@ -738,7 +797,7 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 29)
+        #expect(DetectorConfiguration.validKeys.count == 30)
         #expect(DetectorConfiguration.validKeys.contains("patch_network"))
         #expect(DetectorConfiguration.validKeys.contains("airway_wall_mm"))
         let wall = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 1.5}"#.utf8))
