@@ -6,7 +6,7 @@ import Foundation
 /// consolidation answers the dot filter at a dozen places along its edge, and each piece
 /// measures like a solid or part-solid nodule against the pleura, so without this a
 /// pneumonia fills the worklist with "nodules" (development seed 1300 with
-/// `--consolidation-fraction 0.5`: 10-23 findings per consolidation, docs/detection.md).
+/// `--consolidation-fraction 0.5`: 11-22 false positives per consolidation, docs/detection.md).
 ///
 /// A consolidation that reaches the pleura is continuous with the chest wall, so the lung
 /// mask leaves it out, as it leaves out the wall: the opacities are looked for in the lungs'
