@@ -42,6 +42,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("consolidation-fraction"),
             help: "Fraction of cases with a lobar consolidation (air bronchograms, cut by a fissure); default none.")
     var consolidationFraction: Double?
+    @Option(name: .customLong("motion-fraction"),
+            help: "Fraction of cases with a breathing artefact (a band of slices displaced 3-10 mm); default none.")
+    var motionFraction: Double?
     @Option(help: "Pixel representation: signed, unsigned or random.") var pixels: String = "random"
     @Option(help: "Rescale intercept: 0, -1024 or random.") var intercept: String = "random"
     @Option(help: "Transfer syntax: explicit, implicit or random.") var vr: String = "random"
@@ -68,6 +71,7 @@ struct PhantomCommand: ParsableCommand {
         o.atelectasisFraction = atelectasisFraction
         o.effusionFraction = effusionFraction
         o.consolidationFraction = consolidationFraction
+        o.motionFraction = motionFraction
         o.pngCopies = png
         o.jpegCopies = jpeg
         func choice(_ name: String, _ value: String, _ yes: String, _ no: String) throws -> Bool? {

@@ -351,3 +351,90 @@ private func pixels(_ p: PhantomCase, z: Double) -> [(point: SIMD3<Double>, inde
         #expect(airwayPixels > 5, "\(airwayPixels) airway pixels inside the consolidations")
     }
 }
+
+// Breathing artefact (`PhantomOptions.motionFraction`).
+@Suite struct PhantomMotionTests {
+    /// Thin slices (1 mm, so one sub-slice each) through the lungs, no nodules.
+    private func options(motion: Double?) -> PhantomOptions {
+        var o = PhantomOptions()
+        o.size = 96
+        o.slices = 60
+        o.sliceSpacingMM = 1
+        o.vesselTerritories = 150
+        o.cleanFraction = 1
+        o.motionFraction = motion
+        return o
+    }
+
+    /// Outside the band each slice is the slice without the artefact; inside it, the plane
+    /// `shiftMM` away; nodules never lie where the band is or shows.
+    @Test func theBandShowsDisplacedAnatomyAndTheRestIsUnchanged() throws {
+        var checked = 0
+        for i in 0..<4 {
+            let plain = PhantomGenerator(options: options(motion: nil), seed: 101).plan(case: i)
+            let moved = PhantomGenerator(options: options(motion: 1), seed: 101).plan(case: i)
+            #expect(plain.respiratoryMotion == nil)
+            guard let m = moved.respiratoryMotion else { continue }
+            checked += 1
+            #expect(abs(m.shiftMM) >= 3 && abs(m.shiftMM) <= 10)
+            #expect(moved.subSlices == 1)
+            let a = Scene(plain), b = Scene(moved)
+            var sa = SliceScratch(count: plain.columns * plain.rows), sb = sa
+            var out1 = [Float](repeating: 0, count: plain.columns * plain.rows), out2 = out1
+            func slice(_ scene: Scene, _ k: Int, _ scratch: inout SliceScratch, _ out: inout [Float]) {
+                out.withUnsafeMutableBufferPointer { scene.renderSlice(k, into: $0, scratch: &scratch) }
+            }
+            for k in [m.firstSlice - 1, m.lastSlice + 1] where k >= 0 && k < plain.slices {
+                slice(a, k, &sa, &out1); slice(b, k, &sb, &out2)
+                #expect(out1 == out2, "case \(i): slice \(k) outside the band changed")
+            }
+            let k = (m.firstSlice + m.lastSlice) / 2
+            slice(b, k, &sb, &out2)
+            let shifted = renderPlane(plain, z: plain.gridOrigin.z + Double(k) * plain.sliceSpacingMM + m.shiftMM)
+            #expect(out2 == shifted, "case \(i): slice \(k) is not the plane \(m.shiftMM) mm away")
+            slice(a, k, &sa, &out1)
+            #expect(out1 != out2)
+        }
+        #expect(checked >= 3)
+        // With nodules: none where the band is or shows (3 mm to spare).
+        var o = options(motion: 1)
+        o.cleanFraction = 0
+        o.slices = 200
+        o.sliceSpacingMM = 1.5
+        o.minNodules = 4
+        o.maxNodules = 8
+        var withNodules = 0
+        for i in 0..<6 {
+            let p = PhantomGenerator(options: o, seed: 102).plan(case: i)
+            guard let m = p.respiratoryMotion else { continue }
+            if !p.nodules.isEmpty { withNodules += 1 }
+            let z0 = p.gridOrigin.z + Double(m.firstSlice) * p.sliceSpacingMM - p.sliceSpacingMM / 2
+            let z1 = p.gridOrigin.z + Double(m.lastSlice) * p.sliceSpacingMM + p.sliceSpacingMM / 2
+            for n in p.nodules {
+                let reach = n.boundingRadiusMM + 3
+                #expect(n.center.z < z0 + min(0, m.shiftMM) - reach || n.center.z > z1 + max(0, m.shiftMM) + reach,
+                        "case \(i): nodule \(n.id) at z \(n.center.z) in the band \(z0)...\(z1) shifted \(m.shiftMM)")
+            }
+        }
+        #expect(withNodules >= 3, "\(withNodules) of 6 cases with both a band and nodules")
+    }
+
+    @Test func truthRecordsTheBandInPatientZ() throws {
+        var o = options(motion: 1)
+        o.size = 32
+        let g = PhantomGenerator(options: o, seed: 103)
+        let plan = g.plan(case: 0)
+        let m = try #require(plan.respiratoryMotion)
+        let e = PhantomTruth.entry(for: plan, folder: "c", format: "dicom")
+        let t = try #require(e.respiratoryMotion)
+        let first = plan.patientPosition(ofAnatomy: SIMD3(0, 0, plan.gridOrigin.z + Double(m.firstSlice) * plan.sliceSpacingMM)).z
+        #expect(abs(t.fromZMM - first) < 0.001)
+        #expect(abs(t.toZMM - t.fromZMM - Double(m.lastSlice - m.firstSlice) * plan.sliceSpacingMM) < 0.002)
+        #expect(t.shiftMM == (m.shiftMM * 100).rounded() / 100)
+        #expect(throws: PhantomError.self) {
+            var bad = o
+            bad.motionFraction = -1
+            try bad.validate()
+        }
+    }
+}

@@ -55,6 +55,8 @@ public struct PhantomCase: Sendable {
     /// Ids of nodules drawn for the case but not placed because the effusion or the
     /// consolidation would have covered them (the remaining ids keep their numbers).
     public let nodulesCoveredByPathology: [String]
+    /// A breathing artefact (`PhantomOptions.motionFraction`), nil when the case has none.
+    public let respiratoryMotion: RespiratoryMotion?
 
     // Storage.
     public let storage: PhantomStorage
@@ -63,6 +65,12 @@ public struct PhantomCase: Sendable {
     /// Affine of the generation grid (voxel -> LPS mm).
     public var gridToPatient: (origin: SIMD3<Double>, column: SIMD3<Double>, row: SIMD3<Double>, slice: SIMD3<Double>) {
         (gridOrigin + patientOffset, SIMD3(pixelSpacingMM, 0, 0), SIMD3(0, pixelSpacingMM, 0), SIMD3(0, 0, sliceSpacingMM))
+    }
+
+    /// Anatomy-frame height (mm) shown by generation slice `k`: its own position, displaced
+    /// within a breathing artefact's band.
+    public func sliceCentreZ(_ k: Int) -> Double {
+        gridOrigin.z + Double(k) * sliceSpacingMM + (respiratoryMotion?.shiftMM(slice: k) ?? 0)
     }
 
     /// Anatomy-frame point -> LPS mm.
@@ -307,6 +315,15 @@ public struct PhantomCase: Sendable {
         }
         nodulesCoveredByPathology = covered
         self.nodules = nodules
+        var motionRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 12_000_041)
+        if let fraction = options.motionFraction, fraction > 0, motionRandom.chance(fraction) {
+            let lungLow = Swift.min(a.lungBounds(side: 0).min.z, a.lungBounds(side: 1).min.z)
+            respiratoryMotion = RespiratoryMotion.draw(
+                slices: slices, firstZ: gridOrigin.z, spacingMM: sliceSpacingMM,
+                lungZ: lungLow...a.lungHeightMM, nodules: nodules, random: &motionRandom)
+        } else {
+            respiratoryMotion = nil
+        }
 
         storage = PhantomStorage(random: &r, options: options)
         identity = PhantomIdentity(seed: seed, index: index)

@@ -1,7 +1,8 @@
 import Foundation
 
 // Pathology besides nodules and emphysema/atelectasis that a detector meets on real chest CT
-// and must not call a nodule: pleural effusion and lobar consolidation. Each is drawn per
+// and must not call a nodule: pleural effusion and lobar consolidation; and a breathing
+// artefact (`RespiratoryMotion`). Each is drawn per
 // case from its own random stream (so a seed's scans without them stay as they were); the
 // renderer paints them in the lung pass (`Scene.effusion`, `Scene.consolidation`), and a
 // nodule they would cover is not placed (it would be invisible, so it cannot be truth).
@@ -135,4 +136,47 @@ public struct Consolidation: Sendable, Equatable {
         }
         return Swift.max(sd, lobeDistance)
     }
+}
+
+/// A breath during the scan (Barrett & Keat, "Artifacts in CT: recognition and avoidance",
+/// RadioGraphics 2004;24:1679-1691): the patient's chest moved while a band of slices was
+/// acquired, so those slices show the anatomy displaced cranio-caudally. At the band's two
+/// edges structures jump: vessels are cut off or repeated, the diaphragm shows a step in
+/// reformats, and a vessel's cut end looks like a nodule in the neighbouring slices.
+/// The band avoids the nodules (their truth stays exact).
+public struct RespiratoryMotion: Sendable, Equatable {
+    /// Generation slice indices (0 most inferior) of the band, inclusive.
+    public let firstSlice: Int
+    public let lastSlice: Int
+    /// Displacement (mm) of the anatomy shown in the band: each of its slices shows the
+    /// anatomy `shiftMM` above its own position (negative: below).
+    public let shiftMM: Double
+
+    /// A band of 4-12 % of the slices within the lungs, shifted 3-10 mm either way, clear of
+    /// every nodule (with 3 mm to spare) both where it is and where it shows anatomy from;
+    /// nil when 40 tries found no such band.
+    static func draw(slices: Int, firstZ: Double, spacingMM: Double, lungZ: ClosedRange<Double>,
+                     nodules: [PhantomNodule], random r: inout PhantomRandom) -> RespiratoryMotion? {
+        let shift = r.uniform(3, 10) * (r.chance(0.5) ? 1 : -1)
+        let length = Swift.max(2, Int((Double(slices) * r.uniform(0.04, 0.12)).rounded()))
+        let lo = Swift.max(0, Int(((lungZ.lowerBound - firstZ) / spacingMM).rounded(.up)))
+        let hi = Swift.min(slices - 1, Int(((lungZ.upperBound - firstZ) / spacingMM).rounded(.down))) - length + 1
+        guard hi > lo else { return nil }
+        for _ in 0..<40 {
+            let first = r.int(lo...hi)
+            let z0 = firstZ + Double(first) * spacingMM - spacingMM / 2
+            let z1 = firstZ + Double(first + length - 1) * spacingMM + spacingMM / 2
+            let clear = nodules.allSatisfy { n in
+                let reach = n.boundingRadiusMM + 3
+                let shown = (z0 + Swift.min(0, shift) - reach)...(z1 + Swift.max(0, shift) + reach)
+                return !shown.contains(n.center.z)
+            }
+            if clear { return RespiratoryMotion(firstSlice: first, lastSlice: first + length - 1, shiftMM: shift) }
+        }
+        return nil
+    }
+
+    /// The displacement (mm) of slice `k`: `shiftMM` in the band, 0 elsewhere.
+    @inline(__always)
+    func shiftMM(slice k: Int) -> Double { k >= firstSlice && k <= lastSlice ? shiftMM : 0 }
 }

@@ -155,13 +155,24 @@ final class Scene: @unchecked Sendable {
         ribCartilage = ph.ribIsCartilage
         mediastinal = anatomy.mediastinalTubes.map { (PaintTube(raster: TubeRaster($0.segment), hu: Float($0.hu), needsLung: false), $0.kind) }
         let z0 = ph.gridOrigin.z, dz = ph.sliceSpacingMM, n = ph.slices
+        let motion = ph.respiratoryMotion
         func buckets(_ tubes: [PaintTube], margin: Float) -> [[Int32]] {
             var b = [[Int32]](repeating: [], count: n)
             for (i, t) in tubes.enumerated() {
                 let lo = Int(((Double(t.raster.zMin - margin) - z0) / dz - 0.5).rounded(.down))
                 let hi = Int(((Double(t.raster.zMax + margin) - z0) / dz + 0.5).rounded(.up))
                 let l = Swift.max(0, lo), h = Swift.min(n - 1, hi)
-                if l <= h { for k in l...h { b[k].append(Int32(i)) } }
+                if l <= h { for k in l...h where motion?.shiftMM(slice: k) ?? 0 == 0 { b[k].append(Int32(i)) } }
+            }
+            // The breathing artefact's slices show other heights: their own buckets.
+            if let motion {
+                for k in motion.firstSlice...motion.lastSlice {
+                    let zc = ph.sliceCentreZ(k)
+                    for (i, t) in tubes.enumerated()
+                    where Double(t.raster.zMax + margin) >= zc - dz && Double(t.raster.zMin - margin) <= zc + dz {
+                        b[k].append(Int32(i))
+                    }
+                }
             }
             return b
         }
@@ -201,7 +212,7 @@ final class Scene: @unchecked Sendable {
     func renderSlice(_ k: Int, into dst: UnsafeMutableBufferPointer<Float>, scratch: inout SliceScratch) {
         let n = ph.subSlices
         for i in 0..<dst.count { dst[i] = 0 }
-        let zc = ph.gridOrigin.z + Double(k) * ph.sliceSpacingMM
+        let zc = ph.sliceCentreZ(k)
         for j in 0..<n {
             let z = zc + ((Double(j) + 0.5) / Double(n) - 0.5) * ph.sliceSpacingMM
             renderPlane(z: z, slice: k, scratch: &scratch)

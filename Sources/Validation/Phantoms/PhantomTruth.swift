@@ -36,6 +36,8 @@ public struct PhantomTruth: Codable, Sendable {
         /// Nodules drawn for the case but left out because the effusion or consolidation would
         /// cover them; absent when none.
         public var nodulesCoveredByPathology: [String]?
+        /// Breathing artefact; absent when the case has none.
+        public var respiratoryMotion: Motion?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -46,6 +48,20 @@ public struct PhantomTruth: Codable, Sendable {
             case atelectasisSeverity = "atelectasis_severity"
             case pleuralEffusion = "pleural_effusion", consolidation
             case nodulesCoveredByPathology = "nodules_covered_by_pathology"
+            case respiratoryMotion = "respiratory_motion"
+        }
+    }
+
+    /// A breathing artefact: the LPS z (mm) of the first and last slice of its band (as
+    /// stored, whatever the files' order) and how far (mm, + cranial) the anatomy they show
+    /// is displaced.
+    public struct Motion: Codable, Sendable {
+        public var fromZMM: Double
+        public var toZMM: Double
+        public var shiftMM: Double
+
+        enum CodingKeys: String, CodingKey {
+            case fromZMM = "from_z_mm", toZMM = "to_z_mm", shiftMM = "shift_mm"
         }
     }
 
@@ -130,6 +146,13 @@ public struct PhantomTruth: Codable, Sendable {
                                                    lobe: names[c.lobe], hu: (c.hu * 10).rounded() / 10)
                     },
                     nodulesCoveredByPathology: phantom.nodulesCoveredByPathology.isEmpty ? nil : phantom.nodulesCoveredByPathology,
+                    respiratoryMotion: phantom.respiratoryMotion.map { m in
+                        func z(_ k: Int) -> Double {
+                            let lps = phantom.patientPosition(ofAnatomy: SIMD3(0, 0, phantom.gridOrigin.z + Double(k) * phantom.sliceSpacingMM))
+                            return (lps.z * 1000).rounded() / 1000
+                        }
+                        return Motion(fromZMM: z(m.firstSlice), toZMM: z(m.lastSlice), shiftMM: (m.shiftMM * 100).rounded() / 100)
+                    },
                     nodules: nodules)
     }
 }
