@@ -45,7 +45,7 @@ struct LungOpacities {
     /// Closing radius of the lungs' envelope (mm): fills a bite of up to about twice this
     /// across.
     static let envelopeRadiusMM = 30.0
-    /// Depth (mm) of the envelope's rim left out (the chest wall the closing took in).
+    /// Depth (mm) of the envelope's rim left out (chest wall the closing took in).
     static let envelopeRimMM = 7.5
 
     /// No opacities (the rule off).
@@ -85,8 +85,8 @@ struct LungOpacities {
         let spacing = SIMD3(Double(block.x), Double(block.y), Double(block.z)) * grid.spacingMM
         let envelope = DistanceTransform.close(hasLung, size: size, spacing: spacing,
                                                radiusMM: envelopeRadiusMM, workers: workers)
-        // The envelope's rim goes: the ribs indent the lung, so the closing takes in the chest
-        // wall between them, a band that would join every opacity along the pleura.
+        // The envelope's rim goes: where the lung's outline is concave the closing also takes
+        // in chest wall, a band that joined nodules 94 mm apart along the pleura.
         let rim2 = Float(envelopeRimMM * envelopeRimMM)
         let toOutside = DistanceTransform.squaredDistance(isFeature: envelope.map { !$0 }, size: size,
                                                           spacing: spacing, workers: workers)
