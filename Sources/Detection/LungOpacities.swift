@@ -16,9 +16,9 @@ import Foundation
 /// How (on a grid of about `coarseSpacingMM`, blocks of the working grid, in the lung mask's
 /// crop; the opacities are large, so the coarse grid loses nothing that matters and keeps
 /// the step cheap):
-/// 1. *envelope*: the blocks holding lung, closed with a ball of `envelopeRadiusMM`, without
-///    its outer `envelopeRimMM` and the mediastinum (`HilarStructures.mediastinum`, when the
-///    detector traced it);
+/// 1. *envelope*: the blocks holding lung, closed with a ball of `envelopeRadiusMM` (on a
+///    grid padded by the radius, `closeWithPadding`), without the mediastinum
+///    (`HilarStructures.mediastinum`, when the detector traced it);
 /// 2. *dense*: envelope blocks whose mean HU is at or above `thresholdHU`;
 /// 3. a morphological opening with a ball of `radiusMM`: vessels and airway walls thinner
 ///    than the ball's diameter, and nodules smaller than it, go;
@@ -45,8 +45,6 @@ struct LungOpacities {
     /// Closing radius of the lungs' envelope (mm): fills a bite of up to about twice this
     /// across.
     static let envelopeRadiusMM = 30.0
-    /// Depth (mm) of the envelope's rim left out (chest wall the closing took in).
-    static let envelopeRimMM = 7.5
 
     /// No opacities (the rule off).
     static let none = LungOpacities(labels: [], size: GridSize(nx: 0, ny: 0, nz: 0), block: SIMD3(1, 1, 1),
@@ -83,15 +81,10 @@ struct LungOpacities {
             }
         }
         let spacing = SIMD3(Double(block.x), Double(block.y), Double(block.z)) * grid.spacingMM
-        let envelope = DistanceTransform.close(hasLung, size: size, spacing: spacing,
-                                               radiusMM: envelopeRadiusMM, workers: workers)
-        // The envelope's rim goes: where the lung's outline is concave the closing also takes
-        // in chest wall, a band that joined nodules 94 mm apart along the pleura.
-        let rim2 = Float(envelopeRimMM * envelopeRimMM)
-        let toOutside = DistanceTransform.squaredDistance(isFeature: envelope.map { !$0 }, size: size,
-                                                          spacing: spacing, workers: workers)
+        let envelope = closeWithPadding(hasLung, size: size, spacing: spacing, radiusMM: envelopeRadiusMM,
+                                        workers: workers)
         var notDense = [Bool](repeating: true, count: size.count)
-        for b in 0..<size.count where toOutside[b] > rim2 && 2 * mediastinal[b] < voxels[b]
+        for b in 0..<size.count where envelope[b] && 2 * mediastinal[b] < voxels[b]
             && sumHU[b] >= thresholdHU * Float(voxels[b]) {
             notDense[b] = false
         }
@@ -120,6 +113,33 @@ struct LungOpacities {
             }
         }
         return LungOpacities(labels: labels, size: size, block: block, origin: origin, count: Int(count))
+    }
+
+    /// Closing of `mask` with a ball of `radiusMM` on a grid padded by the radius: the lung
+    /// mask's crop leaves only `closing_radius_mm` around the lungs, and a closing by distance
+    /// transforms does not erode from beyond the grid's edge, so without the padding everything
+    /// between the lungs and the crop's edge (chest wall, diaphragm) stayed in the envelope.
+    static func closeWithPadding(_ mask: [Bool], size: GridSize, spacing: SIMD3<Double>, radiusMM: Double,
+                                 workers: Int) -> [Bool] {
+        let pad = SIMD3(Int((radiusMM / spacing.x).rounded(.up)) + 1, Int((radiusMM / spacing.y).rounded(.up)) + 1,
+                        size.nz == 1 ? 0 : Int((radiusMM / spacing.z).rounded(.up)) + 1)
+        let padded = GridSize(nx: size.nx + 2 * pad.x, ny: size.ny + 2 * pad.y, nz: size.nz + 2 * pad.z)
+        var big = [Bool](repeating: false, count: padded.count)
+        for z in 0..<size.nz {
+            for y in 0..<size.ny {
+                let row = size.index(0, y, z), bigRow = padded.index(pad.x, y + pad.y, z + pad.z)
+                for x in 0..<size.nx where mask[row + x] { big[bigRow + x] = true }
+            }
+        }
+        let closed = DistanceTransform.close(big, size: padded, spacing: spacing, radiusMM: radiusMM, workers: workers)
+        var out = [Bool](repeating: false, count: size.count)
+        for z in 0..<size.nz {
+            for y in 0..<size.ny {
+                let row = size.index(0, y, z), bigRow = padded.index(pad.x, y + pad.y, z + pad.z)
+                for x in 0..<size.nx { out[row + x] = closed[bigRow + x] }
+            }
+        }
+        return out
     }
 
     /// The opacity holding the block of the grid voxel nearest grid position `p`, else one

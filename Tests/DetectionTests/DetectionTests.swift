@@ -769,6 +769,27 @@ struct LungOpacityTests {
         #expect(off.count == 0 && off.label(atGridPosition: massParts[1] / grid.spacingMM) == 0)
     }
 
+    @Test("a mass against the pleura, which the lung mask leaves out, is an opacity; the chest wall is not")
+    func pleuralMass() throws {
+        // Left lung's lateral wall at x = 88 mm (y = 40, z = 30): a 22 mm mass half in the
+        // wall, which bites into the lung's outline.
+        var chest = SyntheticChest()
+        let mass = SIMD3<Double>(84, 40, 30)
+        chest.objects = [(.ball(center: mass, radiusMM: 11), 35)]
+        let volume = chest.makeVolume()
+        let config = DetectorConfiguration()
+        let grid = WorkingGrid(volume: volume, spacingMM: config.workingSpacingMM, workers: 2)
+        var lungs = try LungSegmentation.segment(grid: grid, configuration: config, superiorIsHighZ: true, workers: 2)
+        lungs.mediastinum = HilarStructures.mediastinum(lungs: lungs)
+        #expect(!lungs.containsNearest(gridPosition: mass / grid.spacingMM), "the mask was expected to leave the mass out")
+        let opacities = LungOpacities.find(grid: grid, lungs: lungs, thresholdHU: LungOpacities.thresholdHU,
+                                           radiusMM: config.opacityRadiusMM, workers: 2)
+        #expect(opacities.label(atGridPosition: mass / grid.spacingMM) != 0)
+        // The chest wall (in front of the right lung, and beside the mass above it): none.
+        #expect(opacities.label(atGridPosition: SIMD3(26, 8, 30) / grid.spacingMM) == 0)
+        #expect(opacities.label(atGridPosition: SIMD3(92, 40, 48) / grid.spacingMM) == 0)
+    }
+
     @Test("findings of one opacity are reported once, the highest score")
     func merge() {
         func candidate(_ score: Double, x: Double, opacity: Int) -> DetectorCandidate {
