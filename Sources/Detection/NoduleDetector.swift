@@ -18,9 +18,10 @@ public struct DetectorCandidate: Sendable {
 /// per-candidate segmentation and measurement at native resolution -> candidates centred
 /// outside the lung mask, on a hilar structure, against a main bronchus's wall or on the
 /// mediastinum's edge dropped ->
-/// pieces of one lung opacity (a consolidation, a mass) joined ->
 /// false-positive model score (boosted trees on the features, joined in 3D by the patch
-/// network's look at the HU cube around the candidate) -> Lung-RADS -> triage.
+/// network's look at the HU cube around the candidate) -> Lung-RADS -> ranking, where
+/// duplicates and the pieces of one lung opacity (`LungOpacities`: a consolidation, a mass)
+/// are reported once -> triage.
 /// Volumes with fewer than `minimumSlicesFor3D` slices are processed slice by slice in 2D.
 public struct NoduleDetector: Sendable {
     public let configuration: DetectorConfiguration

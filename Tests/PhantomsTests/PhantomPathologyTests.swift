@@ -318,7 +318,7 @@ private func pixels(_ p: PhantomCase, z: Double) -> [(point: SIMD3<Double>, inde
             let sick = PhantomGenerator(options: options(consolidation: 1), seed: 95).plan(case: i)
             let cons = try #require(sick.consolidation)
             let a = sick.anatomy
-            let seed = sick.seed &+ UInt64(sick.index) &* 0x9E37_79B9
+            let seed = sick.textureSeed
             for n in sick.nodules {
                 #expect(cons.signedDistance(n.center, anatomy: a, seed: seed) >= n.radiusMM + Consolidation.marginMM + 3)
             }

@@ -67,6 +67,11 @@ public struct PhantomCase: Sendable {
         (gridOrigin + patientOffset, SIMD3(pixelSpacingMM, 0, 0), SIMD3(0, pixelSpacingMM, 0), SIMD3(0, 0, sliceSpacingMM))
     }
 
+    /// Seed of the case's value-noise textures and outlines (parenchyma, fissure gaps, a
+    /// consolidation's outline), shared by the renderer and the plan.
+    var textureSeed: UInt64 { Self.textureSeed(seed: seed, index: index) }
+    static func textureSeed(seed: UInt64, index: Int) -> UInt64 { seed &+ UInt64(index) &* 0x9E37_79B9 }
+
     /// Anatomy-frame height (mm) shown by generation slice `k`: its own position, displaced
     /// within a breathing artefact's band.
     public func sliceCentreZ(_ k: Int) -> Double {
@@ -302,9 +307,9 @@ public struct PhantomCase: Sendable {
             }
         }
         // A nodule in the fluid or the consolidation would not be seen: leave it out.
-        let outlineSeed = seed &+ UInt64(index) &* 0x9E37_79B9
         var covered: [String] = []
         let effusion = pleuralEffusion, consolidation = self.consolidation
+        let outlineSeed = PhantomCase.textureSeed(seed: seed, index: index)
         nodules.removeAll { n in
             let inFluid = effusion?.covers(n.center, anatomy: a, marginMM: 0.5 * n.radiusMM) ?? false
             let inConsolidation = consolidation.map {

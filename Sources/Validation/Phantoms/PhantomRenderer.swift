@@ -225,7 +225,7 @@ final class Scene: @unchecked Sendable {
     func renderPlane(z: Double, slice k: Int, scratch sc: inout SliceScratch) {
         let cols = ph.columns, rows = ph.rows
         let ox = ph.gridOrigin.x, oy = ph.gridOrigin.y
-        let seed = ph.seed &+ UInt64(ph.index) &* 0x9E37_79B9
+        let seed = ph.textureSeed
         let sections = [a.lungSection(side: 0, z: z), a.lungSection(side: 1, z: z)]
         let section = a.bodySection(z: z)
         let fatWeight = Scene.smooth((a.lungHeightMM - 10 * s - z) / (30 * s))
@@ -629,7 +629,7 @@ final class Scene: @unchecked Sendable {
     func fissureSheet(distance: Double, normalZ: Double, hu: Double, x: Double, y: Double, z: Double) -> Double {
         let width = Swift.max(px, abs(normalZ) * subSliceMM)
         guard abs(distance) < width else { return 0 }
-        let gaps = Scene.valueNoise(x / 18, y / 18, z / 18, seed: ph.seed &+ UInt64(ph.index) &* 0x9E37_79B9 &+ 13)
+        let gaps = Scene.valueNoise(x / 18, y / 18, z / 18, seed: ph.textureSeed &+ 13)
         let visible = Swift.min(1, Swift.max(0, (gaps + 2 * a.fissureCompleteness - 1) * 4 + 0.5))
         guard visible > 0 else { return 0 }
         let fraction = 0.2 / width * (1 - abs(distance) / width) * visible
