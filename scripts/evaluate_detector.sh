@@ -10,8 +10,12 @@
 #   E2  seed 9002,  8 cases  } chest: the headline figures (WORK_DIR/evaluation)
 #   E3  seed 9003,  8 cases, 2.5 mm slices (140)    } the two ends of the phantom issue's
 #   E4  seed 9004,  8 cases, 0.625 mm slices (500)  } 0.625-2.5 mm (added 2026-12-04)
-# E3 and E4 are scored on their own (WORK_DIR/evaluation-E3, -E4) and all four together
-# (WORK_DIR/evaluation-all).
+#   E5  seed 9005,  8 cases, 300 slices, half of them with a pleural effusion, half with a
+#       consolidation, half with a breathing band (added 2026-12-05): robustness to what
+#       hospital scans have and the training scans do not
+# E3, E4 and E5 are scored on their own (WORK_DIR/evaluation-E3, -E4, -E5) and E1-E4
+# together (WORK_DIR/evaluation-all; E5 stays out of it, so that figure compares with
+# earlier runs).
 #
 # Rendered scans are kept in WORK_DIR and reused; reports are written afresh each run.
 # Evaluation seeds are for measuring only: never tune or train on them (docs/phantoms.md).
@@ -22,19 +26,21 @@ swift build -c release --product triage >&2
 TRIAGE=.build/release/triage
 mkdir -p "$WORK"
 for entry in "E1:9001:12:" "E2:9002:8:" "E3:9003:8:--slice-spacing 2.5 --slices 140" \
-             "E4:9004:8:--slice-spacing 0.625 --slices 500"; do
+             "E4:9004:8:--slice-spacing 0.625 --slices 500" \
+             "E5:9005:8:--effusion-fraction 0.5 --consolidation-fraction 0.5 --motion-fraction 0.5"; do
     IFS=: read -r name seed cases extra <<< "$entry"
     if [ ! -f "$WORK/$name/truth.json" ]; then
         # shellcheck disable=SC2086 # $extra is a list of options
         "$TRIAGE" phantom "$WORK/$name" --cases "$cases" --seed "$seed" $extra
     fi
 done
-# reports/headline/{E1,E2} and reports/{E3,E4}: `evaluate` reads a folder recursively.
+# reports/headline/{E1,E2}, reports/{E3,E4} and reports-E5 (outside reports/, which
+# evaluation-all reads): `evaluate` reads a folder recursively.
 reports_of() {
-    case $1 in E1|E2) echo "$WORK/reports/headline/$1" ;; *) echo "$WORK/reports/$1" ;; esac
+    case $1 in E1|E2) echo "$WORK/reports/headline/$1" ;; E5) echo "$WORK/reports-E5" ;; *) echo "$WORK/reports/$1" ;; esac
 }
-rm -rf "$WORK/reports"
-for name in E1 E2 E3 E4; do
+rm -rf "$WORK/reports" "$WORK/reports-E5"
+for name in E1 E2 E3 E4 E5; do
     "$TRIAGE" detect "$WORK/$name" --out "$(reports_of "$name")" > "$WORK/detect-$name.log"
 done
 # One truth file for several seeds: their case lists concatenated.
@@ -51,14 +57,15 @@ EOF
 merge merged-truth.json E1 E2
 merge all-truth.json E1 E2 E3 E4
 "$TRIAGE" evaluate --truth "$WORK/merged-truth.json" "$WORK/reports/headline" --out "$WORK/evaluation"
-for name in E3 E4; do
+for name in E3 E4 E5; do
     "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/evaluation-$name"
 done
 "$TRIAGE" evaluate --truth "$WORK/all-truth.json" "$WORK/reports" --out "$WORK/evaluation-all"
 # The phantom-lung check re-plans each seed's lungs, so it runs per truth file.
-for name in E1 E2 E3 E4; do
+for name in E1 E2 E3 E4 E5; do
     "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/lungs-$name" \
         --phantom-lungs | grep -A20 "outside the phantom"
 done
 echo "evaluation: $WORK/evaluation (E1+E2: evaluation.json, froc.png); 2.5 mm: $WORK/evaluation-E3;" \
-     "0.625 mm: $WORK/evaluation-E4; all: $WORK/evaluation-all"
+     "0.625 mm: $WORK/evaluation-E4; all: $WORK/evaluation-all;" \
+     "effusion/consolidation/breathing: $WORK/evaluation-E5"
