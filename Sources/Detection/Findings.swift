@@ -78,6 +78,11 @@ public struct Finding: Codable, Sendable, Equatable {
     public var sphericity: Double
     public var vesselness: Double
     public var distanceToPleuraMM: Double
+    /// Largest extent (mm) of the lung opacity (`LungOpacities`: a consolidation, a mass)
+    /// this finding lies in, when that opacity is more than 10 mm larger than the finding's
+    /// own long axis: the finding is the best-scoring piece of something larger, which the
+    /// radiologist should look at as a whole. nil otherwise.
+    public var opacityExtentMM: Double? = nil
 
     public init(id: String, rank: Int, score: Double, centerMM: SIMD3<Double>, centerVoxel: SIMD3<Double>,
                 diameterMM: Double, longAxisMM: Double, shortAxisMM: Double, equivalentDiameterMM: Double,

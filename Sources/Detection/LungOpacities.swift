@@ -36,6 +36,9 @@ struct LungOpacities {
     var origin: SIMD3<Int>
     /// Number of opacities.
     var count: Int
+    /// Largest extent (mm, along x, y or z of its blocks' bounding box) of opacity `label`,
+    /// at index `label - 1`.
+    var extentsMM: [Double] = []
 
     /// Dense lung: ground glass and denser (healthy parenchyma is about -850 HU, ground-glass
     /// nodules -700 to -300 HU, consolidation and solid nodules above -100 HU).
@@ -102,17 +105,25 @@ struct LungOpacities {
                                                          workers: workers)
         var count: Int32 = 0
         var stack: [Int] = []
+        var extents: [Double] = []
         for seed in 0..<size.count where labels[seed] == 0 && eroded[seed] {
             count += 1
             labels[seed] = count
             stack.append(seed)
+            var lo = size.position(of: seed), hi = lo
             while let i = stack.popLast() {
+                let p = size.position(of: i)
+                lo = pointwiseMin(lo, p)
+                hi = pointwiseMax(hi, p)
                 size.forEachFaceNeighbour(of: i) { j in
                     if labels[j] == 0 && !notDense[j] && toEroded[j] <= r2 { labels[j] = count; stack.append(j) }
                 }
             }
+            let blocks = hi &- lo &+ 1
+            extents.append((SIMD3(Double(blocks.x), Double(blocks.y), Double(blocks.z)) * spacing).max())
         }
-        return LungOpacities(labels: labels, size: size, block: block, origin: origin, count: Int(count))
+        return LungOpacities(labels: labels, size: size, block: block, origin: origin, count: Int(count),
+                             extentsMM: extents)
     }
 
     /// Closing of `mask` with a ball of `radiusMM` on a grid padded by the radius: the lung

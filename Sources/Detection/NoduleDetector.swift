@@ -255,7 +255,7 @@ public struct NoduleDetector: Sendable {
                 let diameter = 0.5 * (m.longAxisMM + m.shortAxisMM)
                 let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM)
                 let (side, zone) = geometry.location(ofNative: m.centerVoxel, patient: m.centerMM)
-                let finding = Finding(
+                var finding = Finding(
                     id: "", rank: 0, score: scores[k], centerMM: m.centerMM, centerVoxel: m.centerVoxel,
                     diameterMM: diameter, longAxisMM: m.longAxisMM, shortAxisMM: m.shortAxisMM,
                     equivalentDiameterMM: m.equivalentDiameterMM, volumeMM3: m.volumeMM3, meanHU: m.meanHU,
@@ -265,6 +265,9 @@ public struct NoduleDetector: Sendable {
                 var gridCenter = grid.gridPosition(ofNative: m.centerVoxel)
                 if twoD { gridCenter.z = 0 }
                 let opacity = opacities.label(atGridPosition: gridCenter)
+                if opacity != 0, opacities.extentsMM[opacity - 1] > m.longAxisMM + 10 {
+                    finding.opacityExtentMM = opacities.extentsMM[opacity - 1]
+                }
                 out.append(DetectorCandidate(features: m.features, finding: finding,
                                              opacity: opacity == 0 ? 0 : opacityOffset + opacity))
             }

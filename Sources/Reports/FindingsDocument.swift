@@ -198,6 +198,9 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
         public var sphericity: Double
         public var vesselness: Double
         public var distanceToPleuraMM: Double
+        /// Largest extent (mm) of the lung opacity (a consolidation, a mass) the finding is the
+        /// best-scoring piece of; absent when the finding is not part of a larger opacity.
+        public var opacityExtentMM: Double?
         /// The axial key image with the finding circled, relative to the study folder; nil
         /// for findings ranked beyond the writer's `keyImageFindingLimit`.
         public var keyImage: String?
@@ -210,6 +213,7 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             case volumeMM3 = "volume_mm3", meanHU = "mean_hu", minHU = "min_hu", maxHU = "max_hu", type
             case lungRADS = "lung_rads", lungSide = "lung_side", lungZone = "lung_zone", sphericity, vesselness
             case distanceToPleuraMM = "distance_to_pleura_mm", keyImage = "key_image", keyImages = "key_images"
+            case opacityExtentMM = "opacity_extent_mm"
         }
 
         public init(finding f: Finding, keyImages: KeyImages?) {
@@ -234,6 +238,7 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             sphericity = rounded(f.sphericity, 3)
             vesselness = rounded(f.vesselness, 3)
             distanceToPleuraMM = rounded(f.distanceToPleuraMM, 2)
+            opacityExtentMM = f.opacityExtentMM.map { rounded($0, 1) }
             keyImage = keyImages?.axial
             self.keyImages = keyImages
         }
@@ -261,6 +266,9 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             try c.encode(sphericity, forKey: .sphericity)
             try c.encode(vesselness, forKey: .vesselness)
             try c.encode(distanceToPleuraMM, forKey: .distanceToPleuraMM)
+            // Optional in the schema: absent (not null) for a finding that is not part of a
+            // larger opacity.
+            try c.encodeIfPresent(opacityExtentMM, forKey: .opacityExtentMM)
             try c.encode(keyImage, forKey: .keyImage)
             try c.encode(keyImages, forKey: .keyImages)
         }

@@ -84,7 +84,12 @@ enum StudyReportHTML {
     }
 
     static func location(_ f: FindingsDocument.FindingRecord) -> String {
-        "slice \(f.sliceNumber), \(HTMLText.escape(f.lungSide)) \(HTMLText.escape(f.lungZone))"
+        var s = "slice \(f.sliceNumber), \(HTMLText.escape(f.lungSide)) \(HTMLText.escape(f.lungZone))"
+        if let extent = f.opacityExtentMM {
+            s += "; part of a larger opacity about \(HTMLText.number(extent, decimals: 0)) mm across "
+            s += "(consolidation or mass?): review it as a whole"
+        }
+        return s
     }
 
     private static func title(_ d: FindingsDocument) -> String {

@@ -757,6 +757,12 @@ struct LungOpacityTests {
         func label(_ p: SIMD3<Double>) -> Int { opacities.label(atGridPosition: p / grid.spacingMM) }
         let mass = massParts.map(label)
         #expect(mass[0] != 0 && mass.allSatisfy { $0 == mass[0] }, "mass labels \(mass)")
+        // The mass runs from y = 24 to 55 mm (31 mm; the opening takes a little off its
+        // ends, the 2.5 mm blocks add a little).
+        if mass[0] != 0 {
+            let extent = opacities.extentsMM[mass[0] - 1]
+            #expect(extent > 24 && extent < 36, "extent \(extent) mm")
+        }
         let joined = nodules.map(label)
         #expect(joined[0] != 0 && joined[1] != 0 && joined[0] != joined[1], "nodule labels \(joined)")
         #expect(!joined.contains(mass[0]))

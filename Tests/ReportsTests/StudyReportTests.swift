@@ -333,6 +333,30 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         #expect(html.contains("Greyed: 1 finding scored below 0.50, the actionable score."))
     }
 
+    @Test func aFindingThatIsPartOfALargerOpacitySaysSoInJSONAndHTML() throws {
+        let series = SyntheticStudy.ballSeries()
+        var f1 = SyntheticStudy.finding(rank: 1, series: series, center: SIMD3(30, 34, 12), diameterMM: 10, score: 0.93)
+        f1.opacityExtentMM = 64.26
+        let f2 = SyntheticStudy.finding(rank: 2, series: series, center: SIMD3(12.4, 15.6, 5.2), diameterMM: 4.2,
+                                        score: 0.41, type: .groundGlass, lungRADS: .category2)
+        let out = try SyntheticStudy.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        try StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
+            .writeReport(folderName: "s", series: series, assessment: SyntheticStudy.assessment([f1, f2]))
+        let folder = out.appendingPathComponent("studies/s")
+        let json = try jsonObject(folder.appendingPathComponent("findings.json"))
+        let findings = try #require(json["findings"] as? [[String: Any]])
+        #expect(findings[0]["opacity_extent_mm"] as? Double == 64.3)
+        #expect(findings[1]["opacity_extent_mm"] == nil)   // absent, not null
+        let schema = try MiniJSONSchema(contentsOf: repositoryRoot.appendingPathComponent("docs/findings-schema.json"))
+        #expect(schema.validate(json) == [])
+        let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+        let sections = html.components(separatedBy: "<section class=\"finding\"").dropFirst()
+        #expect(sections.count == 2)
+        #expect(sections.first?.contains("part of a larger opacity about 64 mm across") == true)
+        #expect(sections.dropFirst().first?.contains("larger opacity") == false)
+    }
+
     @Test func withoutTheActionableScoreEveryFindingCounts() throws {
         let (out, json, html) = try write(actionableScore: nil)
         defer { try? FileManager.default.removeItem(at: out) }
