@@ -42,26 +42,24 @@ real_dir = os.path.join(here, "..", "..", "shared", "real-ct")
 WINDOW = dict(cmap="gray", vmin=-1350, vmax=150)
 
 
-def load(series_dir):
-    """HU volume with slices sorted feet to head (LPS z ascending), slice z, origin, pixel mm."""
-    ds = [pydicom.dcmread(f) for f in glob.glob(os.path.join(series_dir, "*.dcm"))]
-    ds.sort(key=lambda d: float(d.ImagePositionPatient[2]))
-    vol = []
-    for d in ds:
-        a = d.pixel_array.astype(np.float32) * float(d.RescaleSlope) + float(d.RescaleIntercept)
-        if "PixelPaddingValue" in d:
-            a[d.pixel_array == d.PixelPaddingValue] = -1024
-        vol.append(a)
-    z = np.array([float(d.ImagePositionPatient[2]) for d in ds])
-    return np.stack(vol), z, np.array(ds[0].ImagePositionPatient, float), float(ds[0].PixelSpacing[0])
-
-
-def real(name):
-    d = pydicom.dcmread(os.path.join(real_dir, name))
+def hu(d):
+    """A slice's HU, padding (outside the field of view) as air."""
     a = d.pixel_array.astype(np.float32) * float(d.RescaleSlope) + float(d.RescaleIntercept)
     if "PixelPaddingValue" in d:
         a[d.pixel_array == d.PixelPaddingValue] = -1024
     return a
+
+
+def load(series_dir):
+    """HU volume with slices sorted feet to head (LPS z ascending), slice z, origin, pixel mm."""
+    ds = [pydicom.dcmread(f) for f in glob.glob(os.path.join(series_dir, "*.dcm"))]
+    ds.sort(key=lambda d: float(d.ImagePositionPatient[2]))
+    z = np.array([float(d.ImagePositionPatient[2]) for d in ds])
+    return np.stack([hu(d) for d in ds]), z, np.array(ds[0].ImagePositionPatient, float), float(ds[0].PixelSpacing[0])
+
+
+def real(name):
+    return hu(pydicom.dcmread(os.path.join(real_dir, name)))
 
 
 truth = json.load(open(os.path.join(phantom, "truth.json")))

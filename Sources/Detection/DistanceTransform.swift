@@ -87,6 +87,35 @@ enum DistanceTransform {
         return toOutside.map { $0 > r2 }
     }
 
+    /// `close` on `mask` padded by the radius on every side (none along z for a single
+    /// slice): `close` does not erode from beyond the grid's edge, so a mask nearer the edge
+    /// than the radius keeps everything between it and the edge. For the lungs' envelope
+    /// (`LungOpacities`), whose crop leaves only `closing_radius_mm` around the lungs; the
+    /// lung mask's own closing pads each lung's box the same way
+    /// (`LungSegmentation.closeEachComponent`).
+    static func closePadded(_ mask: [Bool], size: GridSize, spacing: SIMD3<Double>, radiusMM: Double,
+                            workers: Int) -> [Bool] {
+        let pad = SIMD3(Int((radiusMM / spacing.x).rounded(.up)) + 1, Int((radiusMM / spacing.y).rounded(.up)) + 1,
+                        size.nz == 1 ? 0 : Int((radiusMM / spacing.z).rounded(.up)) + 1)
+        let padded = GridSize(nx: size.nx + 2 * pad.x, ny: size.ny + 2 * pad.y, nz: size.nz + 2 * pad.z)
+        var big = [Bool](repeating: false, count: padded.count)
+        for z in 0..<size.nz {
+            for y in 0..<size.ny {
+                let row = size.index(0, y, z), bigRow = padded.index(pad.x, y + pad.y, z + pad.z)
+                for x in 0..<size.nx where mask[row + x] { big[bigRow + x] = true }
+            }
+        }
+        let closed = close(big, size: padded, spacing: spacing, radiusMM: radiusMM, workers: workers)
+        var out = [Bool](repeating: false, count: size.count)
+        for z in 0..<size.nz {
+            for y in 0..<size.ny {
+                let row = size.index(0, y, z), bigRow = padded.index(pad.x, y + pad.y, z + pad.z)
+                for x in 0..<size.nx { out[row + x] = closed[bigRow + x] }
+            }
+        }
+        return out
+    }
+
     /// Morphological opening of `mask` with a ball of `radiusMM` (erode, then dilate by
     /// `radiusMM + dilationSlackMM`, never beyond the original mask).
     static func open(_ mask: [Bool], size: GridSize, spacing: SIMD3<Double>, radiusMM: Double,

@@ -17,7 +17,8 @@ import Foundation
 /// crop; the opacities are large, so the coarse grid loses nothing that matters and keeps
 /// the step cheap):
 /// 1. *envelope*: the blocks holding lung, closed with a ball of `envelopeRadiusMM` (on a
-///    grid padded by the radius, `closeWithPadding`), without the mediastinum
+///    grid padded by the radius, `DistanceTransform.closePadded`: the lung mask's crop
+///    leaves only `closing_radius_mm` around the lungs), without the mediastinum
 ///    (`HilarStructures.mediastinum`, when the detector traced it);
 /// 2. *dense*: envelope blocks whose mean HU is at or above `thresholdHU`;
 /// 3. a morphological opening with a ball of `radiusMM`: vessels and airway walls thinner
@@ -84,7 +85,7 @@ struct LungOpacities {
             }
         }
         let spacing = SIMD3(Double(block.x), Double(block.y), Double(block.z)) * grid.spacingMM
-        let envelope = closeWithPadding(hasLung, size: size, spacing: spacing, radiusMM: envelopeRadiusMM,
+        let envelope = DistanceTransform.closePadded(hasLung, size: size, spacing: spacing, radiusMM: envelopeRadiusMM,
                                         workers: workers)
         var notDense = [Bool](repeating: true, count: size.count)
         for b in 0..<size.count where envelope[b] && 2 * mediastinal[b] < voxels[b]
@@ -126,37 +127,11 @@ struct LungOpacities {
                              extentsMM: extents)
     }
 
-    /// Closing of `mask` with a ball of `radiusMM` on a grid padded by the radius: the lung
-    /// mask's crop leaves only `closing_radius_mm` around the lungs, and a closing by distance
-    /// transforms does not erode from beyond the grid's edge, so without the padding everything
-    /// between the lungs and the crop's edge (chest wall, diaphragm) stayed in the envelope.
-    static func closeWithPadding(_ mask: [Bool], size: GridSize, spacing: SIMD3<Double>, radiusMM: Double,
-                                 workers: Int) -> [Bool] {
-        let pad = SIMD3(Int((radiusMM / spacing.x).rounded(.up)) + 1, Int((radiusMM / spacing.y).rounded(.up)) + 1,
-                        size.nz == 1 ? 0 : Int((radiusMM / spacing.z).rounded(.up)) + 1)
-        let padded = GridSize(nx: size.nx + 2 * pad.x, ny: size.ny + 2 * pad.y, nz: size.nz + 2 * pad.z)
-        var big = [Bool](repeating: false, count: padded.count)
-        for z in 0..<size.nz {
-            for y in 0..<size.ny {
-                let row = size.index(0, y, z), bigRow = padded.index(pad.x, y + pad.y, z + pad.z)
-                for x in 0..<size.nx where mask[row + x] { big[bigRow + x] = true }
-            }
-        }
-        let closed = DistanceTransform.close(big, size: padded, spacing: spacing, radiusMM: radiusMM, workers: workers)
-        var out = [Bool](repeating: false, count: size.count)
-        for z in 0..<size.nz {
-            for y in 0..<size.ny {
-                let row = size.index(0, y, z), bigRow = padded.index(pad.x, y + pad.y, z + pad.z)
-                for x in 0..<size.nx { out[row + x] = closed[bigRow + x] }
-            }
-        }
-        return out
-    }
-
     /// The opacity holding the block of the grid voxel nearest grid position `p`, else one
     /// touching that block (a finding on an opacity's edge, just outside what the opening
     /// kept); 0: none. A wider search joined small juxtapleural nodules to opacities 50-60 mm
-    /// away on development seeds, so it stays at one block.
+    /// away on development seeds (measured with the first, unpadded envelope), so it stays at
+    /// one block.
     func label(atGridPosition p: SIMD3<Double>) -> Int {
         guard !labels.isEmpty else { return 0 }
         let x = Int(p.x.rounded()) - origin.x, y = Int(p.y.rounded()) - origin.y, z = Int(p.z.rounded()) - origin.z
