@@ -17,49 +17,18 @@ row marks every finding of the consolidation case centred within 10 mm of the sh
 from two `triage detect` report folders. Default OUT_PNG: docs/images/phantom-pathology.png.
 Needs numpy, matplotlib, pydicom.
 """
-import glob
 import json
 import os
-import sys
 
 import matplotlib
 import numpy as np
-import pydicom
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-args = sys.argv[1:]
-findings_dirs = None
-if "--findings" in args:
-    i = args.index("--findings")
-    findings_dirs = args[i + 1:i + 3]
-    args = args[:i] + args[i + 3:]
-phantom = args[0]
-here = os.path.dirname(os.path.abspath(__file__))
-out_png = args[1] if len(args) > 1 else os.path.join(here, "..", "docs", "images", "phantom-pathology.png")
-real_dir = os.path.join(here, "..", "..", "shared", "real-ct")
-WINDOW = dict(cmap="gray", vmin=-1350, vmax=150)
+from ct_pictures import findings_row, load, parse_args, real, save, show
 
-
-def hu(d):
-    """A slice's HU, padding (outside the field of view) as air."""
-    a = d.pixel_array.astype(np.float32) * float(d.RescaleSlope) + float(d.RescaleIntercept)
-    if "PixelPaddingValue" in d:
-        a[d.pixel_array == d.PixelPaddingValue] = -1024
-    return a
-
-
-def load(series_dir):
-    """HU volume with slices sorted feet to head (LPS z ascending), slice z, origin, pixel mm."""
-    ds = [pydicom.dcmread(f) for f in glob.glob(os.path.join(series_dir, "*.dcm"))]
-    ds.sort(key=lambda d: float(d.ImagePositionPatient[2]))
-    z = np.array([float(d.ImagePositionPatient[2]) for d in ds])
-    return np.stack([hu(d) for d in ds]), z, np.array(ds[0].ImagePositionPatient, float), float(ds[0].PixelSpacing[0])
-
-
-def real(name):
-    return hu(pydicom.dcmread(os.path.join(real_dir, name)))
+phantom, out_png, findings_dirs = parse_args("phantom-pathology.png")
 
 
 truth = json.load(open(os.path.join(phantom, "truth.json")))
@@ -71,11 +40,6 @@ rows = 3 if findings_dirs else 2
 fig, ax = plt.subplots(rows, 3, figsize=(15, 5 * rows), facecolor="black")
 for a in ax.flat:
     a.axis("off")
-
-
-def show(a, image, title, aspect=1.0):
-    a.imshow(image, aspect=aspect, **WINDOW)
-    a.set_title(title, color="white", fontsize=10)
 
 
 # Row 1: effusion.
@@ -101,26 +65,5 @@ show(ax[1, 2], vol[::-1, row, :], "PHANTOM coronal through the consolidation", a
 
 # Row 3: findings on the consolidation slice.
 if findings_dirs:
-    uid = con["series_instance_uid"]
-    for j, (label, folder) in enumerate(zip(["before", "after"], findings_dirs)):
-        found = []
-        for f in glob.glob(os.path.join(folder, "**", "findings.json"), recursive=True):
-            r = json.load(open(f))
-            if r["study"]["series_instance_uid"] == uid:
-                found = r["findings"]
-        a = ax[2, j]
-        show(a, vol[k], f"findings within 10 mm of the slice, {label}: "
-             f"{sum(abs(f['center_mm'][2] - z[k]) <= 10 for f in found)} (of {len(found)} in the scan)")
-        for f in found:
-            x, y, fz = f["center_mm"]
-            if abs(fz - z[k]) <= 10:
-                a.add_patch(plt.Circle(((x - origin[0]) / ps, (y - origin[1]) / ps), f["diameter_mm"] / 2 / ps + 3,
-                                       fill=False, color="yellow" if f["score"] >= 0.5 else "cyan", lw=1.2))
-    ax[2, 2].text(0.05, 0.5, "yellow: score >= 0.5 (actionable)\ncyan: score 0.05-0.5", color="white",
-                  fontsize=12, transform=ax[2, 2].transAxes)
-
-fig.suptitle("Pleural effusion and consolidation: real chest CT (TCIA COVID-19-NY-SBU, CC BY 4.0) vs phantom"
-             " (lung window -600/1500)", color="white")
-plt.tight_layout()
-plt.savefig(out_png, dpi=70, facecolor="black")
-print("wrote", out_png)
+    findings_row(ax[2], vol[k], z[k], origin, ps, con["series_instance_uid"], findings_dirs)
+save(fig, "Pleural effusion and consolidation", out_png)

@@ -42,6 +42,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("consolidation-fraction"),
             help: "Fraction of cases with a lobar consolidation (air bronchograms, cut by a fissure); default none.")
     var consolidationFraction: Double?
+    @Option(name: .customLong("ground-glass-fraction"),
+            help: "Fraction of cases with multifocal ground-glass opacities (peripheral patches in both lungs, some with crazy paving); default none.")
+    var groundGlassFraction: Double?
     @Option(name: .customLong("motion-fraction"),
             help: "Fraction of cases with a breathing artefact (a band of slices displaced 3-10 mm); default none.")
     var motionFraction: Double?
@@ -71,6 +74,7 @@ struct PhantomCommand: ParsableCommand {
         o.atelectasisFraction = atelectasisFraction
         o.effusionFraction = effusionFraction
         o.consolidationFraction = consolidationFraction
+        o.groundGlassFraction = groundGlassFraction
         o.motionFraction = motionFraction
         o.pngCopies = png
         o.jpegCopies = jpeg

@@ -352,6 +352,107 @@ private func pixels(_ p: PhantomCase, z: Double) -> [(point: SIMD3<Double>, inde
     }
 }
 
+@Suite struct PhantomGroundGlassTests {
+    private func options(groundGlass: Double?) -> PhantomOptions {
+        var o = PhantomsTests.options(emphysema: nil)
+        o.groundGlassFraction = groundGlass
+        return o
+    }
+
+    /// Without the option (or at 0) the scans are unchanged; with it the nodules left are the
+    /// same ones, none within a patch's reach, and those taken out are named.
+    @Test func withoutTheOptionTheScansAreThoseOfBefore() {
+        let before = PhantomGenerator(options: options(groundGlass: nil), seed: 96).plan(case: 1)
+        let zero = PhantomGenerator(options: options(groundGlass: 0), seed: 96).plan(case: 1)
+        #expect(before.groundGlass == nil && zero.groundGlass == nil)
+        let z = before.anatomy.lungHeightMM * 0.4
+        #expect(renderPlane(before, z: z) == renderPlane(zero, z: z))
+        for i in 0..<6 {
+            let plain = PhantomGenerator(options: options(groundGlass: nil), seed: 96).plan(case: i)
+            let sick = PhantomGenerator(options: options(groundGlass: 1), seed: 96).plan(case: i)
+            let ggo = sick.groundGlass
+            #expect(ggo != nil, "case \(i)")
+            let kept = Set(sick.nodules.map(\.id))
+            #expect(plain.nodules.filter { kept.contains($0.id) }.map(\.center) == sick.nodules.map(\.center))
+            #expect(Set(plain.nodules.map(\.id)).subtracting(kept) == Set(sick.nodulesCoveredByPathology), "case \(i)")
+            for n in sick.nodules {
+                #expect(ggo?.covers(n.center, seed: sick.textureSeed, marginMM: n.radiusMM + GroundGlassOpacities.edgeMM + 2) == false)
+            }
+        }
+    }
+
+    /// Each case has 3-8 patches with one or more in each lung, centred 4-20 mm under the
+    /// pleura. On a patch's central plane, well inside it (3 mm) and away from vessels (lung
+    /// that was below -700 HU without the option), the median HU rises to ground glass (within
+    /// 120 HU of the patch's level, healthy lung being about -800 to -850); the vessels there
+    /// stay as bright as before (their margins are preserved), and nothing changes farther
+    /// than the fading edge from every patch.
+    @Test func patchesAreHazyLungThatKeepsItsVessels() throws {
+        var checked = 0
+        for i in 0..<3 {
+            let plain = PhantomGenerator(options: options(groundGlass: nil), seed: 97).plan(case: i)
+            let sick = PhantomGenerator(options: options(groundGlass: 1), seed: 97).plan(case: i)
+            let ggo = try #require(sick.groundGlass)
+            let a = sick.anatomy
+            #expect((3...8).contains(ggo.patches.count))
+            #expect(Set(ggo.patches.map(\.side)) == [0, 1])
+            for patch in ggo.patches {
+                let d = a.lungDistance(patch.center)
+                #expect(d.side == patch.side && d.distanceMM < -4 * a.scale + 1e-9 && d.distanceMM > -20 * a.scale - 1e-9)
+                #expect((-720 ... -500).contains(patch.hu))
+            }
+            let seed = sick.textureSeed
+            // The largest patch's central plane.
+            let patch = try #require(ggo.patches.max { $0.semiAxesMM.min() < $1.semiAxesMM.min() })
+            let z = patch.center.z
+            let before = renderPlane(plain, z: z), after = renderPlane(sick, z: z)
+            var hazy: [Float] = [], vessels: [(Float, Float)] = [], changedAway = 0
+            for (q, k) in pixels(sick, z: z) {
+                let distances = ggo.patches.map { $0.signedDistance(q, seed: seed) }
+                if distances.allSatisfy({ $0 > GroundGlassOpacities.edgeMM + sick.pixelSpacingMM }) {
+                    if before[k] != after[k] { changedAway += 1 }
+                    continue
+                }
+                guard a.lungDistance(q).distanceMM < -sick.pixelSpacingMM,
+                      patch.signedDistance(q, seed: seed) < -3 else { continue }
+                if before[k] < -700 { hazy.append(after[k]) }
+                if before[k] > -100 { vessels.append((before[k], after[k])) }
+            }
+            #expect(changedAway == 0, "case \(i)")
+            guard hazy.count > 30 else { continue }
+            checked += 1
+            hazy.sort()
+            let median = Double(hazy[hazy.count / 2])
+            #expect(abs(median - patch.hu) < 120, "case \(i): median \(median) against the patch's \(patch.hu)")
+            // A vessel's core keeps its density: ground glass adds haze, it does not hide it.
+            #expect(vessels.allSatisfy { $0.1 >= $0.0 - 1 }, "case \(i)")
+        }
+        #expect(checked >= 2, "only \(checked) cases with hazy pixels on the checked plane")
+    }
+
+    @Test func truthRecordsThePatchesOnlyForCasesWithThem() throws {
+        let (o, g, entries) = tinyTruth(options(groundGlass: 0.5), seed: 98)
+        for (i, e) in entries.enumerated() {
+            let plan = g.plan(case: i)
+            #expect(e.groundGlassOpacities?.count == plan.groundGlass?.patches.count)
+            if let first = e.groundGlassOpacities?.first, let patch = plan.groundGlass?.patches.first {
+                let lps = plan.patientPosition(ofAnatomy: patch.center)
+                #expect(abs(first.centerMM[0] - lps.x) < 0.06 && abs(first.centerMM[2] - lps.z) < 0.06)
+                #expect(first.lung == (patch.side == 0 ? "right" : "left"))
+                #expect(first.crazyPaving == patch.crazyPaving)
+            }
+            let json = String(decoding: try JSONEncoder().encode(e), as: UTF8.self)
+            #expect(json.contains("ground_glass_opacities") == (plan.groundGlass != nil))
+        }
+        #expect(entries.contains { $0.groundGlassOpacities != nil } && entries.contains { $0.groundGlassOpacities == nil })
+        #expect(throws: PhantomError.self) {
+            var bad = o
+            bad.groundGlassFraction = -0.1
+            try bad.validate()
+        }
+    }
+}
+
 // Breathing artefact (`PhantomOptions.motionFraction`).
 @Suite struct PhantomMotionTests {
     /// Thin slices (1 mm, so one sub-slice each) through the lungs, no nodules.

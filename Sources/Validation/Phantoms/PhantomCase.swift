@@ -52,8 +52,11 @@ public struct PhantomCase: Sendable {
     public let pleuralEffusion: PleuralEffusion?
     /// Lobar consolidation (`PhantomOptions.consolidationFraction`), nil when none.
     public let consolidation: Consolidation?
-    /// Ids of nodules drawn for the case but not placed because the effusion or the
-    /// consolidation would have covered them (the remaining ids keep their numbers).
+    /// Multifocal ground-glass opacities (`PhantomOptions.groundGlassFraction`), nil when none.
+    public let groundGlass: GroundGlassOpacities?
+    /// Ids of nodules drawn for the case but not placed because the effusion, the
+    /// consolidation or a ground-glass patch would have covered them (the remaining ids keep
+    /// their numbers).
     public let nodulesCoveredByPathology: [String]
     /// A breathing artefact (`PhantomOptions.motionFraction`), nil when the case has none.
     public let respiratoryMotion: RespiratoryMotion?
@@ -176,6 +179,12 @@ public struct PhantomCase: Sendable {
             consolidation = Consolidation.draw(anatomy: a, random: &consolidationRandom)
         } else {
             consolidation = nil
+        }
+        var groundGlassRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 13_000_049)
+        if let fraction = options.groundGlassFraction, fraction > 0, groundGlassRandom.chance(fraction) {
+            groundGlass = GroundGlassOpacities.draw(anatomy: a, random: &groundGlassRandom)
+        } else {
+            groundGlass = nil
         }
 
         // Trees.
@@ -306,17 +315,21 @@ public struct PhantomCase: Sendable {
                 }
             }
         }
-        // A nodule in the fluid or the consolidation would not be seen: leave it out.
+        // A nodule in the fluid, the consolidation or a ground-glass patch would not be seen
+        // (or not as itself): leave it out.
         var covered: [String] = []
-        let effusion = pleuralEffusion, consolidation = self.consolidation
+        let effusion = pleuralEffusion, consolidation = self.consolidation, groundGlass = self.groundGlass
         let outlineSeed = PhantomCase.textureSeed(seed: seed, index: index)
         nodules.removeAll { n in
             let inFluid = effusion?.covers(n.center, anatomy: a, marginMM: 0.5 * n.radiusMM) ?? false
             let inConsolidation = consolidation.map {
                 $0.signedDistance(n.center, anatomy: a, seed: outlineSeed) < n.radiusMM + Consolidation.marginMM + 3
             } ?? false
-            if inFluid || inConsolidation { covered.append(n.id) }
-            return inFluid || inConsolidation
+            let inGroundGlass = groundGlass?.covers(n.center, seed: outlineSeed,
+                                                    marginMM: n.radiusMM + GroundGlassOpacities.edgeMM + 2) ?? false
+            let hidden = inFluid || inConsolidation || inGroundGlass
+            if hidden { covered.append(n.id) }
+            return hidden
         }
         nodulesCoveredByPathology = covered
         self.nodules = nodules

@@ -34,6 +34,10 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with a lobar consolidation (airless lung with air bronchograms, cut
     /// by a fissure); nil or 0: none, and the scans are unchanged.
     public var consolidationFraction: Double? = nil
+    /// Fraction of cases with multifocal ground-glass opacities (3-8 peripheral patches in
+    /// both lungs, some with crazy paving, as in viral pneumonia); nil or 0: none, and the
+    /// scans are unchanged.
+    public var groundGlassFraction: Double? = nil
     /// Fraction of cases with a breathing artefact (a band of slices showing the anatomy
     /// displaced 3-10 mm cranio-caudally, clear of the nodules); nil or 0: none.
     public var motionFraction: Double? = nil
@@ -61,6 +65,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let a = atelectasisFraction, !(0...1).contains(a) { throw fail("--atelectasis-fraction must be in [0, 1]") }
         if let e = effusionFraction, !(0...1).contains(e) { throw fail("--effusion-fraction must be in [0, 1]") }
         if let c = consolidationFraction, !(0...1).contains(c) { throw fail("--consolidation-fraction must be in [0, 1]") }
+        if let g = groundGlassFraction, !(0...1).contains(g) { throw fail("--ground-glass-fraction must be in [0, 1]") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }
         guard minDiameterMM >= 1, maxDiameterMM >= minDiameterMM, maxDiameterMM <= 40 else {

@@ -7,6 +7,17 @@ import Foundation
 // renderer paints them in the lung pass (`Scene.effusion`, `Scene.consolidation`), and a
 // nodule they would cover is not placed (it would be invisible, so it cannot be truth).
 
+/// Approximate signed distance (mm, negative inside) from `p` to an ellipsoid: the distance
+/// along the ray from its centre, exact for a sphere; what the outlines of consolidations and
+/// ground-glass patches are drawn from before their noise.
+@inline(__always)
+func ellipsoidDistance(_ p: SIMD3<Double>, center: SIMD3<Double>, semiAxesMM: SIMD3<Double>) -> Double {
+    let q = (p - center) / semiAxesMM
+    let f = (q * q).sum().squareRoot()
+    let r = ((p - center) * (p - center)).sum().squareRoot()
+    return f > 1e-9 ? r * (f - 1) / f : -semiAxesMM.min()
+}
+
 /// Free pleural fluid in a supine patient (Fleischner Society glossary, Hansell et al.,
 /// Radiology 2008;246:697-722; CT appearance as in Webb, Müller & Naidich, *High-Resolution
 /// CT of the Lung*): a dependent crescent along the posterior chest wall, thickest at the
@@ -115,10 +126,7 @@ public struct Consolidation: Sendable, Equatable {
     /// outline's noise.
     @inline(__always)
     func signedDistance(_ p: SIMD3<Double>, anatomy a: ChestAnatomy, seed: UInt64) -> Double {
-        let q = (p - center) / semiAxesMM
-        let f = (q * q).sum().squareRoot()
-        let rr = ((p - center) * (p - center)).sum().squareRoot()
-        var sd = f > 1e-9 ? rr * (f - 1) / f : -semiAxesMM.min()
+        var sd = ellipsoidDistance(p, center: center, semiAxesMM: semiAxesMM)
         // A ragged outline: lobular bumps of ~10 mm and acinar ones of ~3 mm.
         sd += 0.3 * semiAxesMM.min() * Scene.valueNoise(p.x / 11, p.y / 11, p.z / 11, seed: seed &+ 61)
             + 2.5 * Scene.valueNoise(p.x / 3, p.y / 3, p.z / 3, seed: seed &+ 63)
@@ -179,4 +187,78 @@ public struct RespiratoryMotion: Sendable, Equatable {
     /// The displacement (mm) of slice `k`: `shiftMM` in the band, 0 elsewhere.
     @inline(__always)
     func shiftMM(slice k: Int) -> Double { k >= firstSlice && k <= lastSlice ? shiftMM : 0 }
+}
+
+/// Multifocal ground-glass opacities, as in viral pneumonia and the "typical" COVID-19
+/// pattern (Fleischner Society glossary: ground glass is "hazy increased opacity of lung,
+/// with preservation of bronchial and vascular margins"; Bernheim et al., "Chest CT findings
+/// in coronavirus disease-19 (COVID-19)", Radiology 2020;295:685-691; Simpson et al., RSNA
+/// expert consensus statement, Radiology: Cardiothoracic Imaging 2020;2:e200152): several
+/// rounded patches in both lungs, peripheral (subpleural) and more often posterior and
+/// basal, 1.5-6 cm, some with "crazy paving" (thickened interlobular septa drawn over the
+/// ground glass). The vessels and airways stay visible through them: the renderer paints the
+/// patches into the parenchyma, under the trees. The `../shared/real-ct` slices are full of
+/// them, and a detector must not call each patch a ground-glass nodule.
+public struct GroundGlassOpacities: Sendable, Equatable {
+    public struct Patch: Sendable, Equatable {
+        /// Centre (anatomy frame, mm) and semi-axes (mm) of the ellipsoid it is drawn from.
+        public let center: SIMD3<Double>
+        public let semiAxesMM: SIMD3<Double>
+        /// Lung (0 right, 1 left) holding the centre.
+        public let side: Int
+        /// Mean HU of the ground glass.
+        public let hu: Double
+        /// Whether thickened septa are drawn over it (crazy paving).
+        public let crazyPaving: Bool
+
+        /// Largest extent from the centre (mm), for bounding boxes.
+        var boundingRadiusMM: Double { semiAxesMM.max() * 1.25 + GroundGlassOpacities.edgeMM }
+
+        /// Signed distance (mm, negative inside; approximate) to the patch's ragged outline.
+        @inline(__always)
+        func signedDistance(_ p: SIMD3<Double>, seed: UInt64) -> Double {
+            var sd = ellipsoidDistance(p, center: center, semiAxesMM: semiAxesMM)
+            // Ragged: lobular bumps of ~9 mm and smaller ones of ~3 mm.
+            sd += 0.4 * semiAxesMM.min() * Scene.valueNoise(p.x / 9, p.y / 9, p.z / 9, seed: seed &+ 73)
+                + 2 * Scene.valueNoise(p.x / 3, p.y / 3, p.z / 3, seed: seed &+ 79)
+            return sd
+        }
+    }
+
+    public let patches: [Patch]
+    /// Width (mm) over which a patch fades into normal lung: ground glass has no sharp edge.
+    static let edgeMM = 3.0
+
+    /// 3-8 patches (at least one in each lung), centred 4-20 mm under the costal pleura, posterior
+    /// and lower zones favoured; nil when the lungs are too small to hold one.
+    static func draw(anatomy a: ChestAnatomy, random r: inout PhantomRandom) -> GroundGlassOpacities? {
+        let count = r.int(3...8)
+        var patches: [Patch] = []
+        for k in 0..<count {
+            let side = k < 2 ? k : (r.chance(0.5) ? 0 : 1)
+            let (lo, hi) = a.lungBounds(side: side)
+            let axes = SIMD3(r.uniform(8, 26), r.uniform(8, 26), r.uniform(8, 30)) * a.scale
+            for _ in 0..<600 {
+                let p = SIMD3(r.uniform(lo.x, hi.x), r.uniform(lo.y, hi.y), r.uniform(lo.z, hi.z))
+                let (d, s) = a.lungDistance(p)
+                guard s == side, d < -4 * a.scale, d > -20 * a.scale else { continue }
+                // Posterior (LPS +y) and basal predominance, as in viral pneumonia.
+                let posterior = (p.y - lo.y) / Swift.max(1, hi.y - lo.y)
+                let basal = 1 - (p.z - lo.z) / Swift.max(1, hi.z - lo.z)
+                // Under the costal pleura (lateral or posterior), not the mediastinal one.
+                let lateral = (p.x - a.lungCenterX[side]) * (side == 0 ? -1 : 1) / a.lungHalfWidth[side]
+                guard lateral > 0.1 || posterior > 0.7 else { continue }
+                guard r.chance(0.35 + 0.35 * posterior + 0.3 * basal) else { continue }
+                patches.append(Patch(center: p, semiAxesMM: axes, side: side, hu: r.uniform(-720, -500),
+                                     crazyPaving: r.chance(0.35)))
+                break
+            }
+        }
+        return patches.isEmpty ? nil : GroundGlassOpacities(patches: patches)
+    }
+
+    /// Whether anatomy-frame point `p` lies in a patch or within `marginMM` of one.
+    func covers(_ p: SIMD3<Double>, seed: UInt64, marginMM: Double) -> Bool {
+        patches.contains { $0.signedDistance(p, seed: seed) < marginMM }
+    }
 }

@@ -367,6 +367,9 @@ final class Scene: @unchecked Sendable {
                         if let cons = ph.consolidation, cons.side == side {
                             hu = consolidation(hu, cons, x: x, y: y, z: z, seed: seed)
                         }
+                        if let ggo = ph.groundGlass {
+                            for patch in ggo.patches { hu = groundGlass(hu, patch, x: x, y: y, z: z, seed: seed) }
+                        }
                         var aerated = cov
                         if let effusion = ph.pleuralEffusion {
                             let t = effusion.thicknessMM(side: side, z: z, posterior: dep)
@@ -712,6 +715,35 @@ final class Scene: @unchecked Sendable {
         let texture = 14 * Scene.valueNoise(x / 2.5, y / 2.5, z / 2.5, seed: seed &+ 69)
         let level = -330 + (cons.hu + 330) * solid + texture
         out += (level - out) * coverage(sd)
+        return out
+    }
+
+    /// Parenchyma HU `hu` in or near ground-glass patch `patch` (`GroundGlassOpacities`):
+    /// hazy lung at the patch's HU, uneven (lobules more or less filled), fading into normal
+    /// lung over `GroundGlassOpacities.edgeMM`; with crazy paving, 1 mm septal lines about a
+    /// secondary lobule (10-20 mm) apart over it. Skips the work outside its bounding ball.
+    @inline(__always)
+    func groundGlass(_ hu: Double, _ patch: GroundGlassOpacities.Patch, x: Double, y: Double, z: Double,
+                     seed: UInt64) -> Double {
+        let p = SIMD3(x, y, z)
+        let q = p - patch.center
+        let reach = patch.boundingRadiusMM
+        guard (q * q).sum() < reach * reach else { return hu }
+        let sd = patch.signedDistance(p, seed: seed)
+        let edge = GroundGlassOpacities.edgeMM
+        guard sd < edge else { return hu }
+        let inside = Scene.smooth((edge - sd) / (2 * edge))
+        // Uneven: some lobules more filled than others, a few spared.
+        let lobules = Scene.valueNoise(x / 6, y / 6, z / 6, seed: seed &+ 83)
+        let filled = inside * Scene.smooth((lobules + 0.75) / 0.5)
+        let uneven = 60 * lobules + 30 * Scene.valueNoise(x / 2, y / 2, z / 2, seed: seed &+ 87)
+        var out = hu + (patch.hu + uneven - hu) * filled
+        if patch.crazyPaving {
+            // Zero crossings of a smooth noise: curved, closed lines, roughly polygonal cells.
+            let n = abs(Scene.valueNoise(x / 7, y / 7, z / 7, seed: seed &+ 89))
+            let septum = Scene.smooth((0.09 - n) / 0.04)
+            out += (-200 - out) * 0.85 * septum * filled
+        }
         return out
     }
 

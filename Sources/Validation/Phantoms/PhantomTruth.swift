@@ -33,8 +33,10 @@ public struct PhantomTruth: Codable, Sendable {
         public var pleuralEffusion: Effusion?
         /// Lobar consolidation; absent when the case has none.
         public var consolidation: ConsolidationRegion?
-        /// Nodules drawn for the case but left out because the effusion or consolidation would
-        /// cover them; absent when none.
+        /// Multifocal ground-glass patches; absent when the case has none.
+        public var groundGlassOpacities: [GroundGlassPatch]?
+        /// Nodules drawn for the case but left out because the effusion, consolidation or a
+        /// ground-glass patch would cover them; absent when none.
         public var nodulesCoveredByPathology: [String]?
         /// Breathing artefact; absent when the case has none.
         public var respiratoryMotion: Motion?
@@ -47,6 +49,7 @@ public struct PhantomTruth: Codable, Sendable {
             case emphysemaSeverity = "emphysema_severity", emphysemaParaseptal = "emphysema_paraseptal"
             case atelectasisSeverity = "atelectasis_severity"
             case pleuralEffusion = "pleural_effusion", consolidation
+            case groundGlassOpacities = "ground_glass_opacities"
             case nodulesCoveredByPathology = "nodules_covered_by_pathology"
             case respiratoryMotion = "respiratory_motion"
         }
@@ -87,6 +90,21 @@ public struct PhantomTruth: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case centerMM = "center_mm", semiAxesMM = "semi_axes_mm", lobe, hu
+        }
+    }
+
+    /// A ground-glass patch: the centre (LPS mm) and semi-axes of the ellipsoid it is drawn
+    /// from (its outline is ragged and its edge fades over 3 mm), lung, mean HU, and whether
+    /// septa are drawn over it (crazy paving).
+    public struct GroundGlassPatch: Codable, Sendable {
+        public var centerMM: [Double]
+        public var semiAxesMM: [Double]
+        public var lung: String
+        public var hu: Double
+        public var crazyPaving: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case centerMM = "center_mm", semiAxesMM = "semi_axes_mm", lung, hu, crazyPaving = "crazy_paving"
         }
     }
 
@@ -144,6 +162,16 @@ public struct PhantomTruth: Codable, Sendable {
                         return ConsolidationRegion(centerMM: [p.x, p.y, p.z].map { ($0 * 10).rounded() / 10 },
                                                    semiAxesMM: [c.semiAxesMM.x, c.semiAxesMM.y, c.semiAxesMM.z].map { ($0 * 10).rounded() / 10 },
                                                    lobe: names[c.lobe], hu: (c.hu * 10).rounded() / 10)
+                    },
+                    groundGlassOpacities: phantom.groundGlass.map { g in
+                        g.patches.map { patch in
+                            let p = phantom.patientPosition(ofAnatomy: patch.center)
+                            return GroundGlassPatch(centerMM: [p.x, p.y, p.z].map { ($0 * 10).rounded() / 10 },
+                                                    semiAxesMM: [patch.semiAxesMM.x, patch.semiAxesMM.y, patch.semiAxesMM.z]
+                                                        .map { ($0 * 10).rounded() / 10 },
+                                                    lung: patch.side == 0 ? "right" : "left",
+                                                    hu: (patch.hu * 10).rounded() / 10, crazyPaving: patch.crazyPaving)
+                        }
                     },
                     nodulesCoveredByPathology: phantom.nodulesCoveredByPathology.isEmpty ? nil : phantom.nodulesCoveredByPathology,
                     respiratoryMotion: phantom.respiratoryMotion.map { m in
