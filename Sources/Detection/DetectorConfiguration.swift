@@ -87,6 +87,14 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// 0 turns the rule off. Default 5 mm (on 2.5 mm blocks: regions about 12 mm thick and
     /// more; intrapulmonary vessels are thinner, and smaller nodules are never merged).
     public var opacityRadiusMM: Double = 5
+    /// Mean HU (on `LungOpacities.coarseSpacingMM` blocks) at and above which lung counts as
+    /// opaque for `opacityRadiusMM`: ground glass and denser. Default -700 HU (chosen on
+    /// development seed 1300 with `--ground-glass-fraction 1`, 3 cases: false positives 45
+    /// at -500, 25 at -650, 17 at -700, 15 at -750, almost all in the patches; development
+    /// seeds 1300-1301, and 1300 with effusion and consolidation, with emphysema and
+    /// atelectasis, and at 2.5 mm: no nodule lost at -700 or -750). -750 is too close to
+    /// normal dependent or expiratory lung on real CT (about -700 to -800).
+    public var opacityThresholdHU: Double = -700
     /// Findings whose false-positive-reduction score is below this are dropped. Default 0.05.
     public var minimumScore: Double = 0.05
     /// At most this many findings per study, highest score first. Default 30.
@@ -147,6 +155,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case airwayMarginMM = "airway_margin_mm"
         case mediastinalMarginMM = "mediastinal_margin_mm"
         case opacityRadiusMM = "opacity_radius_mm"
+        case opacityThresholdHU = "opacity_threshold_hu"
         case minimumScore = "minimum_score"
         case maximumFindings = "maximum_findings"
         case actionableScore = "actionable_score"
@@ -186,6 +195,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         airwayMarginMM = try c.decodeIfPresent(Double.self, forKey: .airwayMarginMM) ?? d.airwayMarginMM
         mediastinalMarginMM = try c.decodeIfPresent(Double.self, forKey: .mediastinalMarginMM) ?? d.mediastinalMarginMM
         opacityRadiusMM = try c.decodeIfPresent(Double.self, forKey: .opacityRadiusMM) ?? d.opacityRadiusMM
+        opacityThresholdHU = try c.decodeIfPresent(Double.self, forKey: .opacityThresholdHU) ?? d.opacityThresholdHU
         minimumScore = try c.decodeIfPresent(Double.self, forKey: .minimumScore) ?? d.minimumScore
         maximumFindings = try c.decodeIfPresent(Int.self, forKey: .maximumFindings) ?? d.maximumFindings
         actionableScore = try c.decodeIfPresent(Double.self, forKey: .actionableScore) ?? d.actionableScore
@@ -232,6 +242,9 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
             throw bad(.mediastinalMarginMM, "must be 0...20 mm")
         }
         guard opacityRadiusMM >= 0 && opacityRadiusMM <= 20 else { throw bad(.opacityRadiusMM, "must be 0...20 mm") }
+        guard opacityThresholdHU >= -900 && opacityThresholdHU <= 0 else {
+            throw bad(.opacityThresholdHU, "must be -900...0 HU")
+        }
         guard minimumScore >= 0 && minimumScore <= 1 else { throw bad(.minimumScore, "must be in [0, 1]") }
         guard actionableScore >= 0 && actionableScore <= 1 else { throw bad(.actionableScore, "must be in [0, 1]") }
         guard maximumFindings >= 1 else { throw bad(.maximumFindings, "must be >= 1") }

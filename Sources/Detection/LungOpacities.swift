@@ -1,12 +1,14 @@
 import Foundation
 
-/// Opacities of the lung thicker than its vessels: connected regions of dense lung that a
-/// ball of `radiusMM` fits in everywhere (a consolidation, a mass, a thick atelectatic band,
-/// a nodule of more than twice the radius). One opacity is one finding: a lobar
-/// consolidation answers the dot filter at a dozen places along its edge, and each piece
-/// measures like a solid or part-solid nodule against the pleura, so without this a
-/// pneumonia fills the worklist with "nodules" (development seed 1300 with
-/// `--consolidation-fraction 0.5`: 11-22 false positives per consolidation, docs/detection.md).
+/// Opacities of the lung thicker than its vessels: connected regions of opaque lung (ground
+/// glass and denser) that a ball of `radiusMM` fits in everywhere (a consolidation, a patch
+/// of ground glass, a mass, a thick atelectatic band, a nodule of more than twice the
+/// radius). One opacity is one finding: a lobar consolidation answers the dot filter at a
+/// dozen places along its edge, and each piece measures like a solid or part-solid nodule
+/// against the pleura, so without this a pneumonia fills the worklist with "nodules"
+/// (development seed 1300 with `--consolidation-fraction 0.5`: 11-22 false positives per
+/// consolidation; with `--ground-glass-fraction 1`, 15 per case of viral-pneumonia-like
+/// ground glass at a -500 HU threshold, 6 at -700; docs/detection.md).
 ///
 /// A consolidation that reaches the pleura is continuous with the chest wall, so the lung
 /// mask leaves it out, as it leaves out the wall: the opacities are looked for in the lungs'
@@ -20,7 +22,9 @@ import Foundation
 ///    grid padded by the radius, `DistanceTransform.closePadded`: the lung mask's crop
 ///    leaves only `closing_radius_mm` around the lungs), without the mediastinum
 ///    (`HilarStructures.mediastinum`, when the detector traced it);
-/// 2. *dense*: envelope blocks whose mean HU is at or above `thresholdHU`;
+/// 2. *opaque*: envelope blocks whose mean HU is at or above `thresholdHU`
+///    (`opacity_threshold_hu`, -700 HU: ground glass and denser; healthy parenchyma is about
+///    -850 HU, its vessels are thinner than the opening's ball);
 /// 3. a morphological opening with a ball of `radiusMM`: vessels and airway walls thinner
 ///    than the ball's diameter, and nodules smaller than it, go;
 /// 4. connected components (6-neighbours) of what remains, labelled 1, 2, ...
@@ -41,9 +45,6 @@ struct LungOpacities {
     /// at index `label - 1`.
     var extentsMM: [Double] = []
 
-    /// Dense lung: ground glass and denser (healthy parenchyma is about -850 HU, ground-glass
-    /// nodules -700 to -300 HU, consolidation and solid nodules above -100 HU).
-    static let thresholdHU: Float = -500
     /// Block size of the coarse grid (mm).
     static let coarseSpacingMM = 2.5
     /// Closing radius of the lungs' envelope (mm): fills a bite of up to about twice this

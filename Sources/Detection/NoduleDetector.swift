@@ -138,10 +138,26 @@ public struct NoduleDetector: Sendable {
         let actionable = kept.filter { $0.score >= configuration.actionableScore }
         let category = actionable.map(\.lungRADS).max() ?? .category1
         let score = kept.map { $0.score * LungRADS.studyWeight(for: $0.lungRADS) }.max() ?? 0
-        return StudyAssessment(findings: kept, priority: LungRADS.priority(for: category), score: score,
-                               lungRADS: category, timingMS: timing,
-                               actionableCount: actionable.filter { $0.lungRADS >= .category3 }.count,
-                               actionableScore: configuration.actionableScore)
+        var assessment = StudyAssessment(findings: kept, priority: LungRADS.priority(for: category), score: score,
+                                         lungRADS: category, timingMS: timing,
+                                         actionableCount: actionable.filter { $0.lungRADS >= .category3 }.count,
+                                         actionableScore: configuration.actionableScore)
+        if let warning = multifocalOpacityWarning(kept) { assessment.warnings.append(warning) }
+        return assessment
+    }
+
+    /// Findings that are parts of larger opacities (`opacityExtentMM`) in three or more
+    /// places: a multifocal pattern (viral pneumonia's ground glass, several consolidations)
+    /// that the radiologist should read as a whole before the nodule list. One is a
+    /// consolidation or a mass and needs no warning.
+    static let multifocalOpacityCount = 3
+
+    static func multifocalOpacityWarning(_ findings: [Finding]) -> String? {
+        let parts = findings.compactMap(\.opacityExtentMM)
+        guard parts.count >= multifocalOpacityCount, let largest = parts.max() else { return nil }
+        return String(format: "%d findings are parts of larger lung opacities (up to %.0f mm): a multifocal pattern "
+                      + "such as infection or inflammation; read the lungs as a whole, nodule assessment "
+                      + "there is limited", parts.count, largest)
     }
 
     /// Every measured candidate with its score (no score threshold, no de-duplication).
@@ -190,7 +206,7 @@ public struct NoduleDetector: Sendable {
                 if configuration.mediastinalMarginMM > 0 { lungs.mediastinum = mediastinum }
             }
             let opacities = timed("opacities") {
-                LungOpacities.find(grid: grid, lungs: lungs, thresholdHU: LungOpacities.thresholdHU,
+                LungOpacities.find(grid: grid, lungs: lungs, thresholdHU: Float(configuration.opacityThresholdHU),
                                    radiusMM: configuration.opacityRadiusMM, workers: workers)
             }
             let blobs = timed("candidates") {
