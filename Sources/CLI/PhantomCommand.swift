@@ -48,6 +48,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("motion-fraction"),
             help: "Fraction of cases with a breathing artefact (a band of slices displaced 3-10 mm); default none.")
     var motionFraction: Double?
+    @Option(name: .customLong("streak-fraction"),
+            help: "Fraction of cases with photon-starvation streaks (shoulders and lung apices); default none.")
+    var streakFraction: Double?
     @Option(help: "Pixel representation: signed, unsigned or random.") var pixels: String = "random"
     @Option(help: "Rescale intercept: 0, -1024 or random.") var intercept: String = "random"
     @Option(help: "Transfer syntax: explicit, implicit or random.") var vr: String = "random"
@@ -76,6 +79,7 @@ struct PhantomCommand: ParsableCommand {
         o.consolidationFraction = consolidationFraction
         o.groundGlassFraction = groundGlassFraction
         o.motionFraction = motionFraction
+        o.streakFraction = streakFraction
         o.pngCopies = png
         o.jpegCopies = jpeg
         func choice(_ name: String, _ value: String, _ yes: String, _ no: String) throws -> Bool? {

@@ -539,3 +539,71 @@ private func pixels(_ p: PhantomCase, z: Double) -> [(point: SIMD3<Double>, inde
         }
     }
 }
+
+// Photon-starvation streaks (`PhantomOptions.streakFraction`).
+@Suite struct PhantomStreakTests {
+    private func options(streaks: Double?) -> PhantomOptions {
+        var o = PhantomsTests.options(emphysema: nil)
+        o.streakFraction = streaks
+        return o
+    }
+
+    /// On a blank 256x256 image at full strength: fine lines within 15 degrees of the
+    /// horizontal (neighbours along a row differ far less than neighbours along a column),
+    /// dark-bright doublets that sum to about nothing, within the amplitude except where two
+    /// lines cross (under 1 % of the pixels); below the fade, nothing.
+    @Test func streaksAreFineNearlyHorizontalDoubletsThatFadeBelowTheApices() throws {
+        let plan = PhantomGenerator(options: options(streaks: 1), seed: 99).plan(case: 0)
+        let streaks = try #require(plan.streaks)
+        #expect((40...110).contains(streaks.amplitudeHU))
+        let n = 256
+        var image = [Float](repeating: 0, count: n * n)
+        image.withUnsafeMutableBufferPointer {
+            streaks.apply(to: $0, columns: n, rows: n, z: streaks.fullZ + 5, slice: 7, seed: plan.seed, caseIndex: 0)
+        }
+        let magnitude = image.reduce(0) { $0 + Double(abs($1)) }
+        #expect(magnitude > 1000)
+        #expect(abs(image.reduce(0) { $0 + Double($1) }) < 0.05 * magnitude)
+        let over = image.filter { abs(Double($0)) > streaks.amplitudeHU * 1.01 }.count
+        #expect(Double(over) < 0.01 * Double(image.count), "\(over) pixels beyond the amplitude")
+        var alongRow = 0.0, alongColumn = 0.0
+        for y in 1..<n {
+            for x in 1..<n {
+                alongRow += Double(abs(image[y * n + x] - image[y * n + x - 1]))
+                alongColumn += Double(abs(image[y * n + x] - image[(y - 1) * n + x]))
+            }
+        }
+        #expect(alongRow < 0.5 * alongColumn, "row \(alongRow), column \(alongColumn)")
+        var below = [Float](repeating: 0, count: n * n)
+        below.withUnsafeMutableBufferPointer {
+            streaks.apply(to: $0, columns: n, rows: n, z: streaks.fullZ - streaks.fadeMM - 1, slice: 7,
+                          seed: plan.seed, caseIndex: 0)
+        }
+        #expect(below.allSatisfy { $0 == 0 })
+        #expect(streaks.strength(z: streaks.fullZ - streaks.fadeMM / 2) > 0.2)
+        #expect(streaks.strength(z: streaks.fullZ - streaks.fadeMM / 2) < 0.8)
+    }
+
+    @Test func withoutTheOptionNoStreaksAndTruthRecordsThemOnlyWhenPresent() throws {
+        #expect(PhantomGenerator(options: options(streaks: nil), seed: 99).plan(case: 0).streaks == nil)
+        #expect(PhantomGenerator(options: options(streaks: 0), seed: 99).plan(case: 0).streaks == nil)
+        // The streaks' own stream: the rest of the plan is the same.
+        let plain = PhantomGenerator(options: options(streaks: nil), seed: 99).plan(case: 2)
+        let streaked = PhantomGenerator(options: options(streaks: 1), seed: 99).plan(case: 2)
+        #expect(plain.nodules.map(\.center) == streaked.nodules.map(\.center))
+        let (o, g, entries) = tinyTruth(options(streaks: 0.5), seed: 99)
+        for (i, e) in entries.enumerated() {
+            let plan = g.plan(case: i)
+            #expect((e.streaks != nil) == (plan.streaks != nil))
+            if let s = e.streaks, let ps = plan.streaks {
+                #expect(abs(s.fullStrengthZMM - plan.patientPosition(ofAnatomy: SIMD3(0, 0, ps.fullZ)).z) < 0.06)
+            }
+        }
+        #expect(entries.contains { $0.streaks != nil } && entries.contains { $0.streaks == nil })
+        #expect(throws: PhantomError.self) {
+            var bad = o
+            bad.streakFraction = 1.5
+            try bad.validate()
+        }
+    }
+}

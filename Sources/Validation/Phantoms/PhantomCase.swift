@@ -60,6 +60,8 @@ public struct PhantomCase: Sendable {
     public let nodulesCoveredByPathology: [String]
     /// A breathing artefact (`PhantomOptions.motionFraction`), nil when the case has none.
     public let respiratoryMotion: RespiratoryMotion?
+    /// Photon-starvation streaks (`PhantomOptions.streakFraction`), nil when none.
+    public let streaks: StreakArtefact?
 
     // Storage.
     public let storage: PhantomStorage
@@ -341,6 +343,12 @@ public struct PhantomCase: Sendable {
                 lungZ: lungLow...a.lungHeightMM, nodules: nodules, random: &motionRandom)
         } else {
             respiratoryMotion = nil
+        }
+        var streakRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 14_000_071)
+        if let fraction = options.streakFraction, fraction > 0, streakRandom.chance(fraction) {
+            streaks = StreakArtefact.draw(anatomy: a, random: &streakRandom)
+        } else {
+            streaks = nil
         }
 
         storage = PhantomStorage(random: &r, options: options)

@@ -41,6 +41,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with a breathing artefact (a band of slices showing the anatomy
     /// displaced 3-10 mm cranio-caudally, clear of the nodules); nil or 0: none.
     public var motionFraction: Double? = nil
+    /// Fraction of cases with photon-starvation streaks (fine, nearly horizontal dark and
+    /// bright lines, strongest at the shoulders and lung apices); nil or 0: none.
+    public var streakFraction: Double? = nil
     /// Storage: nil = random per case.
     public var signedPixels: Bool? = nil
     public var rescaleIntercept: Double? = nil
@@ -66,6 +69,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let e = effusionFraction, !(0...1).contains(e) { throw fail("--effusion-fraction must be in [0, 1]") }
         if let c = consolidationFraction, !(0...1).contains(c) { throw fail("--consolidation-fraction must be in [0, 1]") }
         if let g = groundGlassFraction, !(0...1).contains(g) { throw fail("--ground-glass-fraction must be in [0, 1]") }
+        if let s = streakFraction, !(0...1).contains(s) { throw fail("--streak-fraction must be in [0, 1]") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }
         guard minDiameterMM >= 1, maxDiameterMM >= minDiameterMM, maxDiameterMM <= 40 else {

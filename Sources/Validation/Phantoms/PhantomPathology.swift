@@ -262,3 +262,57 @@ public struct GroundGlassOpacities: Sendable, Equatable {
         patches.contains { $0.signedDistance(p, seed: seed) < marginMM }
     }
 }
+
+/// Photon-starvation streaks (Barrett & Keat, "Artifacts in CT: recognition and avoidance",
+/// RadioGraphics 2004;24:1679-1691): where the X-ray path is longest, through the shoulders,
+/// too few photons reach the detector in the lateral projections, and filtered back
+/// projection turns the noisy projections into fine dark and bright lines across the image,
+/// nearly horizontal, strongest at the shoulders and the lung apices and fading towards the
+/// hila. A streak crossing a vessel can break it into a dot-like piece; the detector must
+/// not call those nodules. Added to the reconstructed slice with the noise (`apply`).
+public struct StreakArtefact: Sendable, Equatable {
+    /// Streak amplitude at the shoulders (HU).
+    public let amplitudeHU: Double
+    /// Anatomy-frame height (mm) at and above which the streaks are at full strength; they
+    /// fade to nothing over `fadeMM` below it.
+    public let fullZ: Double
+    public let fadeMM: Double
+
+    static func draw(anatomy a: ChestAnatomy, random r: inout PhantomRandom) -> StreakArtefact {
+        StreakArtefact(amplitudeHU: r.uniform(40, 110), fullZ: a.lungHeightMM * r.uniform(0.85, 0.95),
+                       fadeMM: a.lungHeightMM * r.uniform(0.3, 0.5))
+    }
+
+    /// Strength in [0, 1] at anatomy height `z`.
+    @inline(__always)
+    public func strength(z: Double) -> Double { Scene.smooth((z - fullZ + fadeMM) / fadeMM) }
+
+    /// Streaks of the slice at anatomy height `z` (generation slice `slice`) added to `image`
+    /// (`columns` x `rows`, row-major): 10-20 dark-bright line pairs, within 15 degrees of the
+    /// horizontal, through the middle 70 % of the image's height, each of its own amplitude
+    /// (up to `amplitudeHU` times the strength). From a per-slice stream.
+    func apply(to image: UnsafeMutableBufferPointer<Float>, columns: Int, rows: Int, z: Double, slice: Int,
+               seed: UInt64, caseIndex: Int) {
+        let w = strength(z: z)
+        guard w > 0.01 else { return }
+        var r = PhantomRandom(seed: seed, stream: UInt64(caseIndex) << 20 | UInt64(slice) | 1 << 61)
+        let count = r.int(10...20)
+        for _ in 0..<count {
+            let angle = r.uniform(-15, 15) * Double.pi / 180
+            let y0 = Double(rows) * r.uniform(0.15, 0.85)
+            let amplitude = Float(w * amplitudeHU * r.uniform(0.3, 1) * (r.chance(0.5) ? 1 : -1))
+            // Line through (columns / 2, y0) with direction (cos, sin): signed pixel distance
+            // of (x, y) is (y - y0) cos - (x - columns / 2) sin.
+            let c = cos(angle), s = sin(angle)
+            for y in 0..<rows {
+                let rowBase = (Double(y) - y0) * c
+                for x in 0..<columns {
+                    let d = Float(rowBase - (Double(x) - Double(columns) / 2) * s)
+                    guard abs(d) < 3 else { continue }
+                    // A dark-bright doublet: the line and, 1.5 pixels beside it, its opposite.
+                    image[y * columns + x] += amplitude * (exp(-d * d / 0.5) - exp(-(d - 1.5) * (d - 1.5) / 0.5))
+                }
+            }
+        }
+    }
+}

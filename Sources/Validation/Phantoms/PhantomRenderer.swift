@@ -45,6 +45,8 @@ public struct PhantomRenderer {
                 blur2D(scratch.noise.withUnsafeMutableBufferPointer { $0 }, columns: cols, rows: rows,
                        weights: noiseKernel, temp: &scratch.temp)
                 for j in 0..<(cols * rows) { dst[j] += noiseGain * scratch.noise[j] }
+                ph.streaks?.apply(to: dst, columns: cols, rows: rows, z: ph.sliceCentreZ(k), slice: k,
+                                  seed: ph.seed, caseIndex: ph.index)
             }
         }
         let g = ph.gridToPatient

@@ -40,6 +40,9 @@ public struct PhantomTruth: Codable, Sendable {
         public var nodulesCoveredByPathology: [String]?
         /// Breathing artefact; absent when the case has none.
         public var respiratoryMotion: Motion?
+        /// Photon-starvation streaks: their amplitude at the shoulders (HU) and the LPS z (mm)
+        /// from which they are at full strength; absent when the case has none.
+        public var streaks: Streaks?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -51,7 +54,7 @@ public struct PhantomTruth: Codable, Sendable {
             case pleuralEffusion = "pleural_effusion", consolidation
             case groundGlassOpacities = "ground_glass_opacities"
             case nodulesCoveredByPathology = "nodules_covered_by_pathology"
-            case respiratoryMotion = "respiratory_motion"
+            case respiratoryMotion = "respiratory_motion", streaks
         }
     }
 
@@ -65,6 +68,18 @@ public struct PhantomTruth: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case fromZMM = "from_z_mm", toZMM = "to_z_mm", shiftMM = "shift_mm"
+        }
+    }
+
+    /// Photon-starvation streaks: amplitude at full strength (HU), the LPS z (mm) from which
+    /// they are at full strength, and the distance (mm) below it over which they fade out.
+    public struct Streaks: Codable, Sendable {
+        public var amplitudeHU: Double
+        public var fullStrengthZMM: Double
+        public var fadeMM: Double
+
+        enum CodingKeys: String, CodingKey {
+            case amplitudeHU = "amplitude_hu", fullStrengthZMM = "full_strength_z_mm", fadeMM = "fade_mm"
         }
     }
 
@@ -180,6 +195,11 @@ public struct PhantomTruth: Codable, Sendable {
                             return (lps.z * 1000).rounded() / 1000
                         }
                         return Motion(fromZMM: z(m.firstSlice), toZMM: z(m.lastSlice), shiftMM: (m.shiftMM * 100).rounded() / 100)
+                    },
+                    streaks: phantom.streaks.map { s in
+                        Streaks(amplitudeHU: (s.amplitudeHU * 10).rounded() / 10,
+                                fullStrengthZMM: (phantom.patientPosition(ofAnatomy: SIMD3(0, 0, s.fullZ)).z * 10).rounded() / 10,
+                                fadeMM: (s.fadeMM * 10).rounded() / 10)
                     },
                     nodules: nodules)
     }
