@@ -146,12 +146,13 @@ public struct NoduleDetector: Sendable {
         return assessment
     }
 
-    /// Findings that are parts of larger opacities (`opacityExtentMM`) in three or more
-    /// places: a multifocal pattern (viral pneumonia's ground glass, several consolidations)
-    /// that the radiologist should read as a whole before the nodule list. One is a
+    /// How many reported findings that are parts of larger opacities (`opacityExtentMM`) make
+    /// a multifocal pattern (viral pneumonia's ground glass, several consolidations) that the
+    /// radiologist should read as a whole before the nodule list. One such finding is a
     /// consolidation or a mass and needs no warning.
     static let multifocalOpacityCount = 3
 
+    /// The study warning for a multifocal pattern among `findings` (the reported ones), or nil.
     static func multifocalOpacityWarning(_ findings: [Finding]) -> String? {
         let parts = findings.compactMap(\.opacityExtentMM)
         guard parts.count >= multifocalOpacityCount, let largest = parts.max() else { return nil }
