@@ -83,22 +83,23 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     public var mediastinalMarginMM: Double = 4.5
     /// Findings centred in one opacity of the lung thicker than its vessels (`LungOpacities`:
     /// opaque lung opened with a ball of this radius, in connected pieces) are one finding,
-    /// the highest-scoring: a consolidation, a ground-glass patch or a mass is reported once,
-    /// not as a dozen nodules. 0 turns the rule off. Default 4 mm (on 2.5 mm blocks: regions
-    /// about 10 mm thick and more; intrapulmonary vessels are thinner). 5 mm until
-    /// 2026-12-05; 4 mm, with the -700 HU threshold, took in thinner ground-glass patches:
-    /// development seed 1300 with ground glass 17 -> 14 false positives, its 2.5 mm and
-    /// 0.625 mm sets one fewer each, seeds 1300-1301 plain and seed 1300 with effusion and
-    /// consolidation or emphysema and atelectasis unchanged, no nodule lost.
-    public var opacityRadiusMM: Double = 4
+    /// the highest-scoring: a consolidation or a mass is reported once, not as a dozen
+    /// nodules. 0 turns the rule off. Default 5 mm (on 2.5 mm blocks: regions about 12 mm
+    /// thick and more; intrapulmonary vessels are thinner, and smaller nodules are never
+    /// merged).
+    public var opacityRadiusMM: Double = 5
     /// Mean HU (on `LungOpacities.coarseSpacingMM` blocks) at and above which lung counts as
-    /// opaque for `opacityRadiusMM`: ground glass and denser. Default -700 HU (chosen on
-    /// development seed 1300 with `--ground-glass-fraction 1`, 3 cases: false positives 45
-    /// at -500, 25 at -650, 17 at -700, 15 at -750, almost all in the patches; development
-    /// seeds 1300-1301, and 1300 with effusion and consolidation, with emphysema and
-    /// atelectasis, and at 2.5 mm: no nodule lost at -700 or -750). -750 is too close to
-    /// normal dependent or expiratory lung on real CT (about -700 to -800).
-    public var opacityThresholdHU: Double = -700
+    /// opaque for `opacityRadiusMM`. Default -500 HU: dense lung (consolidation, masses).
+    /// -700 takes in ground glass too, and makes each patch of multifocal ground glass one
+    /// finding (development seed 1300 with `--ground-glass-fraction 1`: false positives 45
+    /// -> 17, 14 with a 4 mm radius; no nodule lost on the other development sets), but not
+    /// the default: at -700 the partial-volumed edges of vessels and nodules and the denser
+    /// lung near the hila join into opacities of 100-215 mm, so true nodules were labelled
+    /// parts of larger opacities (2 of the 57 nodules of the 36 evaluation scans, 1 of 11 on
+    /// E5, 2 of 16 on E6, 2 of 65 on development seeds 1300-1301), and findings in one such
+    /// region would be merged (docs/detection.md,
+    /// "Multifocal ground glass").
+    public var opacityThresholdHU: Double = -500
     /// Findings whose false-positive-reduction score is below this are dropped. Default 0.05.
     public var minimumScore: Double = 0.05
     /// At most this many findings per study, highest score first. Default 30.

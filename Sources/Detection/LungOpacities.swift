@@ -1,14 +1,12 @@
 import Foundation
 
-/// Opacities of the lung thicker than its vessels: connected regions of opaque lung (ground
-/// glass and denser) that a ball of `radiusMM` fits in everywhere (a consolidation, a patch
-/// of ground glass, a mass, a thick atelectatic band, a nodule of more than twice the
-/// radius). One opacity is one finding: a lobar consolidation answers the dot filter at a
-/// dozen places along its edge, and each piece measures like a solid or part-solid nodule
-/// against the pleura, so without this a pneumonia fills the worklist with "nodules"
-/// (development seed 1300 with `--consolidation-fraction 0.5`: 11-22 false positives per
-/// consolidation; with `--ground-glass-fraction 1`, 15 per case of viral-pneumonia-like
-/// ground glass at a -500 HU threshold, 6 at -700; docs/detection.md).
+/// Opacities of the lung thicker than its vessels: connected regions of opaque lung that a
+/// ball of `radiusMM` fits in everywhere (a consolidation, a mass, a thick atelectatic band,
+/// a nodule of more than twice the radius). One opacity is one finding: a lobar
+/// consolidation answers the dot filter at a dozen places along its edge, and each piece
+/// measures like a solid or part-solid nodule against the pleura, so without this a
+/// pneumonia fills the worklist with "nodules" (development seed 1300 with
+/// `--consolidation-fraction 0.5`: 11-22 false positives per consolidation, docs/detection.md).
 ///
 /// A consolidation that reaches the pleura is continuous with the chest wall, so the lung
 /// mask leaves it out, as it leaves out the wall: the opacities are looked for in the lungs'
@@ -23,8 +21,8 @@ import Foundation
 ///    leaves only `closing_radius_mm` around the lungs), without the mediastinum
 ///    (`HilarStructures.mediastinum`, when the detector traced it);
 /// 2. *opaque*: envelope blocks whose mean HU is at or above `thresholdHU`
-///    (`opacity_threshold_hu`, -700 HU: ground glass and denser; healthy parenchyma is about
-///    -850 HU, its vessels are thinner than the opening's ball);
+///    (`opacity_threshold_hu`, default -500 HU: dense lung; -700 would take in ground glass,
+///    see `DetectorConfiguration.opacityThresholdHU` for why it is not the default);
 /// 3. a morphological opening with a ball of `radiusMM`: vessels and airway walls thinner
 ///    than the ball's diameter, and nodules smaller than it, go;
 /// 4. connected components (6-neighbours) of what remains, labelled 1, 2, ...
