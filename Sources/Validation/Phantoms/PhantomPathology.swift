@@ -304,10 +304,15 @@ public struct StreakArtefact: Sendable, Equatable {
             // Line through (columns / 2, y0) with direction (cos, sin): signed pixel distance
             // of (x, y) is (y - y0) cos - (x - columns / 2) sin.
             let c = cos(angle), s = sin(angle)
-            for y in 0..<rows {
-                let rowBase = (Double(y) - y0) * c
-                for x in 0..<columns {
-                    let d = Float(rowBase - (Double(x) - Double(columns) / 2) * s)
+            // Per column, only the rows within 3 pixels of the line (|d| < 3 means
+            // y - y0 = ((x - columns / 2) s + d) / c, and c > 0.96).
+            for x in 0..<columns {
+                let along = (Double(x) - Double(columns) / 2) * s
+                let yLow = Swift.max(0, Int(((along - 3) / c + y0).rounded(.down)))
+                let yHigh = Swift.min(rows - 1, Int(((along + 3) / c + y0).rounded(.up)))
+                guard yLow <= yHigh else { continue }
+                for y in yLow...yHigh {
+                    let d = Float((Double(y) - y0) * c - along)
                     guard abs(d) < 3 else { continue }
                     // A dark-bright doublet: the line and, 1.5 pixels beside it, its opposite.
                     image[y * columns + x] += amplitude * (exp(-d * d / 0.5) - exp(-(d - 1.5) * (d - 1.5) / 0.5))
