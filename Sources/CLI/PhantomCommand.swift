@@ -51,6 +51,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("streak-fraction"),
             help: "Fraction of cases with photon-starvation streaks (shoulders and lung apices); default none.")
     var streakFraction: Double?
+    @Option(name: .customLong("anatomy"),
+            help: "Anatomy revision: 3 (default; the training and evaluation scans) or 4 (heart resting on the diaphragm, mediastinum shaped by the great vessels).")
+    var anatomyRevision: Int?
     @Option(help: "Pixel representation: signed, unsigned or random.") var pixels: String = "random"
     @Option(help: "Rescale intercept: 0, -1024 or random.") var intercept: String = "random"
     @Option(help: "Transfer syntax: explicit, implicit or random.") var vr: String = "random"
@@ -80,6 +83,7 @@ struct PhantomCommand: ParsableCommand {
         o.groundGlassFraction = groundGlassFraction
         o.motionFraction = motionFraction
         o.streakFraction = streakFraction
+        o.anatomyRevision = anatomyRevision
         o.pngCopies = png
         o.jpegCopies = jpeg
         func choice(_ name: String, _ value: String, _ yes: String, _ no: String) throws -> Bool? {

@@ -58,7 +58,8 @@ struct TrainCommand: ParsableCommand {
         var set = TrainingSet()
         let started = Date()
         // Either phantom folders on disk (--from) or phantoms rendered here from the seeds.
-        let fromSeeds = try collect(fromFolders: fromFolders, detector: detector, into: &set)
+        var generators: Set<String> = []
+        let fromSeeds = try collect(fromFolders: fromFolders, detector: detector, into: &set, generators: &generators)
         let renderSeeds = fromFolders.isEmpty ? seedRange : seed..<seed
         for s in renderSeeds {
             let generator = PhantomGenerator(options: options, seed: s)
@@ -87,7 +88,9 @@ struct TrainCommand: ParsableCommand {
             "positives": "\(set.positives)",
             "truth_nodules": "\(set.truthCount)",
             "truth_nodules_with_candidate": "\(set.truthWithCandidate)",
-            "generator": PhantomGenerator.generatorName,
+            // The phantom folders' generators (revision 3 or 4), or the one rendered here.
+            "generator": fromFolders.isEmpty ? PhantomGenerator.generatorName(for: options)
+                : generators.sorted().joined(separator: ","),
         ]
         var parameters = BoostedTrees.Parameters()
         parameters.rounds = rounds
@@ -152,7 +155,8 @@ struct TrainCommand: ParsableCommand {
     /// Candidates of every case in phantom folders on disk (read back through the DICOM
     /// reader, as the product reads scans). Refuses folders made with evaluation seeds.
     /// Returns the folders' seeds, for the model's training record.
-    func collect(fromFolders folders: [String], detector: NoduleDetector, into set: inout TrainingSet) throws -> [UInt64] {
+    func collect(fromFolders folders: [String], detector: NoduleDetector, into set: inout TrainingSet,
+                 generators: inout Set<String>) throws -> [UInt64] {
         var seeds: [UInt64] = []
         for folder in folders {
             let root = URL(fileURLWithPath: folder)
@@ -162,6 +166,7 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("\(folder) was made with evaluation seed \(truthFile.seed); train on 1000-1999")
             }
             seeds.append(truthFile.seed)
+            generators.insert(truthFile.generator)
             for entry in truthFile.cases where entry.format == "dicom" {
                 let discovery = SeriesDiscovery.discover(paths: [root.appendingPathComponent(entry.folder)])
                 guard let descriptor = discovery.series.first(where: { $0.identity.seriesInstanceUID == entry.seriesInstanceUID })

@@ -66,12 +66,27 @@ public struct ChestAnatomy: Sendable {
     /// `PhantomCase` from their own random stream once the anatomy is fixed.
     public internal(set) var lymphNodes: [LymphNode] = []
 
-    // Heart: ellipsoid, rotated about z.
+    /// Anatomy revision (`PhantomOptions.anatomyRevision`): 3, or 4 for the heart resting on
+    /// the diaphragm and the mediastinum shaped by the great vessels.
+    public let revision: Int
+
+    // Heart: ellipsoid, rotated about z; in revision 4 also tilted in the coronal plane
+    // (apex down) and cut by the diaphragm, on which its inferior surface rests.
     let heartCenter: SIMD3<Double>
     let heartSemiAxes: SIMD3<Double>
     let heartAngle: Double
     let heartCos: Double
     let heartSin: Double
+    /// Cosine and sine of the long axis's tilt below the horizontal (0 in revision 3).
+    let heartTiltCos: Double
+    let heartTiltSin: Double
+
+    /// Revision 4: fat (mm) around the great vessels, trachea and oesophagus, whose smooth
+    /// union is the mediastinum the lungs meet (0 in revision 3: a straight-sided band).
+    let mediastinalFatMM: Double
+    /// Revision 4: the tubes that shape the mediastinum and each one's box (mm) beyond which
+    /// it cannot shape it.
+    let envelopeTubes: [(segment: TubeSegment, lo: SIMD3<Double>, hi: SIMD3<Double>)]
 
     // Spine.
     let spineY: Double
@@ -97,9 +112,10 @@ public struct ChestAnatomy: Sendable {
 
     /// `random` draws the lungs, mediastinum and skeleton; `details` (a separate stream) the
     /// fissure shapes and the body details, so adding details never moves a seed's lungs.
-    public init(scale s: Double, random r: inout PhantomRandom, details: PhantomRandom) {
+    public init(scale s: Double, random r: inout PhantomRandom, details: PhantomRandom, revision: Int = 3) {
         var d = details
         scale = s
+        self.revision = revision
         lungHeightMM = r.uniform(205, 245) * s
         fatMM = r.uniform(6, 26) * s
         leftDomeDropMM = r.uniform(8, 22) * s
@@ -134,8 +150,15 @@ public struct ChestAnatomy: Sendable {
                                            centerY: lungCenterY, lengthMM: 100 * s))
         }
         obliqueFissures = fissures
-        heartCenter = SIMD3(r.uniform(18, 30) * s, -r.uniform(18, 30) * s, -leftDomeDropMM + r.uniform(40, 52) * s)
-        heartSemiAxes = SIMD3(r.uniform(58, 68) * s, r.uniform(44, 52) * s, r.uniform(50, 58) * s)
+        var heart = SIMD3(r.uniform(18, 30) * s, -r.uniform(18, 30) * s, -leftDomeDropMM + r.uniform(40, 52) * s)
+        // Revision 4 sinks the heart into the diaphragm, which cuts its inferior part off
+        // (`heartDistance`): a broad base on the dome, narrowing up to the great vessels, as
+        // the cardiac silhouette of a coronal view or a radiograph; a little wider to keep its size.
+        if revision >= 4 { heart.z -= 22 * s }
+        heartCenter = heart
+        var heartAxes = SIMD3(r.uniform(58, 68) * s, r.uniform(44, 52) * s, r.uniform(50, 58) * s)
+        if revision >= 4 { heartAxes *= SIMD3(1.1, 1.05, 1.0) }
+        heartSemiAxes = heartAxes
         heartAngle = r.uniform(0.35, 0.6)
         heartCos = cos(heartAngle)
         heartSin = sin(heartAngle)
@@ -160,6 +183,19 @@ public struct ChestAnatomy: Sendable {
         shoulderWiden = d.uniform(0.02, 0.06)
         waistNarrow = d.uniform(0.04, 0.12)
         upperFlatten = d.uniform(0.08, 0.16)
+        // Revision 4 draws come after every revision-3 draw of this (local) stream, so the
+        // revision-3 body is unchanged. The heart's long axis points down to the apex about
+        // 20-30 degrees below the horizontal.
+        if revision >= 4 {
+            let tilt = d.uniform(0.35, 0.52)
+            heartTiltCos = cos(tilt)
+            heartTiltSin = sin(tilt)
+            mediastinalFatMM = d.uniform(5, 9) * s
+        } else {
+            heartTiltCos = 1
+            heartTiltSin = 0
+            mediastinalFatMM = 0
+        }
 
         // Mediastinum: trachea and main bronchi, oesophagus, aorta, SVC, pulmonary trunk.
         let top = lungHeightMM + 120 * s
@@ -209,6 +245,19 @@ public struct ChestAnatomy: Sendable {
         tubes.append(.init(segment: TubeSegment(atrium, veinHilum[0], 8 * s, 7 * s), kind: .vessel, hu: venous))
         tubes.append(.init(segment: TubeSegment(atrium, veinHilum[1], 8 * s, 7 * s), kind: .vessel, hu: venous))
         mediastinalTubes = tubes
+        // Revision 4's mediastinum: trachea (tube 0), oesophagus (3), aorta (4-7) and its
+        // branches (8-10), superior vena cava (11) and pulmonary trunk (12); not the main
+        // bronchi or the hilar vessels (1-2, 13-16), which run into the lungs.
+        if revision >= 4 {
+            let reach = mediastinalFatMM + Self.envelopeBlendMM * s + 30 * s
+            envelopeTubes = tubes.indices.filter { [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].contains($0) }.map { i in
+                let t = tubes[i].segment
+                let pad = SIMD3(repeating: t.maxRadiusMM + reach)
+                return (t, pointwiseMin(t.start, t.end) - pad, pointwiseMax(t.start, t.end) + pad)
+            }
+        } else {
+            envelopeTubes = []
+        }
         self.arteryHilum = arteryHilum
         self.veinHilum = veinHilum
         self.bronchusHilum = bronchusHilum
@@ -245,11 +294,36 @@ public struct ChestAnatomy: Sendable {
         return -drop - 55 * scale * q - 18 * scale * Swift.max(0, qy)
     }
 
-    /// Half-width (mm) of the mediastinal band between the lungs at (y, z).
+    /// Half-width (mm) of the mediastinal band between the lungs at (y, z). In revision 4 the
+    /// band is only the junction lines' few millimetres (and the paravertebral tissue): the
+    /// great vessels' fat (`mediastinalEnvelopeDistance`) gives the mediastinum its width.
     @inline(__always)
     func mediastinumHalfWidth(y: Double, z: Double) -> Double {
+        let posterior = y > spineY - vertebralRadius * 2 ? 10 * scale : 0
+        if revision >= 4 { return 4 * scale + posterior }
         let upper = z > carinaZ - 20 * scale ? 1.0 : 0.0
-        return (9 + 9 * upper) * scale + (y > spineY - vertebralRadius * 2 ? 10 * scale : 0)
+        return (9 + 9 * upper) * scale + posterior
+    }
+
+    /// How far (mm, at scale 1) the great vessels' fat envelopes blend into one another, so
+    /// the fat fills the clefts between neighbouring vessels as it does in the mediastinum.
+    static let envelopeBlendMM = 12.0
+
+    /// Revision 4: signed distance (mm, negative inside) to the mediastinum's fat around the
+    /// great vessels, a smooth union (polynomial smooth minimum; Quilez 2013) of the tubes
+    /// dilated by `mediastinalFatMM`; +infinity where no tube is near.
+    @inline(__always)
+    func mediastinalEnvelopeDistance(_ p: SIMD3<Double>) -> Double {
+        let k = Self.envelopeBlendMM * scale
+        var d = Double.infinity
+        for t in envelopeTubes {
+            guard p.x >= t.lo.x, p.x <= t.hi.x, p.y >= t.lo.y, p.y <= t.hi.y, p.z >= t.lo.z, p.z <= t.hi.z else { continue }
+            let e = t.segment.signedDistance(p) - mediastinalFatMM
+            if d == .infinity { d = e; continue }
+            let h = Swift.max(k - abs(d - e), 0) / k
+            d = Swift.min(d, e) - h * h * k / 4
+        }
+        return d
     }
 
     /// Approximate signed distance (mm, negative inside) to the surface of lung `side` from
@@ -269,6 +343,8 @@ public struct ChestAnatomy: Sendable {
         sd = Swift.max(sd, band)
         // Heart with 3 mm of pericardium and fat.
         sd = Swift.max(sd, -(heartDistance(x: x, y: y, z: z) - 3 * scale))
+        // Revision 4: the mediastinum around the great vessels.
+        if revision >= 4 && abs(x) < 90 * scale { sd = Swift.max(sd, -mediastinalEnvelopeDistance(SIMD3(x, y, z))) }
         // Spine body (vertical cylinder) with a margin.
         let sx = x, sy = y - spineY
         sd = Swift.max(sd, -((sx * sx + sy * sy).squareRoot() - vertebralRadius - 4 * scale))
@@ -282,11 +358,16 @@ public struct ChestAnatomy: Sendable {
     func heartDistance(x: Double, y: Double, z: Double) -> Double {
         let dx = x - heartCenter.x, dy = y - heartCenter.y, dz = z - heartCenter.z
         let c = heartCos, s = heartSin
-        let u = c * dx - s * dy, v = s * dx + c * dy
-        let nu = u / heartSemiAxes.x, nv = v / heartSemiAxes.y, nw = dz / heartSemiAxes.z
+        let u0 = c * dx - s * dy, v = s * dx + c * dy
+        // Tilt (revision 4): the +u end (the apex, left and anterior) goes down.
+        let u = heartTiltCos * u0 - heartTiltSin * dz, w = heartTiltSin * u0 + heartTiltCos * dz
+        let nu = u / heartSemiAxes.x, nv = v / heartSemiAxes.y, nw = w / heartSemiAxes.z
         let f = (nu * nu + nv * nv + nw * nw).squareRoot()
         let rr = (dx * dx + dy * dy + dz * dz).squareRoot()
-        return f > 1e-9 ? rr * (f - 1) / f : -heartSemiAxes.min()
+        let sd = f > 1e-9 ? rr * (f - 1) / f : -heartSemiAxes.min()
+        guard revision >= 4 else { return sd }
+        // The inferior (diaphragmatic) surface rests on the dome under it.
+        return Swift.max(sd, (domeZ(side: x < 0 ? 0 : 1, x: x, y: y) - z) * 0.8)
     }
 
     /// Signed distance (mm) from `p` to the nearest lung surface including the carving by

@@ -102,12 +102,13 @@ public struct PhantomCase: Sendable {
         let scale = drawnFOV / 2 * r.uniform(0.8, 0.9) / ChestAnatomy.referenceBodyHalfWidthMM
         var anatomyRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 1_000_001)
         let details = PhantomRandom(seed: seed, stream: UInt64(index) &+ 4_000_037)
-        var a = ChestAnatomy(scale: scale, random: &anatomyRandom, details: details)
+        var a = ChestAnatomy(scale: scale, random: &anatomyRandom, details: details, revision: options.anatomyRevision ?? 3)
         // Generator 2's retries (smaller scale while its body outline left that FOV), kept
         // unchanged because they decide the lungs.
         var tries = 0
         while a.legacyBodyRadiusMM > drawnFOV / 2 * 0.97 && tries < 8 {
-            a = ChestAnatomy(scale: scale * pow(0.95, Double(tries + 1)), random: &anatomyRandom, details: details)
+            a = ChestAnatomy(scale: scale * pow(0.95, Double(tries + 1)), random: &anatomyRandom, details: details,
+                             revision: options.anatomyRevision ?? 3)
             tries += 1
         }
         // Mediastinal and hilar lymph nodes, from their own stream.

@@ -7,7 +7,12 @@ import Volumes
 /// Seeds: 1000-1999 are DEVELOPMENT seeds (tuning, training); 9000-9099 are EVALUATION
 /// seeds, never used for tuning (see docs/phantoms.md).
 public struct PhantomGenerator {
+    /// The generator's name in truth.json for the default anatomy (revision 3).
     public static let generatorName = "triage-phantom 3"
+    /// The generator's name for `options` (`triage-phantom 4` with anatomy revision 4).
+    public static func generatorName(for options: PhantomOptions) -> String {
+        options.anatomyRevision == 4 ? "triage-phantom 4" : generatorName
+    }
     public var options: PhantomOptions
     public var seed: UInt64
     public var context: KernelContext
@@ -33,7 +38,7 @@ public struct PhantomGenerator {
     public func write(cases count: Int, to directory: URL, progress: ((String) -> Void)? = nil) throws -> PhantomTruth {
         try options.validate()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var truth = PhantomTruth(seed: seed, generator: Self.generatorName, options: options, cases: [])
+        var truth = PhantomTruth(seed: seed, generator: Self.generatorName(for: options), options: options, cases: [])
         for i in 0..<count {
             let (p, volume) = render(case: i)
             try PhantomSeriesWriter.writeDICOM(volume, phantom: p, folder: directory.appendingPathComponent(p.caseID))

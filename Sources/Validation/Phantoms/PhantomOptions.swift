@@ -44,6 +44,13 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with photon-starvation streaks (fine, nearly horizontal dark and
     /// bright lines, strongest at the shoulders and lung apices); nil or 0: none.
     public var streakFraction: Double? = nil
+    /// Anatomy revision: nil or 3 (the anatomy of the training and evaluation scans) or 4 (the
+    /// heart rests on the diaphragm with its apex tilted down and to the left, and the
+    /// mediastinum is shaped by the great vessels in their fat instead of a straight-sided
+    /// band). Revision 3 stays the default until the detector is trained on revision 4:
+    /// the committed models and evaluation figures are reproducible only with the anatomy
+    /// they were made from.
+    public var anatomyRevision: Int? = nil
     /// Storage: nil = random per case.
     public var signedPixels: Bool? = nil
     public var rescaleIntercept: Double? = nil
@@ -70,6 +77,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let c = consolidationFraction, !(0...1).contains(c) { throw fail("--consolidation-fraction must be in [0, 1]") }
         if let g = groundGlassFraction, !(0...1).contains(g) { throw fail("--ground-glass-fraction must be in [0, 1]") }
         if let s = streakFraction, !(0...1).contains(s) { throw fail("--streak-fraction must be in [0, 1]") }
+        if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }
         guard minDiameterMM >= 1, maxDiameterMM >= minDiameterMM, maxDiameterMM <= 40 else {

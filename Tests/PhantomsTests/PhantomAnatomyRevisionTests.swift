@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+@testable import Phantoms
+import Volumes
+
+// Anatomy revision 4 (`--anatomy 4`): the heart rests on the diaphragm and the mediastinum is
+// the great vessels in their fat. Measured on rendered planes (`Scene.renderPlane`, the
+// analytic HU and lung cover before blur and noise), so the checks look at what the scans show.
+
+private func options(revision: Int?, size: Int = 160, slices: Int = 40) -> PhantomOptions {
+    var o = PhantomOptions()
+    o.size = size
+    o.slices = slices
+    o.vesselTerritories = 150
+    o.anatomyRevision = revision
+    return o
+}
+
+/// The rendered plane at height z (anatomy frame): HU and lung cover (0-1) per pixel.
+private func plane(_ p: PhantomCase, z: Double) -> (hu: [Float], lung: [Float]) {
+    let scene = Scene(p)
+    var scratch = SliceScratch(count: p.columns * p.rows)
+    let k = Swift.min(p.slices - 1, Swift.max(0, Int(((z - p.gridOrigin.z) / p.sliceSpacingMM).rounded())))
+    scene.renderPlane(z: z, slice: k, scratch: &scratch)
+    return (scratch.sub, scratch.lung)
+}
+
+/// Anatomy-frame (x, y) of pixel (column, row).
+private func position(_ p: PhantomCase, _ c: Int, _ r: Int) -> SIMD2<Double> {
+    SIMD2(p.gridOrigin.x + Double(c) * p.pixelSpacingMM, p.gridOrigin.y + Double(r) * p.pixelSpacingMM)
+}
+
+/// Width (mm) of the heart's contact with the diaphragm along the row through the heart's
+/// centre: the columns of the run of soft tissue (>= -200 HU) holding the centre at its
+/// height from which a straight line down to the dome under that column meets no aerated
+/// lung (cover > 0.5) in planes 3 mm apart.
+private func heartContactMM(_ p: PhantomCase) -> Double {
+    let a = p.anatomy, c = a.heartCenter
+    let row = Int(((c.y - p.gridOrigin.y) / p.pixelSpacingMM).rounded())
+    let centre = Int(((c.x - p.gridOrigin.x) / p.pixelSpacingMM).rounded())
+    let top = plane(p, z: c.z).hu
+    var lo = centre, hi = centre
+    while lo > 0 && top[row * p.columns + lo - 1] >= -200 { lo -= 1 }
+    while hi < p.columns - 1 && top[row * p.columns + hi + 1] >= -200 { hi += 1 }
+    let xy = { (col: Int) in position(p, col, row) }
+    let floor = (lo...hi).map { col -> Double in
+        let q = xy(col)
+        return a.domeZ(side: q.x < 0 ? 0 : 1, x: q.x, y: q.y)
+    }
+    var clear = [Bool](repeating: true, count: hi - lo + 1)
+    var z = c.z - 3
+    while z > (floor.min() ?? c.z) {
+        let lung = plane(p, z: z).lung
+        for col in lo...hi where z > floor[col - lo] + 2 && lung[row * p.columns + col] > 0.5 { clear[col - lo] = false }
+        z -= 3
+    }
+    return Double(clear.filter { $0 }.count) * p.pixelSpacingMM
+}
+
+@Suite struct PhantomAnatomyRevisionTests {
+    @Test func revision3IsTheDefaultAndRevision4ChangesTheScans() throws {
+        let seed: UInt64 = 1403
+        let unset = PhantomGenerator(options: options(revision: nil, size: 96, slices: 24), seed: seed).plan(case: 1)
+        let three = PhantomGenerator(options: options(revision: 3, size: 96, slices: 24), seed: seed).plan(case: 1)
+        let four = PhantomGenerator(options: options(revision: 4, size: 96, slices: 24), seed: seed).plan(case: 1)
+        var differing = 0
+        for k in [4, 12, 20] {
+            let z = unset.gridOrigin.z + Double(k) * unset.sliceSpacingMM
+            #expect(plane(unset, z: z).hu == plane(three, z: z).hu, "slice \(k): revision 3 is not the default")
+            if plane(four, z: z).hu != plane(unset, z: z).hu { differing += 1 }
+        }
+        #expect(unset.nodules.map(\.center) == three.nodules.map(\.center))
+        #expect(differing >= 2, "revision 4 changed \(differing) of 3 planes")
+        #expect(PhantomGenerator.generatorName(for: options(revision: nil)) == "triage-phantom 3")
+        #expect(PhantomGenerator.generatorName(for: options(revision: 4)) == "triage-phantom 4")
+        var bad = options(revision: 5)
+        #expect(throws: PhantomError.self) { try bad.validate() }
+        bad.anatomyRevision = 4
+        try bad.validate()
+    }
+
+    @Test func theHeartRestsOnTheDiaphragmWithABroadBase() {
+        // A coronal view or a radiograph shows the cardiac silhouette on the left hemidiaphragm,
+        // broadest at its base. Revision 3's heart is an ellipsoid touching the dome at most
+        // at its lowest point, with lung under the rest of it.
+        for i in 0..<3 {
+            let four = heartContactMM(PhantomGenerator(options: options(revision: 4), seed: 1404).plan(case: i))
+            let three = heartContactMM(PhantomGenerator(options: options(revision: 3), seed: 1404).plan(case: i))
+            print(String(format: "case %d: heart on the diaphragm over %.0f mm (revision 3: %.0f mm)", i, four, three))
+            #expect(four >= 60, "case \(i): heart on the diaphragm over \(four) mm")
+            #expect(four > three + 30, "case \(i): \(four) mm, revision 3 \(three) mm")
+        }
+    }
+
+    @Test func theMediastinumIsTheGreatVesselsInTheirFat() {
+        // Above the carina (aortic arch, superior vena cava, trachea, oesophagus) the lungs stay
+        // at least the fat's thickness from every great vessel in revision 4; revision 3's
+        // straight band lets them come within 2.5 mm.
+        for i in 0..<3 {
+            var closest: [Int: Double] = [:]
+            for revision in [3, 4] {
+                let p = PhantomGenerator(options: options(revision: revision), seed: 1405).plan(case: i)
+                let a = p.anatomy
+                let z = a.carinaZ + 15 * a.scale
+                let (_, lung) = plane(p, z: z)
+                // The aorta (4-7), the superior vena cava (11) and the pulmonary trunk (12).
+                let tubes = [4, 5, 6, 7, 11, 12].map { a.mediastinalTubes[$0].segment }
+                var nearest = Double.infinity
+                for r in 0..<p.rows {
+                    for c in 0..<p.columns where lung[r * p.columns + c] > 0.5 {
+                        let xy = position(p, c, r)
+                        for t in tubes { nearest = Swift.min(nearest, t.signedDistance(SIMD3(xy.x, xy.y, z))) }
+                    }
+                }
+                closest[revision] = nearest
+                if revision == 4 {
+                    #expect(nearest >= a.mediastinalFatMM - p.pixelSpacingMM,
+                            "case \(i): lung \(nearest) mm from a great vessel, fat \(a.mediastinalFatMM) mm")
+                }
+            }
+            print(String(format: "case %d: lung to great vessel %.1f mm (revision 3: %.1f mm)", i,
+                         closest[4] ?? 0, closest[3] ?? 0))
+            #expect((closest[3] ?? 0) < 2.5 + 1.8, "case \(i): revision 3's lung \(closest[3] ?? 0) mm from a great vessel")
+        }
+    }
+
+    @Test func revision4NodulesLieInsideItsLungs() {
+        var o = options(revision: 4, size: 96, slices: 24)
+        o.cleanFraction = 0
+        o.minNodules = 3
+        o.maxNodules = 4
+        var count = 0
+        for i in 0..<3 {
+            let p = PhantomGenerator(options: o, seed: 1406).plan(case: i)
+            for n in p.nodules {
+                count += 1
+                let (d, side) = p.anatomy.lungDistance(n.center)
+                #expect(side != nil && d < 0, "nodule \(n.id) of case \(i) outside the lungs")
+                // Clear of the mediastinal fat and of the heart resting on the diaphragm.
+                #expect(p.anatomy.mediastinalEnvelopeDistance(n.center) > 0)
+                #expect(p.anatomy.heartDistance(x: n.center.x, y: n.center.y, z: n.center.z) > 0)
+            }
+        }
+        #expect(count >= 6)
+    }
+}
