@@ -16,9 +16,9 @@
 #   E6  seed 9006,  8 cases, 300 slices, half of them with multifocal ground-glass
 #       opacities (viral-pneumonia pattern; added 2026-12-05)
 #   A4-E1, A4-E2  seeds 9001 and 9002 as E1 and E2 but with anatomy revision 4
-#       (`--anatomy 4`: heart on the diaphragm, mediastinum shaped by its vessels; added
-#       2026-12-05), scored together (WORK_DIR/evaluation-A4): the detector on anatomy it
-#       was not trained on, against E1 + E2
+#       (`--anatomy 4`: heart on the diaphragm, mediastinum shaped by its vessels, a
+#       shallower chest; added 2026-12-05), scored together (WORK_DIR/evaluation-A4): the
+#       detector on anatomy it was not trained on, against E1 + E2
 # E3-E6 are scored on their own (WORK_DIR/evaluation-E3 ... -E6) and E1-E4 together
 # (WORK_DIR/evaluation-all; E5 and E6 stay out of it, so that figure compares with earlier
 # runs).

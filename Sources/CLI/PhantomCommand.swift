@@ -52,7 +52,7 @@ struct PhantomCommand: ParsableCommand {
             help: "Fraction of cases with photon-starvation streaks (shoulders and lung apices); default none.")
     var streakFraction: Double?
     @Option(name: .customLong("anatomy"),
-            help: "Anatomy revision: 3 (default; the training and evaluation scans) or 4 (heart resting on the diaphragm, mediastinum shaped by the great vessels).")
+            help: "Anatomy revision: 3 (default; the training and evaluation scans) or 4 (heart resting on the diaphragm, mediastinum shaped by the great vessels, an adult's chest depth).")
     var anatomyRevision: Int?
     @Option(help: "Pixel representation: signed, unsigned or random.") var pixels: String = "random"
     @Option(help: "Rescale intercept: 0, -1024 or random.") var intercept: String = "random"

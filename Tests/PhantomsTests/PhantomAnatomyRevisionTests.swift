@@ -57,6 +57,36 @@ private func heartContactMM(_ p: PhantomCase) -> Double {
     return Double(clear.filter { $0 }.count) * p.pixelSpacingMM
 }
 
+/// Haller index of the rendered plane at height z (near the carina - 40 mm, moved off the
+/// intervertebral discs): the chest's inner width (the lungs' extent across) over the
+/// distance from the back of the sternum to the front of the vertebral body along the
+/// midline, both found by thresholding (bone above 350 HU, lung cover above 0.5).
+private func hallerIndex(_ p: PhantomCase) -> (index: Double, widthMM: Double, depthMM: Double) {
+    let a = p.anatomy
+    var z = a.carinaZ - 40 * a.scale
+    // Not through a disc (the first fifth of each vertebral period).
+    let phase = z / a.vertebraPitch - (z / a.vertebraPitch).rounded(.down)
+    if phase < 0.4 { z += (0.5 - phase) * a.vertebraPitch }
+    let (hu, lung) = plane(p, z: z)
+    var lo = Int.max, hi = -1
+    for r in 0..<p.rows {
+        for c in 0..<p.columns where lung[r * p.columns + c] > 0.5 { lo = Swift.min(lo, c); hi = Swift.max(hi, c) }
+    }
+    let col = Int((-p.gridOrigin.x / p.pixelSpacingMM).rounded())
+    var r = 0
+    while r < p.rows && hu[r * p.columns + col] < 350 { r += 1 }          // front of the sternum
+    // Its back: the last bone pixel within 16 mm (cortex round a marrow of lower HU).
+    var sternumBack = r
+    for k in r..<Swift.min(p.rows, r + Int(16 * a.scale / p.pixelSpacingMM) + 1) where hu[k * p.columns + col] >= 350 {
+        sternumBack = k + 1
+    }
+    r = sternumBack
+    while r < p.rows && hu[r * p.columns + col] < 350 { r += 1 }          // front of the vertebra
+    let width = Double(hi - lo + 1) * p.pixelSpacingMM
+    let depth = Double(r - sternumBack) * p.pixelSpacingMM
+    return (width / depth, width, depth)
+}
+
 @Suite struct PhantomAnatomyRevisionTests {
     @Test func revision3IsTheDefaultAndRevision4ChangesTheScans() throws {
         let seed: UInt64 = 1403
@@ -89,6 +119,20 @@ private func heartContactMM(_ p: PhantomCase) -> Double {
             print(String(format: "case %d: heart on the diaphragm over %.0f mm (revision 3: %.0f mm)", i, four, three))
             #expect(four >= 60, "case \(i): heart on the diaphragm over \(four) mm")
             #expect(four > three + 30, "case \(i): \(four) mm, revision 3 \(three) mm")
+        }
+    }
+
+    @Test func revision4ChestHasAnAdultsProportions() {
+        // Haller index (inner chest width over sternum-to-vertebra depth): about 2.5 in normal
+        // adults (Haller, Kramer and Lietman 1987: 2.52 +- 0.35). Revision 3's lungs are deep
+        // for their width (about 1.8).
+        for i in 0..<3 {
+            let four = hallerIndex(PhantomGenerator(options: options(revision: 4, size: 256), seed: 1407).plan(case: i))
+            let three = hallerIndex(PhantomGenerator(options: options(revision: 3, size: 256), seed: 1407).plan(case: i))
+            print(String(format: "case %d: Haller index %.2f (%.0f / %.0f mm); revision 3: %.2f (%.0f / %.0f mm)", i,
+                         four.index, four.widthMM, four.depthMM, three.index, three.widthMM, three.depthMM))
+            #expect(four.index >= 2.0 && four.index <= 3.0, "case \(i): Haller index \(four.index)")
+            #expect(three.index < four.index - 0.25, "case \(i): revision 3 \(three.index), revision 4 \(four.index)")
         }
     }
 

@@ -67,7 +67,7 @@ public struct ChestAnatomy: Sendable {
     public internal(set) var lymphNodes: [LymphNode] = []
 
     /// Anatomy revision (`PhantomOptions.anatomyRevision`): 3, or 4 for the heart resting on
-    /// the diaphragm and the mediastinum shaped by the great vessels.
+    /// the diaphragm, the mediastinum shaped by the great vessels and a shallower chest.
     public let revision: Int
 
     // Heart: ellipsoid, rotated about z; in revision 4 also tilted in the coronal plane
@@ -138,7 +138,11 @@ public struct ChestAnatomy: Sendable {
         let lateral = [d.uniform(12, 30) * s, d.uniform(12, 30) * s]
         let posteriorTop = [lungHeightMM * d.uniform(0.58, 0.66), lungHeightMM * d.uniform(0.6, 0.68)]
         fissureCompleteness = d.uniform(0.5, 0.9)
-        lungAnteriorHalf = r.uniform(88, 98) * s
+        // Revision 4 gives the chest an adult's proportions: revision 3's lungs reach 88-98 mm in
+        // front of their centre, which makes the sternum-to-spine depth give a Haller index near
+        // 1.8 instead of about 2.5 (Haller, Kramer and Lietman 1987); the heart then lies
+        // against the anterior chest wall, as it does.
+        lungAnteriorHalf = r.uniform(88, 98) * s * (revision >= 4 ? 0.78 : 1)
         lungPosteriorHalf = r.uniform(96, 106) * s
         lungCenterY = r.uniform(0, 8) * s
         var fissures: [ObliqueFissure] = []
@@ -154,7 +158,7 @@ public struct ChestAnatomy: Sendable {
         // Revision 4 sinks the heart into the diaphragm, which cuts its inferior part off
         // (`heartDistance`): a broad base on the dome, narrowing up to the great vessels, as
         // the cardiac silhouette of a coronal view or a radiograph; a little wider to keep its size.
-        if revision >= 4 { heart.z -= 22 * s }
+        if revision >= 4 { heart.z -= 22 * s; heart.y += 6 * s }
         heartCenter = heart
         var heartAxes = SIMD3(r.uniform(58, 68) * s, r.uniform(44, 52) * s, r.uniform(50, 58) * s)
         if revision >= 4 { heartAxes *= SIMD3(1.1, 1.05, 1.0) }
@@ -162,7 +166,9 @@ public struct ChestAnatomy: Sendable {
         heartAngle = r.uniform(0.35, 0.6)
         heartCos = cos(heartAngle)
         heartSin = sin(heartAngle)
-        spineY = lungCenterY + lungPosteriorHalf - 22 * s
+        // Revision 4: the vertebral body stands further into the chest, the lungs' posterior
+        // parts reaching behind it into the paravertebral gutters.
+        spineY = lungCenterY + lungPosteriorHalf - (revision >= 4 ? 30 : 22) * s
         vertebralRadius = r.uniform(16, 19) * s
         vertebraPitch = r.uniform(23, 27) * s
         carinaZ = lungHeightMM * r.uniform(0.55, 0.62)

@@ -45,11 +45,11 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// bright lines, strongest at the shoulders and lung apices); nil or 0: none.
     public var streakFraction: Double? = nil
     /// Anatomy revision: nil or 3 (the anatomy of the training and evaluation scans) or 4 (the
-    /// heart rests on the diaphragm with its apex tilted down and to the left, and the
-    /// mediastinum is shaped by the great vessels in their fat instead of a straight-sided
-    /// band). Revision 3 stays the default until the detector is trained on revision 4:
-    /// the committed models and evaluation figures are reproducible only with the anatomy
-    /// they were made from.
+    /// heart rests on the diaphragm with its apex tilted down and to the left, the mediastinum
+    /// is the great vessels in their fat instead of a straight-sided band, and the chest is as
+    /// shallow as an adult's: Haller index about 2.2-2.4). Revision 3 stays the default until
+    /// the detector is trained on revision 4: the committed models and evaluation figures are
+    /// reproducible only with the anatomy they were made from.
     public var anatomyRevision: Int? = nil
     /// Storage: nil = random per case.
     public var signedPixels: Bool? = nil
