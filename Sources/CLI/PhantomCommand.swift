@@ -51,6 +51,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("streak-fraction"),
             help: "Fraction of cases with photon-starvation streaks (shoulders and lung apices); default none.")
     var streakFraction: Double?
+    @Option(name: .customLong("metal-fraction"),
+            help: "Fraction of cases with a cardiac pacemaker (generator and leads) and its metal streaks; default none.")
+    var metalFraction: Double?
     @Option(name: .customLong("anatomy"),
             help: "Anatomy revision: 3 (default; the training and evaluation scans) or 4 (heart resting on the diaphragm, mediastinum shaped by the great vessels, an adult's chest depth).")
     var anatomyRevision: Int?
@@ -83,6 +86,7 @@ struct PhantomCommand: ParsableCommand {
         o.groundGlassFraction = groundGlassFraction
         o.motionFraction = motionFraction
         o.streakFraction = streakFraction
+        o.metalFraction = metalFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png
         o.jpegCopies = jpeg

@@ -8,21 +8,9 @@ import Volumes
 // analytic HU and lung cover before blur and noise), so the checks look at what the scans show.
 
 private func options(revision: Int?, size: Int = 160, slices: Int = 40) -> PhantomOptions {
-    var o = PhantomOptions()
-    o.size = size
-    o.slices = slices
-    o.vesselTerritories = 150
+    var o = fastPhantomOptions(size: size, slices: slices)
     o.anatomyRevision = revision
     return o
-}
-
-/// The rendered plane at height z (anatomy frame): HU and lung cover (0-1) per pixel.
-private func plane(_ p: PhantomCase, z: Double) -> (hu: [Float], lung: [Float]) {
-    let scene = Scene(p)
-    var scratch = SliceScratch(count: p.columns * p.rows)
-    let k = Swift.min(p.slices - 1, Swift.max(0, Int(((z - p.gridOrigin.z) / p.sliceSpacingMM).rounded())))
-    scene.renderPlane(z: z, slice: k, scratch: &scratch)
-    return (scratch.sub, scratch.lung)
 }
 
 /// Anatomy-frame (x, y) of pixel (column, row).
@@ -38,7 +26,7 @@ private func heartContactMM(_ p: PhantomCase) -> Double {
     let a = p.anatomy, c = a.heartCenter
     let row = Int(((c.y - p.gridOrigin.y) / p.pixelSpacingMM).rounded())
     let centre = Int(((c.x - p.gridOrigin.x) / p.pixelSpacingMM).rounded())
-    let top = plane(p, z: c.z).hu
+    let top = renderPlaneAndLung(p, z: c.z).hu
     var lo = centre, hi = centre
     while lo > 0 && top[row * p.columns + lo - 1] >= -200 { lo -= 1 }
     while hi < p.columns - 1 && top[row * p.columns + hi + 1] >= -200 { hi += 1 }
@@ -50,7 +38,7 @@ private func heartContactMM(_ p: PhantomCase) -> Double {
     var clear = [Bool](repeating: true, count: hi - lo + 1)
     var z = c.z - 3
     while z > (floor.min() ?? c.z) {
-        let lung = plane(p, z: z).lung
+        let lung = renderPlaneAndLung(p, z: z).lung
         for col in lo...hi where z > floor[col - lo] + 2 && lung[row * p.columns + col] > 0.5 { clear[col - lo] = false }
         z -= 3
     }
@@ -67,7 +55,7 @@ private func hallerIndex(_ p: PhantomCase) -> (index: Double, widthMM: Double, d
     // Not through a disc (the first fifth of each vertebral period).
     let phase = z / a.vertebraPitch - (z / a.vertebraPitch).rounded(.down)
     if phase < 0.4 { z += (0.5 - phase) * a.vertebraPitch }
-    let (hu, lung) = plane(p, z: z)
+    let (hu, lung) = renderPlaneAndLung(p, z: z)
     var lo = Int.max, hi = -1
     for r in 0..<p.rows {
         for c in 0..<p.columns where lung[r * p.columns + c] > 0.5 { lo = Swift.min(lo, c); hi = Swift.max(hi, c) }
@@ -96,8 +84,8 @@ private func hallerIndex(_ p: PhantomCase) -> (index: Double, widthMM: Double, d
         var differing = 0
         for k in [4, 12, 20] {
             let z = unset.gridOrigin.z + Double(k) * unset.sliceSpacingMM
-            #expect(plane(unset, z: z).hu == plane(three, z: z).hu, "slice \(k): revision 3 is not the default")
-            if plane(four, z: z).hu != plane(unset, z: z).hu { differing += 1 }
+            #expect(renderPlaneAndLung(unset, z: z).hu == renderPlaneAndLung(three, z: z).hu, "slice \(k): revision 3 is not the default")
+            if renderPlaneAndLung(four, z: z).hu != renderPlaneAndLung(unset, z: z).hu { differing += 1 }
         }
         #expect(unset.nodules.map(\.center) == three.nodules.map(\.center))
         #expect(differing >= 2, "revision 4 changed \(differing) of 3 planes")
@@ -146,7 +134,7 @@ private func hallerIndex(_ p: PhantomCase) -> (index: Double, widthMM: Double, d
                 let p = PhantomGenerator(options: options(revision: revision), seed: 1405).plan(case: i)
                 let a = p.anatomy
                 let z = a.carinaZ + 15 * a.scale
-                let (_, lung) = plane(p, z: z)
+                let (_, lung) = renderPlaneAndLung(p, z: z)
                 // The aorta (4-7), the superior vena cava (11) and the pulmonary trunk (12).
                 let tubes = [4, 5, 6, 7, 11, 12].map { a.mediastinalTubes[$0].segment }
                 var nearest = Double.infinity

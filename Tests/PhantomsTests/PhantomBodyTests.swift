@@ -7,7 +7,8 @@ import Volumes
 // rendered planes (`Scene.renderPlane`: the analytic HU before blur and noise) so the checks
 // look at what the scans show, not at the parameters that made them.
 
-private func options(size: Int, slices: Int = 16) -> PhantomOptions {
+/// Options for quick phantoms in tests: `size` x `size` x `slices`, sparse vessel trees.
+func fastPhantomOptions(size: Int, slices: Int = 16) -> PhantomOptions {
     var o = PhantomOptions()
     o.size = size
     o.slices = slices
@@ -16,12 +17,15 @@ private func options(size: Int, slices: Int = 16) -> PhantomOptions {
 }
 
 /// The HU plane at height z (anatomy frame) of case `p`, with the slice index nearest z.
-func renderPlane(_ p: PhantomCase, z: Double) -> [Float] {
+func renderPlane(_ p: PhantomCase, z: Double) -> [Float] { renderPlaneAndLung(p, z: z).hu }
+
+/// The HU plane and the renderer's lung cover (0-1 per pixel) at height z of case `p`.
+func renderPlaneAndLung(_ p: PhantomCase, z: Double) -> (hu: [Float], lung: [Float]) {
     let scene = Scene(p)
     var scratch = SliceScratch(count: p.columns * p.rows)
     let k = Swift.min(p.slices - 1, Swift.max(0, Int(((z - p.gridOrigin.z) / p.sliceSpacingMM).rounded())))
     scene.renderPlane(z: z, slice: k, scratch: &scratch)
-    return scratch.sub
+    return (scratch.sub, scratch.lung)
 }
 
 /// Anatomy-frame (x, y) of pixel (column, row).
@@ -62,7 +66,7 @@ private func spinePixel(_ p: PhantomCase) -> (Int, Int) {
         var ratios: [Double] = []
         var cut = 0
         for i in 0..<6 {
-            let p = PhantomGenerator(options: options(size: 128), seed: 2024).plan(case: i)
+            let p = PhantomGenerator(options: fastPhantomOptions(size: 128), seed: 2024).plan(case: i)
             guard !p.anatomy.armsAtSides else { continue }
             let plane = renderPlane(p, z: p.anatomy.carinaZ)
             let body = component(plane, columns: p.columns, rows: p.rows, seed: spinePixel(p))
@@ -107,7 +111,7 @@ private func spinePixel(_ p: PhantomCase) -> (Int, Int) {
     @Test func fieldOfViewHoldsTheWholeBodyInMostCases() {
         var fits = 0, cases = 0
         for i in 0..<10 {
-            let p = PhantomGenerator(options: options(size: 96, slices: 12), seed: 555).plan(case: i)
+            let p = PhantomGenerator(options: fastPhantomOptions(size: 96, slices: 12), seed: 555).plan(case: i)
             let spacing512 = p.pixelSpacingMM * 96 / 512
             #expect(spacing512 >= 0.6 - 1e-9 && spacing512 <= 0.9 + 1e-9, "spacing \(spacing512) mm at 512")
             var inside = true
@@ -134,7 +138,7 @@ private func spinePixel(_ p: PhantomCase) -> (Int, Int) {
 
 @Suite struct PhantomLymphNodeTests {
     @Test func nodesLieOutsideTheLungsAndAreNotNodules() {
-        var o = options(size: 64, slices: 12)
+        var o = fastPhantomOptions(size: 64, slices: 12)
         o.cleanFraction = 0
         let generator = PhantomGenerator(options: o, seed: 4242)
         var truth = PhantomTruth(seed: 4242, generator: PhantomGenerator.generatorName, options: o, cases: [])
@@ -172,7 +176,7 @@ private func spinePixel(_ p: PhantomCase) -> (Int, Int) {
     @Test func nodesAreSoftTissueInMediastinalFat() {
         // Full-resolution planes through node centres: the node is 20-50 HU, the fat of the
         // mediastinum around the great vessels near -100 HU.
-        var o = options(size: 512, slices: 48)
+        var o = fastPhantomOptions(size: 512, slices: 48)
         o.cleanFraction = 1
         var nodeHU: [Float] = [], fatHU: [Float] = []
         for i in 0..<2 {

@@ -62,6 +62,8 @@ public struct PhantomCase: Sendable {
     public let respiratoryMotion: RespiratoryMotion?
     /// Photon-starvation streaks (`PhantomOptions.streakFraction`), nil when none.
     public let streaks: StreakArtefact?
+    /// Cardiac pacemaker (`PhantomOptions.metalFraction`), nil when none.
+    public let cardiacDevice: CardiacDevice?
 
     // Storage.
     public let storage: PhantomStorage
@@ -350,6 +352,12 @@ public struct PhantomCase: Sendable {
             streaks = StreakArtefact.draw(anatomy: a, random: &streakRandom)
         } else {
             streaks = nil
+        }
+        var deviceRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 15_000_017)
+        if let fraction = options.metalFraction, fraction > 0, deviceRandom.chance(fraction) {
+            cardiacDevice = CardiacDevice.draw(anatomy: a, random: &deviceRandom)
+        } else {
+            cardiacDevice = nil
         }
 
         storage = PhantomStorage(random: &r, options: options)

@@ -44,6 +44,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with photon-starvation streaks (fine, nearly horizontal dark and
     /// bright lines, strongest at the shoulders and lung apices); nil or 0: none.
     public var streakFraction: Double? = nil
+    /// Fraction of cases with a cardiac pacemaker (generator under the clavicle, leads down
+    /// the superior vena cava into the right heart) and its metal streaks; nil or 0: none.
+    public var metalFraction: Double? = nil
     /// Anatomy revision: nil or 3 (the anatomy of the training and evaluation scans) or 4 (the
     /// heart rests on the diaphragm with its apex tilted down and to the left, the mediastinum
     /// is the great vessels in their fat instead of a straight-sided band, and the chest is as
@@ -77,6 +80,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let c = consolidationFraction, !(0...1).contains(c) { throw fail("--consolidation-fraction must be in [0, 1]") }
         if let g = groundGlassFraction, !(0...1).contains(g) { throw fail("--ground-glass-fraction must be in [0, 1]") }
         if let s = streakFraction, !(0...1).contains(s) { throw fail("--streak-fraction must be in [0, 1]") }
+        if let m = metalFraction, !(0...1).contains(m) { throw fail("--metal-fraction must be in [0, 1]") }
         if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }

@@ -47,6 +47,9 @@ public struct PhantomRenderer {
                 for j in 0..<(cols * rows) { dst[j] += noiseGain * scratch.noise[j] }
                 ph.streaks?.apply(to: dst, columns: cols, rows: rows, z: ph.sliceCentreZ(k), slice: k,
                                   seed: ph.seed, caseIndex: ph.index)
+                ph.cardiacDevice?.apply(to: dst, columns: cols, rows: rows, originX: ph.gridOrigin.x,
+                                        originY: ph.gridOrigin.y, pixelMM: ph.pixelSpacingMM,
+                                        z: ph.sliceCentreZ(k), slice: k, seed: ph.seed, caseIndex: ph.index)
             }
         }
         let g = ph.gridToPatient
@@ -622,6 +625,33 @@ final class Scene: @unchecked Sendable {
                         v += (nod.solidHU + 15 * tex - v) * coverage(nod.distance(p, k: nod.coreFraction))
                     }
                     sc.sub[idx] = Float(Swift.max(old, v))
+                }
+            }
+        }
+
+        // Pacemaker metal, over everything (its streaks are added after the blur, `render`).
+        if let device = ph.cardiacDevice, device.zRange.contains(z) {
+            let reach = device.generatorHalfExtents.max() + px
+            for r in 0..<rows {
+                let y = oy + Double(r) * px
+                for c in 0..<cols {
+                    let x = ox + Double(c) * px
+                    let dg = device.generatorCenter - SIMD3(x, y, z)
+                    // Quick rejection: far from the generator and from every lead's box.
+                    if abs(dg.x) > reach || abs(dg.y) > reach {
+                        var near = false
+                        for chain in device.leads {
+                            for t in chain where Swift.min(t.start.x, t.end.x) - 2 < x && x < Swift.max(t.start.x, t.end.x) + 2
+                                && Swift.min(t.start.y, t.end.y) - 2 < y && y < Swift.max(t.start.y, t.end.y) + 2 { near = true }
+                        }
+                        if !near { continue }
+                    }
+                    let sd = device.distance(SIMD3(x, y, z))
+                    if sd > px { continue }
+                    let idx = r * cols + c
+                    let cv = coverage(sd)
+                    sc.sub[idx] += Float((CardiacDevice.metalHU - Double(sc.sub[idx])) * cv)
+                    sc.lung[idx] *= Float(1 - cv)
                 }
             }
         }

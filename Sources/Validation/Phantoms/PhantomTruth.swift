@@ -43,6 +43,8 @@ public struct PhantomTruth: Codable, Sendable {
         /// Photon-starvation streaks: their amplitude at the shoulders (HU) and the LPS z (mm)
         /// from which they are at full strength; absent when the case has none.
         public var streaks: Streaks?
+        /// Cardiac pacemaker; absent when the case has none.
+        public var cardiacDevice: Device?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -55,6 +57,7 @@ public struct PhantomTruth: Codable, Sendable {
             case groundGlassOpacities = "ground_glass_opacities"
             case nodulesCoveredByPathology = "nodules_covered_by_pathology"
             case respiratoryMotion = "respiratory_motion", streaks
+            case cardiacDevice = "cardiac_device"
         }
     }
 
@@ -68,6 +71,22 @@ public struct PhantomTruth: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case fromZMM = "from_z_mm", toZMM = "to_z_mm", shiftMM = "shift_mm"
+        }
+    }
+
+    /// A cardiac pacemaker: the generator's side and centre (LPS mm), the number of leads,
+    /// the LPS z range (mm) of its metal (where its streaks are) and their amplitude near
+    /// the generator (HU).
+    public struct Device: Codable, Sendable {
+        public var generatorSide: String
+        public var generatorCenterMM: [Double]
+        public var leads: Int
+        public var metalZRangeMM: [Double]
+        public var streakHU: Double
+
+        enum CodingKeys: String, CodingKey {
+            case generatorSide = "generator_side", generatorCenterMM = "generator_center_mm", leads
+            case metalZRangeMM = "metal_z_range_mm", streakHU = "streak_hu"
         }
     }
 
@@ -200,6 +219,16 @@ public struct PhantomTruth: Codable, Sendable {
                         Streaks(amplitudeHU: (s.amplitudeHU * 10).rounded() / 10,
                                 fullStrengthZMM: (phantom.patientPosition(ofAnatomy: SIMD3(0, 0, s.fullZ)).z * 10).rounded() / 10,
                                 fadeMM: (s.fadeMM * 10).rounded() / 10)
+                    },
+                    cardiacDevice: phantom.cardiacDevice.map { d in
+                        let c = phantom.patientPosition(ofAnatomy: d.generatorCenter)
+                        let zs = [d.zRange.lowerBound, d.zRange.upperBound].map {
+                            (phantom.patientPosition(ofAnatomy: SIMD3(0, 0, $0)).z * 10).rounded() / 10
+                        }
+                        return Device(generatorSide: d.side == 0 ? "right" : "left",
+                                      generatorCenterMM: [c.x, c.y, c.z].map { ($0 * 10).rounded() / 10 },
+                                      leads: d.leads.count, metalZRangeMM: [zs.min()!, zs.max()!],
+                                      streakHU: (d.streakHU * 10).rounded() / 10)
                     },
                     nodules: nodules)
     }
