@@ -632,6 +632,7 @@ final class Scene: @unchecked Sendable {
         // Pacemaker metal, over everything (its streaks are added after the blur, `render`).
         if let device = ph.cardiacDevice, device.zRange.contains(z) {
             let reach = device.generatorHalfExtents.max() + px
+            let pad = CardiacDevice.leadRadiusMM * s + px   // a lead's reach, as coverage counts it
             for r in 0..<rows {
                 let y = oy + Double(r) * px
                 for c in 0..<cols {
@@ -641,8 +642,8 @@ final class Scene: @unchecked Sendable {
                     if abs(dg.x) > reach || abs(dg.y) > reach {
                         var near = false
                         for chain in device.leads {
-                            for t in chain where Swift.min(t.start.x, t.end.x) - 2 < x && x < Swift.max(t.start.x, t.end.x) + 2
-                                && Swift.min(t.start.y, t.end.y) - 2 < y && y < Swift.max(t.start.y, t.end.y) + 2 { near = true }
+                            for t in chain where Swift.min(t.start.x, t.end.x) - pad < x && x < Swift.max(t.start.x, t.end.x) + pad
+                                && Swift.min(t.start.y, t.end.y) - pad < y && y < Swift.max(t.start.y, t.end.y) + pad { near = true }
                         }
                         if !near { continue }
                     }
