@@ -52,7 +52,7 @@ struct PhantomCommand: ParsableCommand {
             help: "Fraction of cases with photon-starvation streaks (shoulders and lung apices); default none.")
     var streakFraction: Double?
     @Option(name: .customLong("metal-fraction"),
-            help: "Fraction of cases with a cardiac pacemaker (generator and leads) and its metal streaks; default none.")
+            help: "Fraction of cases with a cardiac pacemaker (generator and leads; a third also with sternal wires) and its metal streaks; default none.")
     var metalFraction: Double?
     @Option(name: .customLong("anatomy"),
             help: "Anatomy revision: 3 (default; the training and evaluation scans) or 4 (heart resting on the diaphragm, mediastinum shaped by the great vessels, an adult's chest depth).")

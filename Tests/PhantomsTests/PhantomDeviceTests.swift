@@ -88,6 +88,41 @@ private func pixel(_ p: PhantomCase, _ x: Double, _ y: Double) -> Int? {
         }
     }
 
+    @Test func sternalWiresLoopRoundTheSternumOutsideTheLungsInAboutAThird() throws {
+        var withWires = 0
+        var rendered = false
+        for i in 0..<12 {
+            let p = PhantomGenerator(options: options(metal: 1, size: 256), seed: 1412).plan(case: i)
+            let device = try #require(p.cardiacDevice)
+            guard !device.sternalWireZ.isEmpty else { continue }
+            withWires += 1
+            #expect((4...7).contains(device.sternalWireZ.count), "case \(i): \(device.sternalWireZ.count) wires")
+            let a = p.anatomy
+            for z in device.sternalWireZ {
+                // Round the loop (the wire's centre line), every 5 degrees: outside both lungs.
+                for k in 0..<72 {
+                    let t = Double(k) * 2 * Double.pi / 72
+                    let q = SIMD3(device.wireLoopSemiAxes.x * cos(t), device.sternumY + device.wireLoopSemiAxes.y * sin(t), z)
+                    #expect(a.lungDistance(q).distanceMM > 0, "case \(i): wire in the lung at \(q)")
+                }
+            }
+            if !rendered, let z = device.sternalWireZ.first {
+                // On the wire's plane, the loop's lateral points are metal-bright.
+                rendered = true
+                let (hu, _) = renderPlaneAndLung(p, z: z)
+                for sx in [-1.0, 1.0] {
+                    let c = Int(((sx * device.wireLoopSemiAxes.x - p.gridOrigin.x) / p.pixelSpacingMM).rounded())
+                    let r = Int(((device.sternumY - p.gridOrigin.y) / p.pixelSpacingMM).rounded())
+                    let brightest = (-1...1).map { hu[r * p.columns + c + $0] }.max() ?? 0
+                    #expect(brightest > 800, "case \(i): wire \(brightest) HU at x \(sx * device.wireLoopSemiAxes.x)")
+                }
+            }
+        }
+        print("sternal wires in \(withWires) of 12 pacemaker cases")
+        #expect(withWires >= 1 && withWires <= 9, "\(withWires) of 12 pacemaker cases with sternal wires")
+        #expect(rendered)
+    }
+
     @Test func streaksRadiateFromTheMetalAlternatelyDarkAndBright() throws {
         // The same case rendered with and without the device: on the generator's slice the
         // difference, away from the metal itself, is streaks: strong 15-40 mm from the

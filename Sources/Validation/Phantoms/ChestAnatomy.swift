@@ -332,6 +332,9 @@ public struct ChestAnatomy: Sendable {
         return d
     }
 
+    /// The sternum's centre (y, mm): just in front of the lungs (the renderer draws it there).
+    var sternumCenterY: Double { lungCenterY - lungAnteriorHalf - 4 * scale }
+
     /// Approximate signed distance (mm, negative inside) to the surface of lung `side` from
     /// its analytic parts: the section ellipse, the mediastinal band, the heart (with its
     /// pericardium) and the diaphragm. Mediastinal tubes are carved separately (painting).

@@ -13,6 +13,10 @@ import Foundation
 /// 2004;24:1679-1691; Boas & Fleischmann, "CT artifacts: causes and reduction techniques",
 /// Imaging Med 2012;4:229-240). The streaks cross the upper lungs and break vessels into
 /// bright and dark pieces: the detector must not call those nodules.
+///
+/// A third of the patients with a device have also had cardiac surgery through a median
+/// sternotomy: 5-7 stainless-steel wire loops round the sternum, 20-26 mm apart, each a
+/// 1.2 mm wire with its twisted end in front, and streaks of its own.
 public struct CardiacDevice: Sendable, Equatable {
     /// 0 right, 1 left (the generator's side).
     public let side: Int
@@ -23,13 +27,21 @@ public struct CardiacDevice: Sendable, Equatable {
     public let generatorRounding: Double
     /// The leads as chains of capsules (one chain per lead), generator to tip.
     public let leads: [[TubeSegment]]
-    /// Streak amplitude near the generator (HU); the leads' are a quarter of it.
+    /// Streak amplitude near the generator (HU); the leads' are a quarter of it, each sternal
+    /// wire's 30 %.
     public let streakHU: Double
+    /// Heights (mm) of the sternal wire loops (empty: no sternotomy), the sternum's centre
+    /// (y, mm) and the loops' half-width and half-depth round it (mm).
+    public let sternalWireZ: [Double]
+    public let sternumY: Double
+    public let wireLoopSemiAxes: SIMD2<Double>
 
     /// HU painted inside the metal (before the point spread blurs it).
     static let metalHU = 3000.0
     /// Lead radius (mm): a pacing lead is 1.7-2.3 mm across.
     static let leadRadiusMM = 1.0
+    /// Sternal wire radius (mm): a 1.2 mm (size 5) stainless-steel wire.
+    static let wireRadiusMM = 0.6
 
     static func draw(anatomy a: ChestAnatomy, random r: inout PhantomRandom) -> CardiacDevice {
         let s = a.scale
@@ -60,8 +72,18 @@ public struct CardiacDevice: Sendable, Equatable {
         let chains = leads.map { points in
             zip(points.dropLast(), points.dropFirst()).map { TubeSegment($0, $1, radius, radius) }
         }
+        let streakHU = r.uniform(150, 400)
+        // Sternotomy wires along the sternum's body (as the renderer places the sternum).
+        var wires: [Double] = []
+        if r.chance(1.0 / 3) {
+            let count = r.int(5...7)
+            let gap = r.uniform(20, 26) * s
+            let top = a.lungHeightMM * r.uniform(0.68, 0.74)
+            wires = (0..<count).map { top - Double($0) * gap }.filter { $0 > 0.08 * a.lungHeightMM }
+        }
         return CardiacDevice(side: side, generatorCenter: generator, generatorHalfExtents: half,
-                             generatorRounding: 3 * s, leads: chains, streakHU: r.uniform(150, 400))
+                             generatorRounding: 3 * s, leads: chains, streakHU: streakHU, sternalWireZ: wires,
+                             sternumY: a.sternumCenterY, wireLoopSemiAxes: SIMD2(18, 8) * s)
     }
 
     /// Signed distance (mm) to the generator: a box with rounded edges.
@@ -73,18 +95,35 @@ public struct CardiacDevice: Sendable, Equatable {
         return (outside * outside).sum().squareRoot() + Swift.min(q.max(), 0) - generatorRounding
     }
 
-    /// Signed distance (mm) to the nearest metal (generator or lead).
+    /// Signed distance (mm) to the nearest metal (generator, lead or sternal wire).
     @inline(__always)
     func distance(_ p: SIMD3<Double>) -> Double {
         var d = generatorDistance(p)
         for chain in leads { for t in chain { d = Swift.min(d, t.signedDistance(p)) } }
+        for z in sternalWireZ where abs(p.z - z) < 4 { d = Swift.min(d, wireDistance(p, loopZ: z)) }
         return d
+    }
+
+    /// Signed distance (mm) to the sternal wire loop at height `loopZ`: an ellipse round the
+    /// sternum in the axial plane (radial approximation), and its twisted end, a 3 mm knot
+    /// in front of the sternum.
+    @inline(__always)
+    func wireDistance(_ p: SIMD3<Double>, loopZ: Double) -> Double {
+        let dx = p.x, dy = p.y - sternumY, dz = p.z - loopZ
+        let a = wireLoopSemiAxes.x, b = wireLoopSemiAxes.y
+        let f = ((dx / a) * (dx / a) + (dy / b) * (dy / b)).squareRoot()
+        let rr = (dx * dx + dy * dy).squareRoot()
+        let inPlane = f > 1e-9 ? rr * (f - 1) / f : -b
+        let loop = (inPlane * inPlane + dz * dz).squareRoot() - Self.wireRadiusMM
+        let kx = dx, ky = dy + b + 1.5, knot = (kx * kx + ky * ky + dz * dz).squareRoot() - 1.5
+        return Swift.min(loop, knot)
     }
 
     /// Anatomy-frame z range of the metal.
     var zRange: ClosedRange<Double> {
         var lo = generatorCenter.z - generatorHalfExtents.z, hi = generatorCenter.z + generatorHalfExtents.z
         for chain in leads { for t in chain { lo = Swift.min(lo, t.zRange.lowerBound); hi = Swift.max(hi, t.zRange.upperBound) } }
+        for z in sternalWireZ { lo = Swift.min(lo, z - 2); hi = Swift.max(hi, z + 2) }
         return lo...hi
     }
 
@@ -100,6 +139,7 @@ public struct CardiacDevice: Sendable, Equatable {
                 out.append((p.x, p.y, 0.25))
             }
         }
+        for w in sternalWireZ where abs(z - w) < 1.2 { out.append((0, sternumY, 0.3)) }
         return out
     }
 

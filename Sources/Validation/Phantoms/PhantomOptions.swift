@@ -45,7 +45,8 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// bright lines, strongest at the shoulders and lung apices); nil or 0: none.
     public var streakFraction: Double? = nil
     /// Fraction of cases with a cardiac pacemaker (generator under the clavicle, leads down
-    /// the superior vena cava into the right heart) and its metal streaks; nil or 0: none.
+    /// the superior vena cava into the right heart; a third also with sternotomy wires) and
+    /// its metal streaks; nil or 0: none.
     public var metalFraction: Double? = nil
     /// Anatomy revision: nil or 3 (the anatomy of the training and evaluation scans) or 4 (the
     /// heart rests on the diaphragm with its apex tilted down and to the left, the mediastinum

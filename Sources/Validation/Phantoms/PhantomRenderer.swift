@@ -239,7 +239,7 @@ final class Scene: @unchecked Sendable {
         let isDisc = vertebraPhase < 0.2
         let canalY = a.spineY + a.vertebralRadius + 9 * s
         let sternumOn = z > 0.05 * a.lungHeightMM && z < 0.8 * a.lungHeightMM
-        let sternumY = a.lungCenterY - a.lungAnteriorHalf - 4 * s
+        let sternumY = a.sternumCenterY
         let heartOn = abs(z - a.heartCenter.z) < a.heartSemiAxes.max() + 6 * s
         let bloodHU = Double(arteryHU)
         let scapulae = [a.scapula(side: 0, z: z), a.scapula(side: 1, z: z)]
@@ -641,6 +641,8 @@ final class Scene: @unchecked Sendable {
                     // Quick rejection: far from the generator and from every lead's box.
                     if abs(dg.x) > reach || abs(dg.y) > reach {
                         var near = false
+                        if !device.sternalWireZ.isEmpty && abs(x) < device.wireLoopSemiAxes.x + pad
+                            && abs(y - device.sternumY) < device.wireLoopSemiAxes.y + 3 + pad { near = true }
                         for chain in device.leads {
                             for t in chain where Swift.min(t.start.x, t.end.x) - pad < x && x < Swift.max(t.start.x, t.end.x) + pad
                                 && Swift.min(t.start.y, t.end.y) - pad < y && y < Swift.max(t.start.y, t.end.y) + pad { near = true }

@@ -75,18 +75,20 @@ public struct PhantomTruth: Codable, Sendable {
     }
 
     /// A cardiac pacemaker: the generator's side and centre (LPS mm), the number of leads,
-    /// the LPS z range (mm) of its metal (where its streaks are) and their amplitude near
-    /// the generator (HU).
+    /// the LPS z range (mm) of its metal (where its streaks are), their amplitude near the
+    /// generator (HU) and, after a sternotomy, the heights of the sternal wires.
     public struct Device: Codable, Sendable {
         public var generatorSide: String
         public var generatorCenterMM: [Double]
         public var leads: Int
         public var metalZRangeMM: [Double]
         public var streakHU: Double
+        /// LPS z (mm) of each sternal wire loop; absent without a sternotomy.
+        public var sternalWiresZMM: [Double]?
 
         enum CodingKeys: String, CodingKey {
             case generatorSide = "generator_side", generatorCenterMM = "generator_center_mm", leads
-            case metalZRangeMM = "metal_z_range_mm", streakHU = "streak_hu"
+            case metalZRangeMM = "metal_z_range_mm", streakHU = "streak_hu", sternalWiresZMM = "sternal_wires_z_mm"
         }
     }
 
@@ -228,7 +230,10 @@ public struct PhantomTruth: Codable, Sendable {
                         return Device(generatorSide: d.side == 0 ? "right" : "left",
                                       generatorCenterMM: [c.x, c.y, c.z].map { ($0 * 10).rounded() / 10 },
                                       leads: d.leads.count, metalZRangeMM: [zs.min()!, zs.max()!],
-                                      streakHU: (d.streakHU * 10).rounded() / 10)
+                                      streakHU: (d.streakHU * 10).rounded() / 10,
+                                      sternalWiresZMM: d.sternalWireZ.isEmpty ? nil : d.sternalWireZ.map {
+                                          (phantom.patientPosition(ofAnatomy: SIMD3(0, 0, $0)).z * 10).rounded() / 10
+                                      })
                     },
                     nodules: nodules)
     }
