@@ -173,23 +173,14 @@ public struct PhantomCase: Sendable {
         } else {
             atelectasisSeverity = 0
         }
-        var effusionRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 10_000_019)
-        if let fraction = options.effusionFraction, fraction > 0, effusionRandom.chance(fraction) {
-            pleuralEffusion = PleuralEffusion.draw(anatomy: a, random: &effusionRandom)
-        } else {
-            pleuralEffusion = nil
+        pleuralEffusion = Self.onRequest(options.effusionFraction, seed: seed, stream: UInt64(index) &+ 10_000_019) {
+            PleuralEffusion.draw(anatomy: a, random: &$0)
         }
-        var consolidationRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 11_000_027)
-        if let fraction = options.consolidationFraction, fraction > 0, consolidationRandom.chance(fraction) {
-            consolidation = Consolidation.draw(anatomy: a, random: &consolidationRandom)
-        } else {
-            consolidation = nil
+        consolidation = Self.onRequest(options.consolidationFraction, seed: seed, stream: UInt64(index) &+ 11_000_027) {
+            Consolidation.draw(anatomy: a, random: &$0)
         }
-        var groundGlassRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 13_000_049)
-        if let fraction = options.groundGlassFraction, fraction > 0, groundGlassRandom.chance(fraction) {
-            groundGlass = GroundGlassOpacities.draw(anatomy: a, random: &groundGlassRandom)
-        } else {
-            groundGlass = nil
+        groundGlass = Self.onRequest(options.groundGlassFraction, seed: seed, stream: UInt64(index) &+ 13_000_049) {
+            GroundGlassOpacities.draw(anatomy: a, random: &$0)
         }
 
         // Trees.
@@ -347,21 +338,25 @@ public struct PhantomCase: Sendable {
         } else {
             respiratoryMotion = nil
         }
-        var streakRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 14_000_071)
-        if let fraction = options.streakFraction, fraction > 0, streakRandom.chance(fraction) {
-            streaks = StreakArtefact.draw(anatomy: a, random: &streakRandom)
-        } else {
-            streaks = nil
+        streaks = Self.onRequest(options.streakFraction, seed: seed, stream: UInt64(index) &+ 14_000_071) {
+            StreakArtefact.draw(anatomy: a, random: &$0)
         }
-        var deviceRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 15_000_017)
-        if let fraction = options.metalFraction, fraction > 0, deviceRandom.chance(fraction) {
-            cardiacDevice = CardiacDevice.draw(anatomy: a, random: &deviceRandom)
-        } else {
-            cardiacDevice = nil
+        cardiacDevice = Self.onRequest(options.metalFraction, seed: seed, stream: UInt64(index) &+ 15_000_017) {
+            CardiacDevice.draw(anatomy: a, random: &$0)
         }
 
         storage = PhantomStorage(random: &r, options: options)
         identity = PhantomIdentity(seed: seed, index: index)
+    }
+
+    /// Something drawn only on request: with probability `fraction` (nil or 0: never, and no
+    /// number is drawn), from its own stream `stream` of `seed`, so asking for it never
+    /// changes the rest of the case.
+    static func onRequest<T>(_ fraction: Double?, seed: UInt64, stream: UInt64,
+                             _ draw: (inout PhantomRandom) -> T?) -> T? {
+        guard let fraction, fraction > 0 else { return nil }
+        var random = PhantomRandom(seed: seed, stream: stream)
+        return random.chance(fraction) ? draw(&random) : nil
     }
 
     /// Points spread uniformly through lung `side`, at least 2 mm from its surface and 2 mm
