@@ -54,6 +54,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("metal-fraction"),
             help: "Fraction of cases with a cardiac pacemaker (generator and leads; a third also with sternal wires) and its metal streaks; default none.")
     var metalFraction: Double?
+    @Option(name: .customLong("granuloma-fraction"),
+            help: "Fraction of cases with 1-4 calcified granulomas (benign, completely calcified lung nodules of 2.5-7 mm; in truth.json's calcified_granulomas, not its nodules); default none.")
+    var granulomaFraction: Double?
     @Option(name: .customLong("anatomy"),
             help: "Anatomy revision: 3 (default; the training and evaluation scans) or 4 (heart resting on the diaphragm, mediastinum shaped by the great vessels, an adult's chest depth).")
     var anatomyRevision: Int?
@@ -87,6 +90,7 @@ struct PhantomCommand: ParsableCommand {
         o.motionFraction = motionFraction
         o.streakFraction = streakFraction
         o.metalFraction = metalFraction
+        o.granulomaFraction = granulomaFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png
         o.jpegCopies = jpeg

@@ -16,6 +16,23 @@ func fastPhantomOptions(size: Int, slices: Int = 16) -> PhantomOptions {
     return o
 }
 
+extension PhantomOptions {
+    /// These options with `change` applied, in one expression.
+    func with(_ change: (inout PhantomOptions) -> Void) -> PhantomOptions {
+        var o = self
+        change(&o)
+        return o
+    }
+}
+
+/// Pixel index nearest anatomy-frame (x, y), or nil outside the image.
+func nearestPixel(_ p: PhantomCase, _ x: Double, _ y: Double) -> Int? {
+    let c = Int(((x - p.gridOrigin.x) / p.pixelSpacingMM).rounded())
+    let r = Int(((y - p.gridOrigin.y) / p.pixelSpacingMM).rounded())
+    guard c >= 0, c < p.columns, r >= 0, r < p.rows else { return nil }
+    return r * p.columns + c
+}
+
 /// The HU plane at height z (anatomy frame) of case `p`, with the slice index nearest z.
 func renderPlane(_ p: PhantomCase, z: Double) -> [Float] { renderPlaneAndLung(p, z: z).hu }
 

@@ -12,14 +12,6 @@ private func options(metal: Double?, size: Int = 128, slices: Int = 40) -> Phant
     return o
 }
 
-/// Pixel index nearest anatomy-frame (x, y), or nil outside the image.
-private func pixel(_ p: PhantomCase, _ x: Double, _ y: Double) -> Int? {
-    let c = Int(((x - p.gridOrigin.x) / p.pixelSpacingMM).rounded())
-    let r = Int(((y - p.gridOrigin.y) / p.pixelSpacingMM).rounded())
-    guard c >= 0, c < p.columns, r >= 0, r < p.rows else { return nil }
-    return r * p.columns + c
-}
-
 @Suite struct PhantomDeviceTests {
     @Test func withoutTheOptionTheScansAreThoseOfBeforeAndTruthRecordsDevicesWhenPresent() {
         let before = PhantomGenerator(options: options(metal: nil), seed: 1408).plan(case: 0)
@@ -73,14 +65,14 @@ private func pixel(_ p: PhantomCase, _ x: Double, _ y: Double) -> Int? {
             }
             // The rendered generator is metal and nothing at metal density is lung.
             let (hu, lung) = renderPlaneAndLung(p, z: device.generatorCenter.z)
-            let centre = try #require(pixel(p, device.generatorCenter.x, device.generatorCenter.y))
+            let centre = try #require(nearestPixel(p, device.generatorCenter.x, device.generatorCenter.y))
             #expect(hu[centre] > 2500, "case \(i): generator \(hu[centre]) HU")
             for j in hu.indices where hu[j] > 1500 { #expect(lung[j] < 0.01) }
             // A lead crossing a plane shows there as a small bright dot.
             let segment = device.leads[0][2]
             let zMid = (segment.start.z + segment.end.z) / 2
             let mid = (segment.start + segment.end) / 2
-            let dot = try #require(pixel(p, mid.x, mid.y))
+            let dot = try #require(nearestPixel(p, mid.x, mid.y))
             let (leadPlane, _) = renderPlaneAndLung(p, z: zMid)
             let brightest = [-p.columns - 1, -p.columns, -p.columns + 1, -1, 0, 1, p.columns - 1, p.columns, p.columns + 1]
                 .map { leadPlane[dot + $0] }.max() ?? 0

@@ -64,6 +64,8 @@ public struct PhantomCase: Sendable {
     public let streaks: StreakArtefact?
     /// Cardiac pacemaker (`PhantomOptions.metalFraction`), nil when none.
     public let cardiacDevice: CardiacDevice?
+    /// Calcified granulomas (`PhantomOptions.granulomaFraction`), nil when none.
+    public let granulomas: CalcifiedGranulomas?
 
     // Storage.
     public let storage: PhantomStorage
@@ -343,6 +345,15 @@ public struct PhantomCase: Sendable {
         }
         cardiacDevice = Self.onRequest(options.metalFraction, seed: seed, stream: UInt64(index) &+ 15_000_017) {
             CardiacDevice.draw(anatomy: a, random: &$0)
+        }
+        granulomas = Self.onRequest(options.granulomaFraction, seed: seed, stream: UInt64(index) &+ 16_000_057) {
+            CalcifiedGranulomas.draw(anatomy: a, nodules: nodules, random: &$0) { c, radius in
+                // Not under the fluid, the consolidation or a ground-glass patch (as the nodules).
+                effusion?.covers(c, anatomy: a, marginMM: radius) ?? false
+                    || (consolidation?.signedDistance(c, anatomy: a, seed: outlineSeed) ?? .infinity)
+                        < radius + Consolidation.marginMM + 3
+                    || (groundGlass?.covers(c, seed: outlineSeed, marginMM: radius + GroundGlassOpacities.edgeMM + 2) ?? false)
+            }
         }
 
         storage = PhantomStorage(random: &r, options: options)

@@ -48,6 +48,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// the superior vena cava into the right heart; a third also with sternotomy wires) and
     /// its metal streaks; nil or 0: none.
     public var metalFraction: Double? = nil
+    /// Fraction of cases with 1-4 calcified granulomas (small, completely calcified, benign
+    /// lung nodules; truth.json's `calcified_granulomas`, not its `nodules`); nil or 0: none.
+    public var granulomaFraction: Double? = nil
     /// Anatomy revision: nil or 3 (the anatomy of the training and evaluation scans) or 4 (the
     /// heart rests on the diaphragm with its apex tilted down and to the left, the mediastinum
     /// is the great vessels in their fat instead of a straight-sided band, and the chest is as
@@ -82,6 +85,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let g = groundGlassFraction, !(0...1).contains(g) { throw fail("--ground-glass-fraction must be in [0, 1]") }
         if let s = streakFraction, !(0...1).contains(s) { throw fail("--streak-fraction must be in [0, 1]") }
         if let m = metalFraction, !(0...1).contains(m) { throw fail("--metal-fraction must be in [0, 1]") }
+        if let g = granulomaFraction, !(0...1).contains(g) { throw fail("--granuloma-fraction must be in [0, 1]") }
         if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }

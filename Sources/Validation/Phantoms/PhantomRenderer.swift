@@ -629,6 +629,23 @@ final class Scene: @unchecked Sendable {
             }
         }
 
+        // Calcified granulomas: calcium in the parenchyma.
+        for g in ph.granulomas?.granulomas ?? [] {
+            guard let (c0, c1, r0, r1) = ballBox(g.center, g.radiusMM) else { continue }
+            for r in r0...r1 {
+                let y = oy + Double(r) * px
+                for c in c0...c1 {
+                    let x = ox + Double(c) * px
+                    let d = SIMD3(x, y, z) - g.center
+                    let sd = (d * d).sum().squareRoot() - g.radiusMM
+                    if sd > px { continue }
+                    let idx = r * cols + c
+                    let old = Double(sc.sub[idx])
+                    sc.sub[idx] = Float(Swift.max(old, old + (g.hu - old) * coverage(sd)))
+                }
+            }
+        }
+
         // Pacemaker metal, over everything (its streaks are added after the blur, `render`).
         if let device = ph.cardiacDevice, device.zRange.contains(z) {
             let reach = device.generatorHalfExtents.max() + px

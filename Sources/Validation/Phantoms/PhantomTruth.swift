@@ -45,6 +45,9 @@ public struct PhantomTruth: Codable, Sendable {
         public var streaks: Streaks?
         /// Cardiac pacemaker; absent when the case has none.
         public var cardiacDevice: Device?
+        /// Calcified granulomas (benign, Lung-RADS category 1; not nodules to find); absent
+        /// when the case has none.
+        public var calcifiedGranulomas: [Granuloma]?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -58,6 +61,7 @@ public struct PhantomTruth: Codable, Sendable {
             case nodulesCoveredByPathology = "nodules_covered_by_pathology"
             case respiratoryMotion = "respiratory_motion", streaks
             case cardiacDevice = "cardiac_device"
+            case calcifiedGranulomas = "calcified_granulomas"
         }
     }
 
@@ -94,6 +98,18 @@ public struct PhantomTruth: Codable, Sendable {
 
     /// Photon-starvation streaks: amplitude at full strength (HU), the LPS z (mm) from which
     /// they are at full strength, and the distance (mm) below it over which they fade out.
+    /// A calcified granuloma: centre (LPS mm), diameter (mm) and the HU of its calcium before
+    /// the point spread.
+    public struct Granuloma: Codable, Sendable {
+        public var centerMM: [Double]
+        public var diameterMM: Double
+        public var hu: Double
+
+        enum CodingKeys: String, CodingKey {
+            case centerMM = "center_mm", diameterMM = "diameter_mm", hu
+        }
+    }
+
     public struct Streaks: Codable, Sendable {
         public var amplitudeHU: Double
         public var fullStrengthZMM: Double
@@ -234,6 +250,14 @@ public struct PhantomTruth: Codable, Sendable {
                                       sternalWiresZMM: d.sternalWireZ.isEmpty ? nil : d.sternalWireZ.map {
                                           (phantom.patientPosition(ofAnatomy: SIMD3(0, 0, $0)).z * 10).rounded() / 10
                                       })
+                    },
+                    calcifiedGranulomas: phantom.granulomas.map { set in
+                        set.granulomas.map { g in
+                            let c = phantom.patientPosition(ofAnatomy: g.center)
+                            return Granuloma(centerMM: [c.x, c.y, c.z].map { ($0 * 1000).rounded() / 1000 },
+                                             diameterMM: (2 * g.radiusMM * 1000).rounded() / 1000,
+                                             hu: (g.hu * 10).rounded() / 10)
+                        }
                     },
                     nodules: nodules)
     }
