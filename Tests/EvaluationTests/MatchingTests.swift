@@ -46,6 +46,35 @@ struct MatchingTests {
         #expect(match.nodules[0].measuredType == "solid")
     }
 
+    @Test func findingsOnCalcifiedGranulomasAreNeitherHitsNorFalsePositives() throws {
+        let granulomas = [TruthGranuloma(centerMM: [40, 0, 0], diameterMM: 3),   // radius floored to 2.5 mm
+                          TruthGranuloma(centerMM: [-40, 0, 0], diameterMM: 7)]
+        var onSmall = finding(42.4, 0, 0, score: 0.7)
+        onSmall.lungRADS = "1"
+        var onLarge = finding(-40, 3.4, 0, score: 0.6)
+        onLarge.lungRADS = "3"
+        let beside = finding(40, 2.6, 0, score: 0.5)   // 2.6 mm from the 3 mm one: a false positive
+        let match = LUNA16Matcher.match(nodules: [nodule("n1", 0, 0, 0, diameter: 10)],
+                                        findings: [finding(0, 0, 0, score: 0.9), onSmall, onLarge, beside],
+                                        granulomas: granulomas)
+        #expect(match.nodules[0].bestScore == 0.9)
+        #expect(match.falsePositiveScores == [0.5])
+        #expect(match.findingsOnGranulomas.map(\.score) == [0.7, 0.6])
+        // Through the evaluator: the FROC counts one false positive, the summary the categories.
+        var c = truthCase("a", [nodule("n1", 0, 0, 0, diameter: 10)])
+        c.calcifiedGranulomas = granulomas
+        let summary = Evaluator.evaluate(truth: GroundTruth(cases: [c]),
+                                         reports: [report(for: c, [finding(0, 0, 0, score: 0.9), onSmall, onLarge, beside])],
+                                         options: .init(bootstrapReplicates: 0))
+        #expect(summary.findings.falsePositives == 1)
+        let g = try #require(summary.calcifiedGranulomas)
+        #expect(g == .init(granulomas: 2, findings: 2, lungRADS1: 1, lungRADS3OrHigher: 1))
+        // Without granulomas in the truth there is no such section.
+        let plain = Evaluator.evaluate(truth: GroundTruth(cases: [truthCase("a", [])]),
+                                       reports: [report(for: truthCase("a", []), [onSmall])], options: .init(bootstrapReplicates: 0))
+        #expect(plain.calcifiedGranulomas == nil && plain.findings.falsePositives == 1)
+    }
+
     @Test func missingReportCountsAllMissedAndStillCountsAsAScan() {
         let a = truthCase("a", [nodule("n1", 0, 0, 0, diameter: 10)])
         let b = truthCase("b", [nodule("n2", 0, 0, 0, diameter: 10)])

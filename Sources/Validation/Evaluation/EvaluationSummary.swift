@@ -15,6 +15,9 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
     public var operatingPoints: [OperatingPoint]
     public var studyAUC: AUCSummary
     public var bootstrap: BootstrapSettings?
+    /// Findings on the truth's calcified granulomas (absent when it has none): set apart from
+    /// the FROC, counted here by the category the detector gave them.
+    public var calcifiedGranulomas: GranulomaSummary? = nil
     public var warnings: [String]
 
     enum CodingKeys: String, CodingKey {
@@ -22,7 +25,24 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         case frocNodules6MMOrLarger = "froc_nodules_6mm_or_larger"
         case operatingPoints = "operating_points"
         case studyAUC = "study_auc"
+        case calcifiedGranulomas = "calcified_granulomas"
         case bootstrap, warnings
+    }
+
+    /// Benign calcified granulomas (Lung-RADS category 1 when reported): how many the truth
+    /// holds, how many findings lay on them, and how many of those the detector put in
+    /// category 1 (right) or 3 and above (a follow-up the nodule does not need).
+    public struct GranulomaSummary: Codable, Sendable, Equatable {
+        public var granulomas: Int
+        public var findings: Int
+        public var lungRADS1: Int
+        public var lungRADS3OrHigher: Int
+
+        enum CodingKeys: String, CodingKey {
+            case granulomas, findings
+            case lungRADS1 = "lung_rads_1"
+            case lungRADS3OrHigher = "lung_rads_3_or_higher"
+        }
     }
 
     /// The scoring conventions, spelled out in the file so a reader of the JSON alone knows them.

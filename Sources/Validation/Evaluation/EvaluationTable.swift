@@ -8,6 +8,9 @@ public enum EvaluationTable {
         lines.append("Cases: \(cases.truthCases) (\(cases.cleanCases) clean), nodules: \(cases.nodules); reports matched: \(cases.reportsMatched), failed: \(cases.failedReports), missing: \(cases.missingReports.count), unmatched: \(cases.unmatchedReports.count)")
         let findings = summary.findings
         lines.append("Findings: \(findings.total); nodules hit: \(findings.detectedNodules); false positives: \(findings.falsePositives); extra hits on a hit nodule (ignored): \(findings.duplicateHits); inside several nodules (nearest taken): \(findings.insideSeveralNodules)")
+        if let g = summary.calcifiedGranulomas {
+            lines.append("Calcified granulomas: \(g.granulomas); findings on them (neither hits nor false positives): \(g.findings), Lung-RADS 1: \(g.lungRADS1), 3 or higher: \(g.lungRADS3OrHigher)")
+        }
         if let bootstrap = summary.bootstrap {
             lines.append("Bootstrap: \(bootstrap.replicates) replicates over scans, seed \(bootstrap.seed), \(Int((bootstrap.confidence * 100).rounded()))% percentile intervals")
         }

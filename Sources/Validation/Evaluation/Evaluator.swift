@@ -90,7 +90,8 @@ public enum Evaluator {
                 warnings.append("\(truthCase.caseID): no report found; its nodules count as missed")
             }
             totalFindings += findings.count
-            matches.append(LUNA16Matcher.match(nodules: truthCase.nodules, findings: findings))
+            matches.append(LUNA16Matcher.match(nodules: truthCase.nodules, findings: findings,
+                                               granulomas: truthCase.calcifiedGranulomas ?? []))
 
             let hasLarge = truthCase.nodules.contains { $0.diameterMM >= 6 }
             if truthCase.nodules.isEmpty || hasLarge {
@@ -163,7 +164,18 @@ public enum Evaluator {
             bootstrap: bootstrapAll == nil ? nil : .init(
                 replicates: options.bootstrapReplicates, seed: options.seed, confidence: options.confidence,
                 method: "resample scans with replacement (SplitMix64 stream, index = high 64 bits of next() * scans); percentile interval: sorted[floor(p*n)], sorted[floor((1-p)*n)], p = (1-confidence)/2; replicates without nodules (or without AUC classes) left out"),
+            calcifiedGranulomas: granulomaSummary(truth: truth, matches: matches),
             warnings: warnings)
+    }
+
+    /// How the findings on calcified granulomas were categorised; nil when the truth has none.
+    static func granulomaSummary(truth: GroundTruth, matches: [ScanMatch]) -> EvaluationSummary.GranulomaSummary? {
+        let count = truth.cases.reduce(0) { $0 + ($1.calcifiedGranulomas?.count ?? 0) }
+        guard count > 0 else { return nil }
+        let on = matches.flatMap(\.findingsOnGranulomas)
+        return .init(granulomas: count, findings: on.count,
+                     lungRADS1: on.filter { $0.lungRADS == "1" }.count,
+                     lungRADS3OrHigher: on.filter { ["3", "4A", "4B", "4X"].contains($0.lungRADS ?? "") }.count)
     }
 
     /// Per-replicate values of one FROC.

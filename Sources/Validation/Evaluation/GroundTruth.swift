@@ -57,6 +57,12 @@ public struct GroundTruth: Codable, Sendable, Equatable {
                     reason: "cases \(other) and \(truthCase.caseID) have the same series_instance_uid")
             }
             seen[truthCase.seriesInstanceUID] = truthCase.caseID
+            for g in truthCase.calcifiedGranulomas ?? [] {
+                guard g.diameterMM.isFinite, g.diameterMM > 0, g.centerMM.count == 3, g.centerMM.allSatisfy(\.isFinite) else {
+                    throw EvaluationError.invalidTruth(path: path,
+                        reason: "case \(truthCase.caseID): a calcified granuloma needs center_mm [x, y, z] and a positive diameter_mm")
+                }
+            }
             for nodule in truthCase.nodules {
                 guard nodule.diameterMM.isFinite, nodule.diameterMM > 0 else {
                     throw EvaluationError.invalidTruth(path: path,
@@ -80,13 +86,17 @@ public struct TruthCase: Codable, Sendable, Equatable {
     public var folder: String?
     public var format: String?
     public var nodules: [TruthNodule]
+    /// Benign calcified granulomas (phantom truth's `calcified_granulomas`): not nodules to
+    /// find; a finding on one is neither a hit nor a false positive (`LUNA16Matcher`).
+    public var calcifiedGranulomas: [TruthGranuloma]?
 
     public init(caseID: String, seriesInstanceUID: String, nodules: [TruthNodule],
                 patientID: String? = nil, studyInstanceUID: String? = nil,
-                folder: String? = nil, format: String? = nil) {
+                folder: String? = nil, format: String? = nil, calcifiedGranulomas: [TruthGranuloma]? = nil) {
         self.caseID = caseID
         self.seriesInstanceUID = seriesInstanceUID
         self.nodules = nodules
+        self.calcifiedGranulomas = calcifiedGranulomas
         self.patientID = patientID
         self.studyInstanceUID = studyInstanceUID
         self.folder = folder
@@ -99,6 +109,23 @@ public struct TruthCase: Codable, Sendable, Equatable {
         case studyInstanceUID = "study_instance_uid"
         case seriesInstanceUID = "series_instance_uid"
         case folder, format, nodules
+        case calcifiedGranulomas = "calcified_granulomas"
+    }
+}
+
+/// A calcified granuloma of the truth: centre (LPS, mm) and diameter (mm).
+public struct TruthGranuloma: Codable, Sendable, Equatable {
+    public var centerMM: [Double]
+    public var diameterMM: Double
+
+    public init(centerMM: [Double], diameterMM: Double) {
+        self.centerMM = centerMM
+        self.diameterMM = diameterMM
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case centerMM = "center_mm"
+        case diameterMM = "diameter_mm"
     }
 }
 

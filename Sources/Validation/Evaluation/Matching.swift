@@ -8,13 +8,23 @@
 /// gives it to whichever nodule comes first in the annotation list; here it goes to the
 /// **nearest** centre (ties: the first listed), which does not depend on annotation order.
 /// Several findings on one nodule count once, with the best score; the others are neither hits
-/// nor false positives. A finding inside no nodule is a false positive.
+/// nor false positives. A finding inside no nodule is a false positive, unless it lies on a
+/// benign calcified granuloma (within its radius, or 2.5 mm of its centre for the smallest):
+/// then it is set apart, neither hit nor false positive, as LUNA16 sets apart findings on its
+/// "irrelevant" annotations (`annotations_excluded.csv`), and `ScanMatch.findingsOnGranulomas`
+/// keeps it so the evaluation can say how the detector categorised them.
 public enum LUNA16Matcher {
+    /// Smallest radius (mm) within which a finding counts as on a granuloma: the 2.5-7 mm
+    /// phantom granulomas are smaller than the scatter of a measured centre.
+    public static let minimumGranulomaRadiusMM = 2.5
+
     /// Matches one scan's findings to its nodules.
-    public static func match(nodules: [TruthNodule], findings: [ReportedFinding]) -> ScanMatch {
+    public static func match(nodules: [TruthNodule], findings: [ReportedFinding],
+                             granulomas: [TruthGranuloma] = []) -> ScanMatch {
         var outcomes = nodules.map { NoduleOutcome(nodule: $0) }
         var falsePositiveScores: [Double] = []
         var findingsInsideSeveralNodules = 0
+        var onGranulomas: [ReportedFinding] = []
         let centers = nodules.map { SIMD3<Double>($0.centerMM[0], $0.centerMM[1], $0.centerMM[2]) }
         let radiiSquared = nodules.map { ($0.diameterMM / 2) * ($0.diameterMM / 2) }
 
@@ -35,13 +45,18 @@ public enum LUNA16Matcher {
             }
             if inside > 1 { findingsInsideSeveralNodules += 1 }
             if nearest < 0 {
-                falsePositiveScores.append(finding.score)
+                let onGranuloma = granulomas.contains { g in
+                    let delta = finding.centerMM - SIMD3(g.centerMM[0], g.centerMM[1], g.centerMM[2])
+                    let r = max(g.diameterMM / 2, minimumGranulomaRadiusMM)
+                    return (delta * delta).sum() < r * r
+                }
+                if onGranuloma { onGranulomas.append(finding) } else { falsePositiveScores.append(finding.score) }
             } else {
                 outcomes[nearest].record(finding)
             }
         }
         return ScanMatch(nodules: outcomes, falsePositiveScores: falsePositiveScores,
-                         findingsInsideSeveralNodules: findingsInsideSeveralNodules)
+                         findingsInsideSeveralNodules: findingsInsideSeveralNodules, findingsOnGranulomas: onGranulomas)
     }
 }
 
@@ -53,6 +68,8 @@ public struct ScanMatch: Sendable, Equatable {
     public var falsePositiveScores: [Double]
     /// Findings whose centre lay inside more than one nodule (assigned to the nearest).
     public var findingsInsideSeveralNodules: Int
+    /// Findings that hit no nodule but lie on a calcified granuloma (neither hits nor false positives).
+    public var findingsOnGranulomas: [ReportedFinding] = []
 
     /// Findings on an already-hit nodule that were not its best: neither hits nor false positives.
     public var duplicateHits: Int {

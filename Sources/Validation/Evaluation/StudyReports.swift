@@ -32,14 +32,17 @@ public struct ReportedFinding: Sendable, Equatable {
     /// report gives it: the same definition as a phantom truth's `diameter_mm`.
     public var equivalentDiameterMM: Double?
     public var type: String?
+    /// The finding's Lung-RADS category ("1" ... "4B"), when the report gives it.
+    public var lungRADS: String?
 
     public init(centerMM: SIMD3<Double>, score: Double, diameterMM: Double? = nil,
-                equivalentDiameterMM: Double? = nil, type: String? = nil) {
+                equivalentDiameterMM: Double? = nil, type: String? = nil, lungRADS: String? = nil) {
         self.centerMM = centerMM
         self.score = score
         self.diameterMM = diameterMM
         self.equivalentDiameterMM = equivalentDiameterMM
         self.type = type
+        self.lungRADS = lungRADS
     }
 
     /// The diameter compared with the truth's `diameter_mm`: the equivalent (equal-volume)
@@ -151,7 +154,8 @@ public enum StudyReportCollector {
             }
             findings.append(ReportedFinding(centerMM: SIMD3(item.centerMM[0], item.centerMM[1], item.centerMM[2]),
                                             score: item.score, diameterMM: item.diameterMM,
-                                            equivalentDiameterMM: item.equivalentDiameterMM, type: item.type))
+                                            equivalentDiameterMM: item.equivalentDiameterMM, type: item.type,
+                                            lungRADS: item.lungRADS))
         }
         return StudyReport(path: path, seriesInstanceUID: seriesUID, succeeded: true,
                            triageScore: body.triage?.score, findings: findings)
@@ -178,12 +182,14 @@ public enum StudyReportCollector {
             var diameterMM: Double?
             var equivalentDiameterMM: Double?
             var type: String?
+            var lungRADS: String?
             enum CodingKeys: String, CodingKey {
                 case centerMM = "center_mm"
                 case score
                 case diameterMM = "diameter_mm"
                 case equivalentDiameterMM = "equivalent_diameter_mm"
                 case type
+                case lungRADS = "lung_rads"
             }
         }
         var triage: Triage?
