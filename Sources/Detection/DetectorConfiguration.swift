@@ -100,6 +100,13 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// region would be merged (docs/detection.md,
     /// "Multifocal ground glass").
     public var opacityThresholdHU: Double = -500
+    /// A nodule whose centre is calcified at least this much (smoothed HU, `NoduleMeasurement`)
+    /// has a benign calcification pattern (complete or central) and is Lung-RADS category 1:
+    /// reported, marked `calcified`, but never raising the study's priority. Default 300 HU:
+    /// calcified granulomas measure several hundred HU, non-contrast soft tissue and blood
+    /// 20-60 HU; contrast-enhanced pulmonary arteries can reach this on CT angiography (see
+    /// docs/detection.md, "Calcified nodules"). 0 turns the rule off.
+    public var calcificationHU: Double = 300
     /// Findings whose false-positive-reduction score is below this are dropped. Default 0.05.
     public var minimumScore: Double = 0.05
     /// At most this many findings per study, highest score first. Default 30.
@@ -161,6 +168,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case mediastinalMarginMM = "mediastinal_margin_mm"
         case opacityRadiusMM = "opacity_radius_mm"
         case opacityThresholdHU = "opacity_threshold_hu"
+        case calcificationHU = "calcification_hu"
         case minimumScore = "minimum_score"
         case maximumFindings = "maximum_findings"
         case actionableScore = "actionable_score"
@@ -201,6 +209,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         mediastinalMarginMM = try c.decodeIfPresent(Double.self, forKey: .mediastinalMarginMM) ?? d.mediastinalMarginMM
         opacityRadiusMM = try c.decodeIfPresent(Double.self, forKey: .opacityRadiusMM) ?? d.opacityRadiusMM
         opacityThresholdHU = try c.decodeIfPresent(Double.self, forKey: .opacityThresholdHU) ?? d.opacityThresholdHU
+        calcificationHU = try c.decodeIfPresent(Double.self, forKey: .calcificationHU) ?? d.calcificationHU
         minimumScore = try c.decodeIfPresent(Double.self, forKey: .minimumScore) ?? d.minimumScore
         maximumFindings = try c.decodeIfPresent(Int.self, forKey: .maximumFindings) ?? d.maximumFindings
         actionableScore = try c.decodeIfPresent(Double.self, forKey: .actionableScore) ?? d.actionableScore
@@ -249,6 +258,9 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         guard opacityRadiusMM >= 0 && opacityRadiusMM <= 20 else { throw bad(.opacityRadiusMM, "must be 0...20 mm") }
         guard opacityThresholdHU >= -900 && opacityThresholdHU <= 0 else {
             throw bad(.opacityThresholdHU, "must be -900...0 HU")
+        }
+        guard calcificationHU == 0 || (calcificationHU >= 100 && calcificationHU <= 3000) else {
+            throw bad(.calcificationHU, "must be 0 (off) or 100...3000 HU")
         }
         guard minimumScore >= 0 && minimumScore <= 1 else { throw bad(.minimumScore, "must be in [0, 1]") }
         guard actionableScore >= 0 && actionableScore <= 1 else { throw bad(.actionableScore, "must be in [0, 1]") }

@@ -83,6 +83,9 @@ public struct Finding: Codable, Sendable, Equatable {
     /// own long axis: the finding is the best-scoring piece of something larger, which the
     /// radiologist should look at as a whole. nil otherwise.
     public var opacityExtentMM: Double? = nil
+    /// Completely or centrally calcified (`DetectorConfiguration.calcificationHU`): a benign
+    /// pattern, so `lungRADS` is category 1 whatever the size.
+    public var calcified: Bool = false
 
     public init(id: String, rank: Int, score: Double, centerMM: SIMD3<Double>, centerVoxel: SIMD3<Double>,
                 diameterMM: Double, longAxisMM: Double, shortAxisMM: Double, equivalentDiameterMM: Double,

@@ -8,10 +8,14 @@
 /// | part-solid   | total < 6           | total >= 6, solid < 6      | solid 6 to < 8         | solid >= 8  |
 /// | ground-glass | < 30                | >= 30                      | -                      | -           |
 ///
-/// Category 1 is a study without nodules. Features that raise a category to 4X (spiculation,
-/// lymph nodes) are not assessed.
+/// Category 1 is a study without nodules, or a nodule with a benign calcification pattern
+/// (complete, central, popcorn or concentric rings; `calcified`: the detector tells complete
+/// and central calcification, `NoduleMeasurement`). Features that raise a category to 4X
+/// (spiculation, lymph nodes) are not assessed.
 public enum LungRADS {
-    public static func category(type: NoduleType, diameterMM: Double, solidComponentMM: Double) -> LungRADSCategory {
+    public static func category(type: NoduleType, diameterMM: Double, solidComponentMM: Double,
+                                calcified: Bool = false) -> LungRADSCategory {
+        if calcified { return .category1 }
         let d = (diameterMM * 10).rounded() / 10
         let s = (solidComponentMM * 10).rounded() / 10
         switch type {

@@ -270,7 +270,8 @@ public struct NoduleDetector: Sendable {
             }
             for (k, (m, _)) in kept.enumerated() {
                 let diameter = 0.5 * (m.longAxisMM + m.shortAxisMM)
-                let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM)
+                let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM,
+                                                 calcified: m.calcified)
                 let (side, zone) = geometry.location(ofNative: m.centerVoxel, patient: m.centerMM)
                 var finding = Finding(
                     id: "", rank: 0, score: scores[k], centerMM: m.centerMM, centerVoxel: m.centerVoxel,
@@ -279,6 +280,7 @@ public struct NoduleDetector: Sendable {
                     minHU: m.minHU, maxHU: m.maxHU, type: m.type, lungRADS: category, lungSide: side,
                     lungZone: zone, sphericity: m.elongation, vesselness: max(0, min(1, 1 - m.blob.roundness)),
                     distanceToPleuraMM: m.distanceToPleuraMM)
+                finding.calcified = m.calcified
                 var gridCenter = grid.gridPosition(ofNative: m.centerVoxel)
                 if twoD { gridCenter.z = 0 }
                 let opacity = opacities.label(atGridPosition: gridCenter)

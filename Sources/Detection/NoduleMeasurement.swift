@@ -47,6 +47,9 @@ struct CandidateMeasurement {
     /// 0.7 mm and a 2 mm grid, so the model is told which one it sees.
     var pixelSpacingMM: Double
     var sliceSpacingMM: Double
+    /// Completely or centrally calcified (`DetectorConfiguration.calcificationHU`): a benign
+    /// pattern, Lung-RADS category 1. Not a model feature.
+    var calcified: Bool = false
     var blob: BlobCandidate
 
     /// The false-positive model's inputs, in `FalsePositiveModel.featureNames` order.
@@ -181,7 +184,12 @@ enum NoduleMeasurement {
         var final: Segmentation
         if core > solidHU {
             guard let solidRegion = brightHalfMaximum ?? segment((bg + core) / 2) else { return nil }
-            if let ggoRegion = segment((bg + min(core, -550)) / 2) {
+            // A calcium core (calcificationHU and above) blurs into a wide rim of every HU
+            // between it and the lung, which the ground-glass-level test below would take for
+            // a part-solid nodule's ground glass (development seed 1300 with granulomas: 7 of 16
+            // typed part-solid and measured 1.5-4 mm large): measure it at its half maximum.
+            let calciumCore = configuration.calcificationHU > 0 && core >= configuration.calcificationHU
+            if !calciumCore, let ggoRegion = segment((bg + min(core, -550)) / 2) {
                 // Equivalent radii of the half-maximum region and of the region at the
                 // ground-glass level. A solid nodule's two differ only by its blurred edge
                 // (well under 1 mm); a part-solid one has a ground-glass rim around the core.
@@ -242,12 +250,20 @@ enum NoduleMeasurement {
         // 3D: the solid voxels themselves, for the solid component's axes on one slice.
         var solidRegion = [Bool](repeating: false, count: twoD ? 0 : size.count)
         var points: [SIMD3<Double>] = []
+        // Calcium (from two thirds of `calcificationHU`): where it lies, and its peak smoothed
+        // and unsmoothed.
+        let calciumHU = Float(0.67 * configuration.calcificationHU)
+        var calciumSum = SIMD3<Double>(0, 0, 0), calciumN = 0
+        var peakSmoothHU = -Float.infinity, peakHU = -Float.infinity
         for i in 0..<size.count where final.region[i] {
             let p = size.position(of: i)
             n += 1
             let pm = SIMD3(Double(p.x), Double(p.y), Double(p.z)) * spacing
             sum += pm
             points.append(pm)
+            peakSmoothHU = max(peakSmoothHU, crop.smooth[i])
+            peakHU = max(peakHU, crop.hu[i])
+            if crop.hu[i] >= calciumHU { calciumSum += pm; calciumN += 1 }
             let h = Double(crop.hu[i])
             huSum += h; huSq += h * h; huMin = min(huMin, h); huMax = max(huMax, h)
             projection[i % size.plane] = true
@@ -266,6 +282,19 @@ enum NoduleMeasurement {
         // Smaller than 60% of the smallest reportable size: noise or a vessel cross-section.
         guard eqd >= 0.6 * configuration.minimumDiameterMM else { return nil }
         let centroidMM = sum / Double(n)
+        // Lung-RADS' benign patterns that a CT number can tell: complete or central calcification
+        // (category 1). The calcium's centre must lie near the nodule's: an eccentric or stippled
+        // calcification is not benign, and a calcified vessel wall beside a nodule is eccentric.
+        // A speck under 3 mm loses its peak to partial volume and smoothing (development seed
+        // 1320: 2.7-2.8 mm granulomas peaked at 519-538 HU, under 300 smoothed), so an
+        // unsmoothed peak 200 HU above the level also counts: soft tissue plus noise and
+        // contrast-enhanced blood (230 HU in the phantoms) stay far below it.
+        var calcified = false
+        if configuration.calcificationHU > 0, calciumN > 0,
+           Double(peakSmoothHU) >= configuration.calcificationHU || Double(peakHU) >= configuration.calcificationHU + 200 {
+            let offset = calciumSum / Double(calciumN) - centroidMM
+            calcified = (offset * offset).sum().squareRoot() <= max(1.5, 0.3 * eqd / 2)
+        }
         let centroidLocal = centroidMM / spacing
         var centerVoxel = centroidLocal + SIMD3(Double(lo.x), Double(lo.y), Double(lo.z))
         if twoD { centerVoxel.z = Double(slice ?? 0) }
@@ -310,7 +339,7 @@ enum NoduleMeasurement {
             inscribedRatio: min(1.5, final.inscribedMM / max(eqd / 2, 0.1)),
             boundaryFraction: Double(final.boundary) / Double(n), shellBrightFraction: shell.brightFraction,
             shellExits: shell.exits, pixelSpacingMM: 0.5 * (sp.columnMM + sp.rowMM), sliceSpacingMM: sp.sliceMM,
-            blob: candidate)
+            calcified: calcified, blob: candidate)
     }
 
     /// Fraction of the lung voxels 1-2 mm outside `region` that lie in `covered`.

@@ -201,6 +201,9 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
         /// Largest extent (mm) of the lung opacity (a consolidation, a mass) the finding is the
         /// best-scoring piece of; absent when the finding is not part of a larger opacity.
         public var opacityExtentMM: Double?
+        /// True for a completely or centrally calcified nodule (benign pattern, Lung-RADS 1);
+        /// absent otherwise.
+        public var calcified: Bool?
         /// The axial key image with the finding circled, relative to the study folder; nil
         /// for findings ranked beyond the writer's `keyImageFindingLimit`.
         public var keyImage: String?
@@ -213,7 +216,7 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             case volumeMM3 = "volume_mm3", meanHU = "mean_hu", minHU = "min_hu", maxHU = "max_hu", type
             case lungRADS = "lung_rads", lungSide = "lung_side", lungZone = "lung_zone", sphericity, vesselness
             case distanceToPleuraMM = "distance_to_pleura_mm", keyImage = "key_image", keyImages = "key_images"
-            case opacityExtentMM = "opacity_extent_mm"
+            case opacityExtentMM = "opacity_extent_mm", calcified
         }
 
         public init(finding f: Finding, keyImages: KeyImages?) {
@@ -239,6 +242,7 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             vesselness = rounded(f.vesselness, 3)
             distanceToPleuraMM = rounded(f.distanceToPleuraMM, 2)
             opacityExtentMM = f.opacityExtentMM.map { rounded($0, 1) }
+            calcified = f.calcified ? true : nil
             keyImage = keyImages?.axial
             self.keyImages = keyImages
         }
@@ -269,6 +273,7 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
             // Optional in the schema: absent (not null) for a finding that is not part of a
             // larger opacity.
             try c.encodeIfPresent(opacityExtentMM, forKey: .opacityExtentMM)
+            try c.encodeIfPresent(calcified, forKey: .calcified)
             try c.encode(keyImage, forKey: .keyImage)
             try c.encode(keyImages, forKey: .keyImages)
         }

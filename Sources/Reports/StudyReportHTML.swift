@@ -37,7 +37,7 @@ enum StudyReportHTML {
             let withoutImages = d.findings.filter { figures[$0.id] == nil }
             for f in d.findings where figures[f.id] != nil {
                 h += "<section class=\"finding\" id=\"finding-\(f.rank)\">\n"
-                h += "<h3>F\(f.rank): \(HTMLText.number(f.diameterMM, decimals: 1)) mm \(HTMLText.escape(f.type)), "
+                h += "<h3>F\(f.rank): \(HTMLText.number(f.diameterMM, decimals: 1)) mm \(typeText(f)), "
                 h += "Lung-RADS \(HTMLText.escape(f.lungRADS))"
                 if !counts(f, in: d) { h += " (not counted: score \(HTMLText.number(f.score, decimals: 2)))" }
                 h += ", \(location(f))</h3>\n<div class=\"images\">\n"
@@ -81,6 +81,11 @@ enum StudyReportHTML {
     static func counts(_ f: FindingsDocument.FindingRecord, in d: FindingsDocument) -> Bool {
         guard let a = d.triage?.actionableScore else { return true }
         return f.score >= a
+    }
+
+    /// The finding's type; a calcified one says it is a benign pattern (why it is category 1).
+    static func typeText(_ f: FindingsDocument.FindingRecord) -> String {
+        HTMLText.escape(f.type) + (f.calcified == true ? ", calcified (benign pattern)" : "")
     }
 
     static func location(_ f: FindingsDocument.FindingRecord) -> String {
@@ -145,7 +150,7 @@ enum StudyReportHTML {
             h += "<td class=\"num\">\(HTMLText.number(f.longAxisMM, decimals: 1)) &times; \(HTMLText.number(f.shortAxisMM, decimals: 1)) "
             h += "(\(HTMLText.number(f.diameterMM, decimals: 1)))</td>"
             h += "<td class=\"num\">\(HTMLText.number(f.volumeMM3, decimals: 0))</td>"
-            h += "<td>\(HTMLText.escape(f.type))</td>"
+            h += "<td>\(typeText(f))</td>"
             h += "<td class=\"num\">\(HTMLText.number(f.meanHU, decimals: 0))</td>"
             h += counted ? "<td>\(HTMLText.escape(f.lungRADS))</td>"
                 : "<td>\(HTMLText.escape(f.lungRADS)) <span class=\"muted\">not counted</span></td>"

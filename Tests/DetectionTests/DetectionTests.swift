@@ -521,6 +521,38 @@ struct SyntheticDetectionTests {
         #expect(abs(hit.finding.meanHU - 40) < 250)
     }
 
+    @Test("complete and central calcification make a nodule Lung-RADS 1; eccentric calcification does not")
+    func calcifiedNodulesAreBenign() throws {
+        var chest = SyntheticChest()
+        chest.noiseHU = 15
+        let complete = SIMD3(26.0, 28.0, 20.0), central = SIMD3(26.0, 52.0, 38.0)
+        let eccentric = SIMD3(70.0, 30.0, 24.0), plain = SIMD3(70.0, 52.0, 38.0)
+        chest.objects = [
+            (.ball(center: complete, radiusMM: 3.5), 700),              // a calcified granuloma, 7 mm
+            (.ball(center: central, radiusMM: 5), 40),                   // 10 mm, calcium at its centre
+            (.ball(center: central, radiusMM: 1.6), 700),
+            (.ball(center: eccentric, radiusMM: 5), 40),                 // 10 mm, calcium 3 mm off centre
+            (.ball(center: eccentric + SIMD3(0, 0, 3), radiusMM: 1.6), 700),
+            (.ball(center: plain, radiusMM: 4), 40),
+        ]
+        let detector = NoduleDetector(configuration: testConfiguration())
+        let (candidates, _) = try detector.detectCandidates(in: chest.makeVolume())
+        for (centre, calcified, name) in [(complete, true, "complete"), (central, true, "central"),
+                                          (eccentric, false, "eccentric"), (plain, false, "plain")] {
+            let (hit, d) = try #require(nearest(candidates, to: centre), "\(name): no finding")
+            #expect(d < 1.5, "\(name): centre off by \(d) mm")
+            #expect(hit.finding.calcified == calcified, "\(name)")
+            #expect((hit.finding.lungRADS == .category1) == calcified, "\(name): \(hit.finding.lungRADS)")
+            #expect(hit.finding.type == .solid, "\(name): \(hit.finding.type)")
+        }
+        // Off: the same balls get their size category.
+        var off = testConfiguration()
+        off.calcificationHU = 0
+        let (plainCandidates, _) = try NoduleDetector(configuration: off).detectCandidates(in: chest.makeVolume())
+        let completeOff = try #require(nearest(plainCandidates, to: complete)).0.finding
+        #expect(!completeOff.calcified && completeOff.lungRADS == .category3)
+    }
+
     @Test("a vessel-like tube scores lower than a ball")
     func tubeScoresLowerThanBall() throws {
         var chest = SyntheticChest()
@@ -693,6 +725,8 @@ struct LungRADSTests {
     ])
     func table(type: NoduleType, diameter: Double, solid: Double, expected: LungRADSCategory) {
         #expect(LungRADS.category(type: type, diameterMM: diameter, solidComponentMM: solid) == expected)
+        // A benign calcification pattern is category 1 at any size.
+        #expect(LungRADS.category(type: type, diameterMM: diameter, solidComponentMM: solid, calcified: true) == .category1)
     }
 
     @Test("priority follows the highest actionable category")
@@ -872,7 +906,8 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 31)
+        #expect(DetectorConfiguration.validKeys.count == 32)
+        #expect(DetectorConfiguration.validKeys.contains("calcification_hu"))
         #expect(DetectorConfiguration.validKeys.contains("opacity_threshold_hu"))
         #expect(DetectorConfiguration.validKeys.contains("patch_network"))
         #expect(DetectorConfiguration.validKeys.contains("airway_wall_mm"))
@@ -917,6 +952,9 @@ struct ConfigurationTests {
         }
         #expect(throws: DetectionError.invalidConfiguration(key: "airway_wall_mm", reason: "must be 0...10 mm")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 12}"#.utf8))
+        }
+        #expect(throws: DetectionError.invalidConfiguration(key: "calcification_hu", reason: "must be 0 (off) or 100...3000 HU")) {
+            _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"calcification_hu": 50}"#.utf8))
         }
     }
 

@@ -307,6 +307,12 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         var assessment = SyntheticStudy.assessment([f1, f2])
         assessment.lungRADS = .category4A
         assessment.actionableScore = actionableScore
+        return try writeStudy(assessment, series: series)
+    }
+
+    /// Writes `assessment` of `series` as study "s" in a new folder: that folder, the study's
+    /// findings.json and its report.html.
+    func writeStudy(_ assessment: StudyAssessment, series: ImageSeries) throws -> (out: URL, json: [String: Any], html: String) {
         let out = try SyntheticStudy.temporaryDirectory()
         try StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
             .writeReport(folderName: "s", series: series, assessment: assessment)
@@ -339,22 +345,36 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         f1.opacityExtentMM = 64.26
         let f2 = SyntheticStudy.finding(rank: 2, series: series, center: SIMD3(12.4, 15.6, 5.2), diameterMM: 4.2,
                                         score: 0.41, type: .groundGlass, lungRADS: .category2)
-        let out = try SyntheticStudy.temporaryDirectory()
+        let (out, json, html) = try writeStudy(SyntheticStudy.assessment([f1, f2]), series: series)
         defer { try? FileManager.default.removeItem(at: out) }
-        try StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
-            .writeReport(folderName: "s", series: series, assessment: SyntheticStudy.assessment([f1, f2]))
-        let folder = out.appendingPathComponent("studies/s")
-        let json = try jsonObject(folder.appendingPathComponent("findings.json"))
         let findings = try #require(json["findings"] as? [[String: Any]])
         #expect(findings[0]["opacity_extent_mm"] as? Double == 64.3)
         #expect(findings[1]["opacity_extent_mm"] == nil)   // absent, not null
         let schema = try MiniJSONSchema(contentsOf: repositoryRoot.appendingPathComponent("docs/findings-schema.json"))
         #expect(schema.validate(json) == [])
-        let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
         let sections = html.components(separatedBy: "<section class=\"finding\"").dropFirst()
         #expect(sections.count == 2)
         #expect(sections.first?.contains("part of a larger opacity about 64 mm across") == true)
         #expect(sections.dropFirst().first?.contains("larger opacity") == false)
+    }
+
+    @Test func aCalcifiedFindingIsMarkedInJSONAndHTML() throws {
+        let series = SyntheticStudy.ballSeries()
+        var f1 = SyntheticStudy.finding(rank: 1, series: series, center: SIMD3(30, 34, 12), diameterMM: 7, score: 0.97,
+                                        lungRADS: .category1)
+        f1.calcified = true
+        let f2 = SyntheticStudy.finding(rank: 2, series: series, center: SIMD3(12.4, 15.6, 5.2), diameterMM: 4.2,
+                                        score: 0.41, lungRADS: .category2)
+        let (out, json, html) = try writeStudy(SyntheticStudy.assessment([f1, f2]), series: series)
+        defer { try? FileManager.default.removeItem(at: out) }
+        let findings = try #require(json["findings"] as? [[String: Any]])
+        #expect(findings[0]["calcified"] as? Bool == true)
+        #expect(findings[1]["calcified"] == nil)   // absent, not false
+        let schema = try MiniJSONSchema(contentsOf: repositoryRoot.appendingPathComponent("docs/findings-schema.json"))
+        #expect(schema.validate(json) == [])
+        let sections = html.components(separatedBy: "<section class=\"finding\"").dropFirst()
+        #expect(sections.first?.contains("solid, calcified (benign pattern), Lung-RADS 1") == true)
+        #expect(sections.dropFirst().first?.contains("calcified") == false)
     }
 
     @Test func withoutTheActionableScoreEveryFindingCounts() throws {
