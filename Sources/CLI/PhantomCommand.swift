@@ -57,6 +57,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("granuloma-fraction"),
             help: "Fraction of cases with 1-4 calcified granulomas (benign, completely calcified lung nodules of 2.5-7 mm; in truth.json's calcified_granulomas, not its nodules); default none.")
     var granulomaFraction: Double?
+    @Option(name: .customLong("coronary-calcium-fraction"),
+            help: "Draw the coronary arteries in every case, with calcified plaque in this fraction of the cases; default neither.")
+    var coronaryCalciumFraction: Double?
     @Option(name: .customLong("anatomy"),
             help: "Anatomy revision: 3 (default; the training and evaluation scans) or 4 (heart resting on the diaphragm, mediastinum shaped by the great vessels, an adult's chest depth).")
     var anatomyRevision: Int?
@@ -91,6 +94,7 @@ struct PhantomCommand: ParsableCommand {
         o.streakFraction = streakFraction
         o.metalFraction = metalFraction
         o.granulomaFraction = granulomaFraction
+        o.coronaryCalciumFraction = coronaryCalciumFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png
         o.jpegCopies = jpeg

@@ -66,6 +66,9 @@ public struct PhantomCase: Sendable {
     public let cardiacDevice: CardiacDevice?
     /// Calcified granulomas (`PhantomOptions.granulomaFraction`), nil when none.
     public let granulomas: CalcifiedGranulomas?
+    /// Coronary arteries, with or without calcified plaque (`PhantomOptions.coronaryCalciumFraction`);
+    /// nil when not asked for.
+    public let coronaries: CoronaryArteries?
 
     // Storage.
     public let storage: PhantomStorage
@@ -356,6 +359,14 @@ public struct PhantomCase: Sendable {
             }
         }
 
+        // Every case gets the arteries, a fraction of them plaque; from their own stream.
+        if let fraction = options.coronaryCalciumFraction, fraction > 0 {
+            var coronaryRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 17_000_069)
+            let calcified = coronaryRandom.chance(fraction)
+            coronaries = CoronaryArteries.draw(anatomy: a, calcified: calcified, random: &coronaryRandom)
+        } else {
+            coronaries = nil
+        }
         storage = PhantomStorage(random: &r, options: options)
         identity = PhantomIdentity(seed: seed, index: index)
     }

@@ -51,6 +51,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with 1-4 calcified granulomas (small, completely calcified, benign
     /// lung nodules; truth.json's `calcified_granulomas`, not its `nodules`); nil or 0: none.
     public var granulomaFraction: Double? = nil
+    /// Coronary arteries in every case (in the heart's grooves, in fat), with calcified plaque
+    /// in this fraction of the cases; nil or 0: neither.
+    public var coronaryCalciumFraction: Double? = nil
     /// Anatomy revision: nil or 3 (the anatomy of the training and evaluation scans) or 4 (the
     /// heart rests on the diaphragm with its apex tilted down and to the left, the mediastinum
     /// is the great vessels in their fat instead of a straight-sided band, and the chest is as
@@ -86,6 +89,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let s = streakFraction, !(0...1).contains(s) { throw fail("--streak-fraction must be in [0, 1]") }
         if let m = metalFraction, !(0...1).contains(m) { throw fail("--metal-fraction must be in [0, 1]") }
         if let g = granulomaFraction, !(0...1).contains(g) { throw fail("--granuloma-fraction must be in [0, 1]") }
+        if let c = coronaryCalciumFraction, !(0...1).contains(c) { throw fail("--coronary-calcium-fraction must be in [0, 1]") }
         if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }

@@ -241,6 +241,13 @@ final class Scene: @unchecked Sendable {
         let sternumOn = z > 0.05 * a.lungHeightMM && z < 0.8 * a.lungHeightMM
         let sternumY = a.sternumCenterY
         let heartOn = abs(z - a.heartCenter.z) < a.heartSemiAxes.max() + 6 * s
+        // Coronary segments and plaques that reach this plane (with the arteries' fat sleeve).
+        let coronaries = ph.coronaries.flatMap { cor in z > cor.lo.z && z < cor.hi.z ? cor : nil }
+        let sleeve = CoronaryArteries.sleeveMM * s
+        let coronarySegments = coronaries?.arteries.joined().filter {
+            Swift.min($0.start.z, $0.end.z) - $0.maxRadiusMM - sleeve - px < z
+                && z < Swift.max($0.start.z, $0.end.z) + $0.maxRadiusMM + sleeve + px
+        } ?? []
         let bloodHU = Double(arteryHU)
         let scapulae = [a.scapula(side: 0, z: z), a.scapula(side: 1, z: z)]
 
@@ -397,6 +404,18 @@ final class Scene: @unchecked Sendable {
                         lungCover *= 1 - fatCov
                         v += ((a.contrast ? 110 : 42) - v) * coverage(sd)
                         if a.contrast { v += (bloodHU - v) * coverage(sd + 11 * s) }
+                    }
+                }
+                // Coronary arteries in the epicardial fat (their plaque comes last, below).
+                if let cor = coronaries, !coronarySegments.isEmpty, x > cor.lo.x, x < cor.hi.x, y > cor.lo.y, y < cor.hi.y {
+                    let p = SIMD3(x, y, z)
+                    var d = Double.infinity
+                    for seg in coronarySegments { d = Swift.min(d, seg.signedDistance(p)) }
+                    if d < sleeve + px {
+                        let fat = coverage(d - sleeve)
+                        v += (-90 - v) * fat
+                        lungCover *= 1 - fat
+                        v += ((a.contrast ? bloodHU : 40) - v) * coverage(d)
                     }
                 }
                 // Spine: vertebral body (or disc), canal, arch, processes.
@@ -629,19 +648,22 @@ final class Scene: @unchecked Sendable {
             }
         }
 
-        // Calcified granulomas: calcium in the parenchyma.
-        for g in ph.granulomas?.granulomas ?? [] {
-            guard let (c0, c1, r0, r1) = ballBox(g.center, g.radiusMM) else { continue }
+        // Calcified granulomas in the parenchyma and calcified coronary plaque: calcium, over
+        // everything drawn before (the great vessels' fat margins reach the coronary origins).
+        let calcium = (ph.granulomas?.granulomas ?? []).map { ($0.center, $0.radiusMM, $0.hu) }
+            + (ph.coronaries?.plaques ?? []).map { ($0.center, $0.radiusMM, $0.hu) }
+        for (center, radius, hu) in calcium {
+            guard let (c0, c1, r0, r1) = ballBox(center, radius) else { continue }
             for r in r0...r1 {
                 let y = oy + Double(r) * px
                 for c in c0...c1 {
                     let x = ox + Double(c) * px
-                    let d = SIMD3(x, y, z) - g.center
-                    let sd = (d * d).sum().squareRoot() - g.radiusMM
+                    let d = SIMD3(x, y, z) - center
+                    let sd = (d * d).sum().squareRoot() - radius
                     if sd > px { continue }
                     let idx = r * cols + c
                     let old = Double(sc.sub[idx])
-                    sc.sub[idx] = Float(Swift.max(old, old + (g.hu - old) * coverage(sd)))
+                    sc.sub[idx] = Float(Swift.max(old, old + (hu - old) * coverage(sd)))
                 }
             }
         }

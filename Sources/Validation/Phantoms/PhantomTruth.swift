@@ -47,7 +47,10 @@ public struct PhantomTruth: Codable, Sendable {
         public var cardiacDevice: Device?
         /// Calcified granulomas (benign, Lung-RADS category 1; not nodules to find); absent
         /// when the case has none.
-        public var calcifiedGranulomas: [Granuloma]?
+        public var calcifiedGranulomas: [Calcification]?
+        /// Coronary arteries (drawn on request) and their calcified plaques (empty list: none);
+        /// absent when the case has no arteries drawn.
+        public var coronaryPlaques: [Calcification]?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -62,6 +65,7 @@ public struct PhantomTruth: Codable, Sendable {
             case respiratoryMotion = "respiratory_motion", streaks
             case cardiacDevice = "cardiac_device"
             case calcifiedGranulomas = "calcified_granulomas"
+            case coronaryPlaques = "coronary_calcified_plaques"
         }
     }
 
@@ -98,9 +102,9 @@ public struct PhantomTruth: Codable, Sendable {
 
     /// Photon-starvation streaks: amplitude at full strength (HU), the LPS z (mm) from which
     /// they are at full strength, and the distance (mm) below it over which they fade out.
-    /// A calcified granuloma: centre (LPS mm), diameter (mm) and the HU of its calcium before
-    /// the point spread.
-    public struct Granuloma: Codable, Sendable {
+    /// A calcified granuloma or coronary plaque: centre (LPS mm), diameter (mm) and the HU of
+    /// its calcium before the point spread.
+    public struct Calcification: Codable, Sendable {
         public var centerMM: [Double]
         public var diameterMM: Double
         public var hu: Double
@@ -254,7 +258,15 @@ public struct PhantomTruth: Codable, Sendable {
                     calcifiedGranulomas: phantom.granulomas.map { set in
                         set.granulomas.map { g in
                             let c = phantom.patientPosition(ofAnatomy: g.center)
-                            return Granuloma(centerMM: [c.x, c.y, c.z].map { ($0 * 1000).rounded() / 1000 },
+                            return Calcification(centerMM: [c.x, c.y, c.z].map { ($0 * 1000).rounded() / 1000 },
+                                             diameterMM: (2 * g.radiusMM * 1000).rounded() / 1000,
+                                             hu: (g.hu * 10).rounded() / 10)
+                        }
+                    },
+                    coronaryPlaques: phantom.coronaries.map { cor in
+                        cor.plaques.map { g in
+                            let c = phantom.patientPosition(ofAnatomy: g.center)
+                            return Calcification(centerMM: [c.x, c.y, c.z].map { ($0 * 1000).rounded() / 1000 },
                                              diameterMM: (2 * g.radiusMM * 1000).rounded() / 1000,
                                              hu: (g.hu * 10).rounded() / 10)
                         }
