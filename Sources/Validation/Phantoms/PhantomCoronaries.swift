@@ -26,13 +26,8 @@ public struct CoronaryArteries: Sendable, Equatable {
     /// Right coronary, circumflex, left anterior descending and posterior descending
     /// arteries, each a chain of capsules (anatomy frame, mm).
     public let arteries: [[TubeSegment]]
-    public struct Plaque: Sendable, Equatable {
-        public var center: SIMD3<Double>
-        public var radiusMM: Double
-        public var hu: Double
-    }
     /// Calcified plaques (empty: arteries without calcium).
-    public let plaques: [Plaque]
+    public let plaques: [CalciumBall]
     /// Box (anatomy frame) holding every artery with its fat sleeve.
     public let lo: SIMD3<Double>
     public let hi: SIMD3<Double>
@@ -77,7 +72,7 @@ public struct CoronaryArteries: Sendable, Equatable {
         let pda = (0...8).map { k in point(u: uGroove + Double(k) / 8 * (0.6 * axes.x - uGroove), theta: crux, outMM: out) }
         let arteries = [chain(right, from: 1.8, to: 1.0), chain(left, from: 1.7, to: 1.0),
                         chain(lad, from: 1.8, to: 0.8), chain(pda, from: 1.1, to: 0.8)]
-        var plaques: [Plaque] = []
+        var plaques: [CalciumBall] = []
         if calcified {
             for _ in 0..<r.int(1...12) {
                 let artery = arteries[r.int(0...2)]
@@ -89,7 +84,7 @@ public struct CoronaryArteries: Sendable, Equatable {
                 dir -= (dir * along).sum() / Swift.max(1e-9, (along * along).sum()) * along
                 dir /= Swift.max(1e-9, (dir * dir).sum().squareRoot())
                 let wall = seg.startRadiusMM + t * (seg.endRadiusMM - seg.startRadiusMM)
-                plaques.append(Plaque(center: axis + dir * 0.7 * wall, radiusMM: r.uniform(0.7, 2.0) * a.scale,
+                plaques.append(CalciumBall(center: axis + dir * 0.7 * wall, radiusMM: r.uniform(0.7, 2.0) * a.scale,
                                       hu: r.uniform(300, 1000)))
             }
         }

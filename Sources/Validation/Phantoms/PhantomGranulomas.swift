@@ -15,15 +15,7 @@ import Foundation
 /// pulmonary nodules: CT assessment", Radiology 1986;160:307-312: benign above 164 HU on
 /// their scanner).
 public struct CalcifiedGranulomas: Sendable, Equatable {
-    public struct Granuloma: Sendable, Equatable {
-        /// Centre in the anatomy frame (mm).
-        public var center: SIMD3<Double>
-        public var radiusMM: Double
-        /// HU of the calcium (before the point spread).
-        public var hu: Double
-    }
-
-    public let granulomas: [Granuloma]
+    public let granulomas: [CalciumBall]
 
     /// 1-4 granulomas of 2.5-7 mm in the lungs, 60 % of them in the upper half, clear of the
     /// case's nodules (at least 8 mm between surfaces), of each other and of what `covered`
@@ -31,7 +23,7 @@ public struct CalcifiedGranulomas: Sendable, Equatable {
     static func draw(anatomy a: ChestAnatomy, nodules: [PhantomNodule], random r: inout PhantomRandom,
                      covered: (SIMD3<Double>, Double) -> Bool) -> CalcifiedGranulomas? {
         let count = r.int(1...4)
-        var placed: [Granuloma] = []
+        var placed: [CalciumBall] = []
         for _ in 0..<count {
             let radius = r.uniform(1.25, 3.5)
             let hu = r.uniform(400, 1100)
@@ -52,10 +44,18 @@ public struct CalcifiedGranulomas: Sendable, Equatable {
                     return (v * v).sum().squareRoot() > g.radiusMM + radius + 10
                 }
                 guard clear, !covered(c, radius) else { continue }
-                placed.append(Granuloma(center: c, radiusMM: radius, hu: hu))
+                placed.append(CalciumBall(center: c, radiusMM: radius, hu: hu))
                 break
             }
         }
         return placed.isEmpty ? nil : CalcifiedGranulomas(granulomas: placed)
     }
+}
+
+/// A ball of calcium in the anatomy frame: a calcified granuloma or a coronary plaque.
+public struct CalciumBall: Sendable, Equatable {
+    public var center: SIMD3<Double>
+    public var radiusMM: Double
+    /// HU of the calcium (before the point spread).
+    public var hu: Double
 }

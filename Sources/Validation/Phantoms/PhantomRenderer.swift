@@ -650,9 +650,8 @@ final class Scene: @unchecked Sendable {
 
         // Calcified granulomas in the parenchyma and calcified coronary plaque: calcium, over
         // everything drawn before (the great vessels' fat margins reach the coronary origins).
-        let calcium = (ph.granulomas?.granulomas ?? []).map { ($0.center, $0.radiusMM, $0.hu) }
-            + (ph.coronaries?.plaques ?? []).map { ($0.center, $0.radiusMM, $0.hu) }
-        for (center, radius, hu) in calcium {
+        for ball in (ph.granulomas?.granulomas ?? []) + (ph.coronaries?.plaques ?? []) {
+            let center = ball.center, radius = ball.radiusMM, hu = ball.hu
             guard let (c0, c1, r0, r1) = ballBox(center, radius) else { continue }
             for r in r0...r1 {
                 let y = oy + Double(r) * px

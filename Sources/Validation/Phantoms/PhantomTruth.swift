@@ -186,6 +186,13 @@ public struct PhantomTruth: Codable, Sendable {
     /// The truth entry of a case written in `folder` (relative path) as `format`.
     public static func entry(for phantom: PhantomCase, folder: String, format: String,
                              seriesInstanceUID: String? = nil) -> Case {
+        // A ball of calcium as truth.json gives it: LPS centre, diameter, HU.
+        func calcification(_ ball: CalciumBall) -> Calcification {
+            let c = phantom.patientPosition(ofAnatomy: ball.center)
+            return Calcification(centerMM: [c.x, c.y, c.z].map { ($0 * 1000).rounded() / 1000 },
+                                 diameterMM: (2 * ball.radiusMM * 1000).rounded() / 1000,
+                                 hu: (ball.hu * 10).rounded() / 10)
+        }
         let nodules = phantom.nodules.map { n -> Nodule in
             let volume = n.volumeMM3()
             let c = phantom.patientPosition(ofAnatomy: n.center)
@@ -255,22 +262,8 @@ public struct PhantomTruth: Codable, Sendable {
                                           (phantom.patientPosition(ofAnatomy: SIMD3(0, 0, $0)).z * 10).rounded() / 10
                                       })
                     },
-                    calcifiedGranulomas: phantom.granulomas.map { set in
-                        set.granulomas.map { g in
-                            let c = phantom.patientPosition(ofAnatomy: g.center)
-                            return Calcification(centerMM: [c.x, c.y, c.z].map { ($0 * 1000).rounded() / 1000 },
-                                             diameterMM: (2 * g.radiusMM * 1000).rounded() / 1000,
-                                             hu: (g.hu * 10).rounded() / 10)
-                        }
-                    },
-                    coronaryPlaques: phantom.coronaries.map { cor in
-                        cor.plaques.map { g in
-                            let c = phantom.patientPosition(ofAnatomy: g.center)
-                            return Calcification(centerMM: [c.x, c.y, c.z].map { ($0 * 1000).rounded() / 1000 },
-                                             diameterMM: (2 * g.radiusMM * 1000).rounded() / 1000,
-                                             hu: (g.hu * 10).rounded() / 10)
-                        }
-                    },
+                    calcifiedGranulomas: phantom.granulomas.map { $0.granulomas.map(calcification) },
+                    coronaryPlaques: phantom.coronaries.map { $0.plaques.map(calcification) },
                     nodules: nodules)
     }
 }
