@@ -225,8 +225,9 @@ public struct NoduleDetector: Sendable {
                 }
                 return results
             }
-            // Candidates kept (centred in the parenchyma) with the trees' score.
-            var kept: [(measurement: CandidateMeasurement, treeScore: Double)] = []
+            // Candidates kept (centred in the parenchyma) with the trees' score, and whether
+            // they lie within the hilar or mediastinal margin (kept only if confident).
+            var kept: [(measurement: CandidateMeasurement, treeScore: Double, nearMediastinum: Bool)] = []
             timed("score") {
                 for m in measured.compactMap({ $0 }) {
                     var gridCenter = grid.gridPosition(ofNative: m.centerVoxel)
@@ -236,9 +237,9 @@ public struct NoduleDetector: Sendable {
                     // mask sits on the mediastinum, a main bronchus's wall or a vessel beside
                     // it, or the chest wall, none of them lung.
                     guard lungs.containsNearest(gridPosition: gridCenter) else { continue }
-                    // Centred on a hilar vessel or bronchus: outside the lung parenchyma.
-                    if lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: configuration.hilarMarginMM,
-                                                  spacingMM: grid.spacingMM) {
+                    // Centred on a hilar vessel or bronchus: outside the lung parenchyma. (Not
+                    // left to the score: the phantoms' hilar trunks cut across score 1.0.)
+                    if lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: 0, spacingMM: grid.spacingMM) {
                         continue
                     }
                     // On or against a main bronchus's wall (or the artery beside it).
@@ -247,13 +248,16 @@ public struct NoduleDetector: Sendable {
                                               spacingMM: grid.spacingMM) {
                         continue
                     }
-                    // On the mediastinum's edge (aortic wall and fat in a corner the closing filled).
-                    if configuration.mediastinalMarginMM > 0,
-                       lungs.isNearMediastinum(gridPosition: gridCenter, radiusMM: configuration.mediastinalMarginMM,
-                                               spacingMM: grid.spacingMM) {
-                        continue
-                    }
-                    kept.append((m, model.score(m.features)))
+                    // Against a hilar trunk or on the mediastinum's edge (aortic wall and fat in
+                    // a corner the closing filled), or a nodule on the mediastinal pleura.
+                    let nearHilum = configuration.hilarMarginMM > 0
+                        && lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: configuration.hilarMarginMM,
+                                                      spacingMM: grid.spacingMM)
+                    let nearMediastinum = nearHilum
+                        || (configuration.mediastinalMarginMM > 0
+                            && lungs.isNearMediastinum(gridPosition: gridCenter, radiusMM: configuration.mediastinalMarginMM,
+                                                       spacingMM: grid.spacingMM))
+                    kept.append((m, model.score(m.features), nearMediastinum))
                 }
             }
             var scores = kept.map(\.treeScore)
@@ -268,7 +272,8 @@ public struct NoduleDetector: Sendable {
                     }
                 }
             }
-            for (k, (m, _)) in kept.enumerated() {
+            for (k, (m, _, nearMediastinum)) in kept.enumerated() {
+                if nearMediastinum && scores[k] < configuration.nearMediastinumMinimumScore { continue }
                 let diameter = 0.5 * (m.longAxisMM + m.shortAxisMM)
                 let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM,
                                                  calcified: m.calcified)

@@ -269,9 +269,10 @@ struct MediastinalMarginTests {
         #expect(!isMediastinum(SIMD3(48, 12, 30)))
     }
 
-    @Test("a finding on the mediastinal pleura is dropped by the rule; costal and isolated ones stay")
+    @Test("with absolute margins a finding on the mediastinal pleura is dropped; costal and isolated ones stay")
     func dropsFindingsOnTheMediastinum() throws {
-        let (withRule, withoutRule) = try candidatesWithAndWithoutRule(chest()) { $0.mediastinalMarginMM = 0 }
+        let (withRule, withoutRule) = try candidatesWithAndWithoutRule(
+            chest(), base: { $0.nearMediastinumMinimumScore = 2 }, turnOff: { $0.mediastinalMarginMM = 0 })
         func found(_ candidates: [DetectorCandidate], _ p: SIMD3<Double>) -> Bool {
             nearest(candidates, to: p).map { $0.1 < 2.5 } ?? false
         }
@@ -285,6 +286,31 @@ struct MediastinalMarginTests {
         // Nothing the rule keeps is centred within the margin of the mediastinum (x >= 44 mm
         // between the lungs' medial edges).
         #expect(!withRule.contains { abs($0.finding.centerMM.x - 48) < 4 + DetectorConfiguration().mediastinalMarginMM })
+    }
+
+    @Test("within the margins a finding stays when its score reaches near_mediastinum_minimum_score")
+    func confidentFindingsNearTheMediastinumStay() throws {
+        let volume = chest().makeVolume()
+        func candidates(minimumScore: Double) throws -> [DetectorCandidate] {
+            var configuration = testConfiguration()
+            configuration.minimumScore = 0
+            configuration.nearMediastinumMinimumScore = minimumScore
+            return try NoduleDetector(configuration: configuration).detectCandidates(in: volume).0
+        }
+        let all = try candidates(minimumScore: 0)
+        let onMedial = try #require(nearest(all, to: medial).flatMap { $0.1 < 2.5 ? $0.0 : nil })
+        let score = onMedial.finding.score
+        func keeps(_ threshold: Double) throws -> Bool {
+            try candidates(minimumScore: threshold).contains {
+                let d = $0.finding.centerMM - onMedial.finding.centerMM
+                return (d * d).sum() < 1e-6
+            }
+        }
+        #expect(try keeps(score))
+        #expect(try !keeps(score.nextUp))
+        // The costal ball, outside the margins, stays whatever the threshold.
+        let strict = try candidates(minimumScore: 2)
+        #expect(nearest(strict, to: costal).map { $0.1 < 2.5 } ?? false)
     }
 }
 
@@ -906,7 +932,10 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 32)
+        #expect(DetectorConfiguration.validKeys.count == 33)
+        let near = try JSONDecoder().decode(DetectorConfiguration.self,
+                                            from: Data(#"{"near_mediastinum_minimum_score": 2}"#.utf8))
+        #expect(near.nearMediastinumMinimumScore == 2 && DetectorConfiguration().nearMediastinumMinimumScore == 0.5)
         #expect(DetectorConfiguration.validKeys.contains("calcification_hu"))
         #expect(DetectorConfiguration.validKeys.contains("opacity_threshold_hu"))
         #expect(DetectorConfiguration.validKeys.contains("patch_network"))
@@ -949,6 +978,10 @@ struct ConfigurationTests {
         }
         #expect(throws: DetectionError.invalidConfiguration(key: "mediastinal_margin_mm", reason: "must be 0...20 mm")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"mediastinal_margin_mm": -2}"#.utf8))
+        }
+        #expect(throws: DetectionError.invalidConfiguration(key: "near_mediastinum_minimum_score", reason: "must be a number >= 0")) {
+            _ = try JSONDecoder().decode(DetectorConfiguration.self,
+                                         from: Data(#"{"near_mediastinum_minimum_score": -0.5}"#.utf8))
         }
         #expect(throws: DetectionError.invalidConfiguration(key: "airway_wall_mm", reason: "must be 0...10 mm")) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"airway_wall_mm": 12}"#.utf8))
