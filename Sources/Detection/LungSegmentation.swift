@@ -48,6 +48,35 @@ struct LungMask {
         Self.isNear(hilar, size: size, origin: origin, gridPosition: p, radiusMM: radiusMM, spacingMM: spacingMM)
     }
 
+    /// Fraction of the voxels on a sphere of `radiusMM` around grid position `p` (a circle in
+    /// 2D) that belong to the hilar structures; 0 when there are none. A trunk cut across
+    /// leaves the sphere on both sides; a nodule on the mediastinal pleura ends inside it.
+    func hilarFractionOnSphere(gridPosition p: SIMD3<Double>, radiusMM: Double, spacingMM: Double) -> Double {
+        guard !hilar.isEmpty else { return 0 }
+        let c = p - SIMD3(Double(origin.x), Double(origin.y), Double(origin.z))
+        let r = radiusMM / spacingMM
+        let reach = SIMD3<Double>(repeating: r + 1)
+        let low: SIMD3<Double> = (c - reach).rounded(.down), high: SIMD3<Double> = (c + reach).rounded(.up)
+        let lo = pointwiseMax(SIMD3<Int>(Int(low.x), Int(low.y), Int(low.z)), SIMD3<Int>(0, 0, 0))
+        let hi = pointwiseMin(SIMD3<Int>(Int(high.x), Int(high.y), Int(high.z)),
+                              SIMD3<Int>(size.nx - 1, size.ny - 1, size.nz - 1))
+        guard lo.x <= hi.x, lo.y <= hi.y, lo.z <= hi.z else { return 0 }
+        var onSphere = 0, marked = 0
+        for z in lo.z...hi.z {
+            for y in lo.y...hi.y {
+                for x in lo.x...hi.x {
+                    var d: SIMD3<Double> = SIMD3<Double>(Double(x), Double(y), Double(z)) - c
+                    if size.nz == 1 { d.z = 0 }   // 2D: a circle in the slice
+                    let distance: Double = (d * d).sum().squareRoot()
+                    guard abs(distance - r) <= 0.5 else { continue }
+                    onSphere += 1
+                    if hilar[size.index(x, y, z)] { marked += 1 }
+                }
+            }
+        }
+        return onSphere == 0 ? 0 : Double(marked) / Double(onSphere)
+    }
+
     /// Whether the voxel nearest grid position `p`, or any within `radiusMM` of it, belongs to
     /// the mediastinum (`mediastinum`).
     func isNearMediastinum(gridPosition p: SIMD3<Double>, radiusMM: Double, spacingMM: Double) -> Bool {

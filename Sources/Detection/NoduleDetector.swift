@@ -237,10 +237,17 @@ public struct NoduleDetector: Sendable {
                     // mask sits on the mediastinum, a main bronchus's wall or a vessel beside
                     // it, or the chest wall, none of them lung.
                     guard lungs.containsNearest(gridPosition: gridCenter) else { continue }
-                    // Centred on a hilar vessel or bronchus: outside the lung parenchyma. (Not
-                    // left to the score: the phantoms' hilar trunks cut across score 1.0.)
+                    // Centred on a hilar vessel or bronchus: outside the lung parenchyma, unless
+                    // what it sits on ends within 3 mm of its edge: a nodule on the mediastinal
+                    // pleura, which the opening joins to the mediastinum, while a trunk cut
+                    // across runs on. (Not left to the score alone: the phantoms' hilar trunks
+                    // cut across score 1.0.)
+                    var onMediastinalBump = false
                     if lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: 0, spacingMM: grid.spacingMM) {
-                        continue
+                        guard configuration.keepMediastinalBumps,
+                              lungs.hilarFractionOnSphere(gridPosition: gridCenter, radiusMM: 0.5 * m.longAxisMM + 3,
+                                                          spacingMM: grid.spacingMM) == 0 else { continue }
+                        onMediastinalBump = true
                     }
                     // On or against a main bronchus's wall (or the artery beside it).
                     if configuration.airwayMarginMM > 0,
@@ -253,7 +260,7 @@ public struct NoduleDetector: Sendable {
                     let nearHilum = configuration.hilarMarginMM > 0
                         && lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: configuration.hilarMarginMM,
                                                       spacingMM: grid.spacingMM)
-                    let nearMediastinum = nearHilum
+                    let nearMediastinum = onMediastinalBump || nearHilum
                         || (configuration.mediastinalMarginMM > 0
                             && lungs.isNearMediastinum(gridPosition: gridCenter, radiusMM: configuration.mediastinalMarginMM,
                                                        spacingMM: grid.spacingMM))

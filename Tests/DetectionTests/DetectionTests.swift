@@ -236,6 +236,56 @@ struct HilarStructuresTests {
     }
 }
 
+@Suite("Nodules on the mediastinal pleura")
+struct MediastinalBumpTests {
+    /// A mask of 61^3 voxels at 1 mm, all lung, with `hilar` marking what `marked` says.
+    func mask(_ marked: (SIMD3<Double>) -> Bool) -> LungMask {
+        let size = GridSize(nx: 61, ny: 61, nz: 61)
+        var lungs = LungMask(size: size, origin: SIMD3(0, 0, 0), inside: [Bool](repeating: true, count: size.count),
+                             distanceToPleuraMM: [Float](repeating: 0, count: size.count), volumeML: 0, airwayVoxels: 0)
+        lungs.hilar = (0..<size.count).map { i in
+            let p = size.position(of: i)
+            return marked(SIMD3(Double(p.x), Double(p.y), Double(p.z)))
+        }
+        return lungs
+    }
+
+    @Test("the hilar fraction on a sphere: a rod through it as the areas say, a ball inside it none")
+    func hilarFractionOnSphere() {
+        let centre = SIMD3<Double>(30, 30, 30)
+        // A rod of radius 3 mm along x through the centre crosses a sphere of radius 15 mm in
+        // two discs: 2 pi 3^2 / (4 pi 15^2) = 0.02 of its area.
+        let rod = mask { p in (p.y - 30) * (p.y - 30) + (p.z - 30) * (p.z - 30) <= 9 }
+        let fraction = rod.hilarFractionOnSphere(gridPosition: centre, radiusMM: 15, spacingMM: 1)
+        #expect(abs(fraction - 0.02) < 0.006, "rod: \(fraction)")
+        // Twice the radius, four times the area.
+        let thick = mask { p in (p.y - 30) * (p.y - 30) + (p.z - 30) * (p.z - 30) <= 36 }
+        let thickFraction = thick.hilarFractionOnSphere(gridPosition: centre, radiusMM: 15, spacingMM: 1)
+        #expect(abs(thickFraction / fraction - 4) < 0.8, "rod 6 mm: \(thickFraction)")
+        // A ball of 10 mm inside the sphere: nothing on it.
+        let ball = mask { p in ((p - centre) * (p - centre)).sum() <= 100 }
+        #expect(ball.hilarFractionOnSphere(gridPosition: centre, radiusMM: 15, spacingMM: 1) == 0)
+        #expect(ball.hilarFractionOnSphere(gridPosition: centre, radiusMM: 9, spacingMM: 1) > 0.9)
+    }
+
+    /// A 16 mm ball on the right lung's mediastinal pleura (the lung's medial edge at x = 44 mm,
+    /// the mediastinum 44-52 mm), 2 mm of it in the mediastinum.
+    let bump = SIMD3<Double>(38, 40, 30)
+
+    @Test("a large nodule on the mediastinal pleura is kept; without the rule the hilar structure swallows it")
+    func keepsLargeNoduleOnTheMediastinum() throws {
+        var chest = SyntheticChest()
+        chest.objects = [(.ball(center: bump, radiusMM: 8), 40)]
+        let (kept, dropped) = try candidatesWithAndWithoutRule(
+            chest, base: { $0.nearMediastinumMinimumScore = 0 }, turnOff: { $0.keepMediastinalBumps = false })
+        func found(_ candidates: [DetectorCandidate]) -> Bool {
+            nearest(candidates, to: bump).map { $0.1 < 3 } ?? false
+        }
+        #expect(!found(dropped), "the hilar rule drops it without the exception (so the test can fail)")
+        #expect(found(kept))
+    }
+}
+
 @Suite("Mediastinal margin")
 struct MediastinalMarginTests {
     /// 6 mm balls: one touching the right lung's mediastinal pleura (the lung's medial edge
@@ -932,7 +982,9 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 33)
+        #expect(DetectorConfiguration.validKeys.count == 34)
+        #expect(try JSONDecoder().decode(DetectorConfiguration.self,
+                                         from: Data(#"{"keep_mediastinal_bumps": false}"#.utf8)).keepMediastinalBumps == false)
         let near = try JSONDecoder().decode(DetectorConfiguration.self,
                                             from: Data(#"{"near_mediastinum_minimum_score": 2}"#.utf8))
         #expect(near.nearMediastinumMinimumScore == 2 && DetectorConfiguration().nearMediastinumMinimumScore == 0.5)
