@@ -86,9 +86,10 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// this. Next to the mediastinum, the edges of hilar trunks and of the aortic wall look
     /// like small nodules touching the pleura, but so do the nodules that touch the
     /// mediastinal pleura; the false-positive model decides. Default 0.5, the default
-    /// `actionableScore` (chosen on an independent phantom, scripts/independent_phantom.py
-    /// seed 1: with both margins absolute, 6 of 11 juxtapleural nodules were found, 8 with
-    /// neither margin; our own phantoms put no nodule there). Above 1 the margins drop every
+    /// `actionableScore` (chosen on a first draft of the independent phantom,
+    /// scripts/independent_phantom.py seed 1: with both margins absolute, 6 of 11
+    /// juxtapleural nodules were found, 8 with neither margin; our own phantoms put no nodule
+    /// there; docs/detection.md, "An independent phantom"). Above 1 the margins drop every
     /// finding, as before 2026-12-05; 0 keeps all.
     public var nearMediastinumMinimumScore: Double = 0.5
     /// A finding centred on a hilar structure is dropped, except, with this on, when none of
