@@ -55,12 +55,7 @@ struct LungMask {
         guard !hilar.isEmpty else { return 0 }
         let c = p - SIMD3(Double(origin.x), Double(origin.y), Double(origin.z))
         let r = radiusMM / spacingMM
-        let reach = SIMD3<Double>(repeating: r + 1)
-        let low: SIMD3<Double> = (c - reach).rounded(.down), high: SIMD3<Double> = (c + reach).rounded(.up)
-        let lo = pointwiseMax(SIMD3<Int>(Int(low.x), Int(low.y), Int(low.z)), SIMD3<Int>(0, 0, 0))
-        let hi = pointwiseMin(SIMD3<Int>(Int(high.x), Int(high.y), Int(high.z)),
-                              SIMD3<Int>(size.nx - 1, size.ny - 1, size.nz - 1))
-        guard lo.x <= hi.x, lo.y <= hi.y, lo.z <= hi.z else { return 0 }
+        guard let (lo, hi) = Self.box(around: c, radius: r + 1, size: size) else { return 0 }
         var onSphere = 0, marked = 0
         for z in lo.z...hi.z {
             for y in lo.y...hi.y {
@@ -89,6 +84,17 @@ struct LungMask {
         Self.isNear(airwayWall, size: size, origin: origin, gridPosition: p, radiusMM: radiusMM, spacingMM: spacingMM)
     }
 
+    /// The crop's voxels within `radius` voxels of crop position `c` along each axis (the
+    /// bounding box, clamped to the crop), or nil when none.
+    static func box(around c: SIMD3<Double>, radius r: Double, size: GridSize) -> (lo: SIMD3<Int>, hi: SIMD3<Int>)? {
+        let low = (c - SIMD3(repeating: r)).rounded(.down), high = (c + SIMD3(repeating: r)).rounded(.up)
+        let lo = pointwiseMax(SIMD3<Int>(Int(low.x), Int(low.y), Int(low.z)), SIMD3<Int>(0, 0, 0))
+        let hi = pointwiseMin(SIMD3<Int>(Int(high.x), Int(high.y), Int(high.z)),
+                              SIMD3<Int>(size.nx - 1, size.ny - 1, size.nz - 1))
+        guard lo.x <= hi.x, lo.y <= hi.y, lo.z <= hi.z else { return nil }
+        return (lo, hi)
+    }
+
     /// Whether `region` (crop-sized; empty means nowhere) holds the voxel nearest grid
     /// position `p` or any voxel within `radiusMM` of it.
     static func isNear(_ region: [Bool], size: GridSize, origin: SIMD3<Int>, gridPosition p: SIMD3<Double>,
@@ -101,11 +107,7 @@ struct LungMask {
             return true
         }
         let r = radiusMM / spacingMM
-        let lo = pointwiseMax(SIMD3(Int((c.x - r).rounded(.down)), Int((c.y - r).rounded(.down)),
-                                    Int((c.z - r).rounded(.down))), SIMD3(0, 0, 0))
-        let hi = pointwiseMin(SIMD3(Int((c.x + r).rounded(.up)), Int((c.y + r).rounded(.up)),
-                                    Int((c.z + r).rounded(.up))), SIMD3(size.nx - 1, size.ny - 1, size.nz - 1))
-        guard lo.x <= hi.x, lo.y <= hi.y, lo.z <= hi.z else { return false }
+        guard let (lo, hi) = box(around: c, radius: r, size: size) else { return false }
         for z in lo.z...hi.z {
             for y in lo.y...hi.y {
                 for x in lo.x...hi.x {

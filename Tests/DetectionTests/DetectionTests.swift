@@ -341,17 +341,17 @@ struct MediastinalMarginTests {
     @Test("within the margins a finding stays when its score reaches near_mediastinum_minimum_score")
     func confidentFindingsNearTheMediastinumStay() throws {
         let volume = chest().makeVolume()
-        func candidates(minimumScore: Double) throws -> [DetectorCandidate] {
+        func candidates(nearMediastinumMinimumScore threshold: Double) throws -> [DetectorCandidate] {
             var configuration = testConfiguration()
             configuration.minimumScore = 0
-            configuration.nearMediastinumMinimumScore = minimumScore
+            configuration.nearMediastinumMinimumScore = threshold
             return try NoduleDetector(configuration: configuration).detectCandidates(in: volume).0
         }
-        let all = try candidates(minimumScore: 0)
+        let all = try candidates(nearMediastinumMinimumScore: 0)
         let onMedial = try #require(nearest(all, to: medial).flatMap { $0.1 < 2.5 ? $0.0 : nil })
         let score = onMedial.finding.score
         func keeps(_ threshold: Double) throws -> Bool {
-            try candidates(minimumScore: threshold).contains {
+            try candidates(nearMediastinumMinimumScore: threshold).contains {
                 let d = $0.finding.centerMM - onMedial.finding.centerMM
                 return (d * d).sum() < 1e-6
             }
@@ -359,7 +359,7 @@ struct MediastinalMarginTests {
         #expect(try keeps(score))
         #expect(try !keeps(score.nextUp))
         // The costal ball, outside the margins, stays whatever the threshold.
-        let strict = try candidates(minimumScore: 2)
+        let strict = try candidates(nearMediastinumMinimumScore: 2)
         #expect(nearest(strict, to: costal).map { $0.1 < 2.5 } ?? false)
     }
 }
