@@ -60,6 +60,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("coronary-calcium-fraction"),
             help: "Draw the coronary arteries in every case, with calcified plaque in this fraction of the cases; default neither.")
     var coronaryCalciumFraction: Double?
+    @Option(name: .customLong("mediastinal-nodule-fraction"),
+            help: "Fraction of the juxtapleural nodules moved to the mediastinal pleura (against the heart, the great vessels or the side of the hilum; location juxtamediastinal in truth.json); default none, and the other nodules stay where they were.")
+    var mediastinalNoduleFraction: Double?
     @Option(name: .customLong("anatomy"),
             help: "Anatomy revision: 3 (default; the training and evaluation scans) or 4 (heart resting on the diaphragm, mediastinum shaped by the great vessels, an adult's chest depth).")
     var anatomyRevision: Int?
@@ -95,6 +98,7 @@ struct PhantomCommand: ParsableCommand {
         o.metalFraction = metalFraction
         o.granulomaFraction = granulomaFraction
         o.coronaryCalciumFraction = coronaryCalciumFraction
+        o.mediastinalNoduleFraction = mediastinalNoduleFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png
         o.jpegCopies = jpeg

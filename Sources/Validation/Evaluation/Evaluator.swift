@@ -29,7 +29,7 @@ public enum Evaluator {
         (">=10 mm", { $0 >= 10 }),
     ]
     static let typeOrder = ["solid", "part-solid", "ground-glass"]
-    static let locationOrder = ["isolated", "juxtavascular", "juxtapleural"]
+    static let locationOrder = ["isolated", "juxtavascular", "juxtapleural", "juxtamediastinal"]
     /// Log-spaced sampling of the plotted curve: 2^(-3 + k/16), k = 0...96.
     public static let curveGrid: [Double] = (0...96).map { Foundation.pow(2.0, -3.0 + Double($0) / 16.0) }
 

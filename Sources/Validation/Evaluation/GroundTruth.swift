@@ -138,7 +138,8 @@ public struct TruthNodule: Codable, Sendable, Equatable {
     /// "solid", "part-solid" or "ground-glass".
     public var type: String?
     public var shape: String?
-    /// "isolated", "juxtavascular" or "juxtapleural".
+    /// "isolated", "juxtavascular", "juxtapleural" (costal pleura) or "juxtamediastinal"
+    /// (mediastinal pleura; only from `--mediastinal-nodule-fraction`).
     public var location: String?
 
     public init(id: String, centerMM: [Double], diameterMM: Double, volumeMM3: Double? = nil,

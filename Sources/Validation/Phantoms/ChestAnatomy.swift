@@ -341,12 +341,7 @@ public struct ChestAnatomy: Sendable {
     @inline(__always)
     func lungShapeDistance(side: Int, x: Double, y: Double, z: Double,
                            section: (cx: Double, cy: Double, a: Double, bA: Double, bP: Double)) -> Double {
-        let dx = x - section.cx, dy = y - section.cy
-        let b = dy < 0 ? section.bA : section.bP
-        let nx = dx / section.a, ny = dy / b
-        let f = (nx * nx + ny * ny).squareRoot()
-        let rr = (dx * dx + dy * dy).squareRoot()
-        var sd = f > 1e-9 ? rr * (f - 1) / f : -Swift.min(section.a, b)
+        var sd = Self.sectionDistance(x: x, y: y, section: section)
         // Mediastinal band.
         let band = mediastinumHalfWidth(y: y, z: z) - abs(x)
         sd = Swift.max(sd, band)
@@ -354,12 +349,37 @@ public struct ChestAnatomy: Sendable {
         sd = Swift.max(sd, -(heartDistance(x: x, y: y, z: z) - 3 * scale))
         // Revision 4: the mediastinum around the great vessels.
         if revision >= 4 && abs(x) < 90 * scale { sd = Swift.max(sd, -mediastinalEnvelopeDistance(SIMD3(x, y, z))) }
-        // Spine body (vertical cylinder) with a margin.
-        let sx = x, sy = y - spineY
-        sd = Swift.max(sd, -((sx * sx + sy * sy).squareRoot() - vertebralRadius - 4 * scale))
-        // Diaphragm (vertical distance, reduced for the dome's slope).
-        sd = Swift.max(sd, (domeZ(side: side, x: x, y: y) - z) * 0.8)
+        sd = Swift.max(sd, spineBound(x: x, y: y))
+        sd = Swift.max(sd, diaphragmBound(side: side, x: x, y: y, z: z))
         return sd
+    }
+
+    /// How far (mm) the spine's body (a vertical cylinder with a 4 mm margin) reaches past
+    /// (x, y): positive inside it, where the lung ends.
+    @inline(__always)
+    func spineBound(x: Double, y: Double) -> Double {
+        let sy = y - spineY
+        return -((x * x + sy * sy).squareRoot() - vertebralRadius - 4 * scale)
+    }
+
+    /// How far (mm) below the dome of lung `side` the point lies (vertical distance reduced
+    /// for the dome's slope): positive under the diaphragm, where the lung ends.
+    @inline(__always)
+    func diaphragmBound(side: Int, x: Double, y: Double, z: Double) -> Double {
+        (domeZ(side: side, x: x, y: y) - z) * 0.8
+    }
+
+    /// Signed distance (mm, negative inside; radial approximation) to a lung section's
+    /// outline: an ellipse with different anterior and posterior semi-axes.
+    @inline(__always)
+    static func sectionDistance(x: Double, y: Double,
+                                section: (cx: Double, cy: Double, a: Double, bA: Double, bP: Double)) -> Double {
+        let dx = x - section.cx, dy = y - section.cy
+        let b = dy < 0 ? section.bA : section.bP
+        let nx = dx / section.a, ny = dy / b
+        let f = (nx * nx + ny * ny).squareRoot()
+        let rr = (dx * dx + dy * dy).squareRoot()
+        return f > 1e-9 ? rr * (f - 1) / f : -Swift.min(section.a, b)
     }
 
     /// Signed distance to the heart ellipsoid (radial approximation), mm.
@@ -393,6 +413,18 @@ public struct ChestAnatomy: Sendable {
             if sd < best { best = sd; bestSide = side }
         }
         return (best, best < 0 ? bestSide : nil)
+    }
+
+    /// Whether `p`, a point just outside lung `side`, lies beyond its *mediastinal* surface:
+    /// inside the lung's section ellipse, above the diaphragm and clear of the spine, so what
+    /// bounds the lung there is the mediastinum (its band, the heart and pericardium, the
+    /// great vessels' fat, a mediastinal tube), not the chest wall, the dome or the spine.
+    func isBeyondMediastinalSurface(_ p: SIMD3<Double>, side: Int) -> Bool {
+        guard let sec = lungSection(side: side, z: p.z) else { return false }
+        let margin = 1 * scale
+        let ellipse = Self.sectionDistance(x: p.x, y: p.y, section: sec)
+        return ellipse < -margin && spineBound(x: p.x, y: p.y) < -margin
+            && diaphragmBound(side: side, x: p.x, y: p.y, z: p.z) < -margin
     }
 
     /// Axis-aligned box (mm) that holds lung `side`.

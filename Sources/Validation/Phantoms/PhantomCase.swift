@@ -316,6 +316,20 @@ public struct PhantomCase: Sendable {
                 }
             }
         }
+        // On request, some juxtapleural nodules move to the mediastinal pleura, drawn from
+        // their own stream after all nodules are placed, so the others stay where they were.
+        if let fraction = options.mediastinalNoduleFraction, fraction > 0 {
+            var mediastinalRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 18_000_013)
+            for k in nodules.indices where nodules[k].location == .juxtapleural && mediastinalRandom.chance(fraction) {
+                var moved = nodules[k]
+                moved.location = .juxtamediastinal
+                let others = nodules.indices.filter { $0 != k }.map { nodules[$0] }
+                if let c = PhantomCase.place(moved, anatomy: a, vessels: vessels, others: others, random: &mediastinalRandom) {
+                    moved.center = c
+                    nodules[k] = moved
+                }
+            }
+        }
         // A nodule in the fluid, the consolidation or a ground-glass patch would not be seen
         // (or not as itself): leave it out.
         var covered: [String] = []
@@ -428,6 +442,29 @@ public struct PhantomCase: Sendable {
         let (lo, hi) = a.lungBounds(side: side)
         for _ in 0..<400 {
             switch n.location {
+            case .juxtamediastinal:
+                // March from a point inside the lung towards the midline until the lung ends;
+                // keep the try only when what ends it is the mediastinum (not the chest wall
+                // behind the heart, the spine or the dome), then step back in as on the costal
+                // pleura. Hilar trunks may touch the nodule but not run through it.
+                let start = SIMD3(r.uniform(lo.x, hi.x), r.uniform(lo.y, hi.y), r.uniform(lo.z, hi.z))
+                let (d0, s0) = a.lungDistance(start)
+                guard s0 == side, d0 < -(R + 2) else { continue }
+                var dir = SIMD3(side == 0 ? 1.0 : -1.0, r.uniform(-0.7, 0.7), r.uniform(-0.25, 0.25))
+                dir /= (dir * dir).sum().squareRoot()
+                var p = start
+                var exit: SIMD3<Double>? = nil
+                for _ in 0..<600 {
+                    let q = p + dir * 0.5
+                    if a.lungDistance(q).distanceMM >= 0 { exit = q; break }
+                    p = q
+                }
+                guard let beyond = exit, a.isBeyondMediastinalSurface(beyond, side: side) else { continue }
+                let c = p - dir * (n.radiusMM * 0.85)
+                let (d, s) = a.lungDistance(c)
+                guard s == side, d < -n.radiusMM * 0.5, clearOfOthers(c) else { continue }
+                guard nearestVessel(c, minRadius: 1.5) > 0.5 * R else { continue }
+                return c
             case .isolated:
                 let c = SIMD3(r.uniform(lo.x, hi.x), r.uniform(lo.y, hi.y), r.uniform(lo.z, hi.z))
                 let (d, s) = a.lungDistance(c)

@@ -12,9 +12,12 @@ public enum PhantomNoduleShape: String, Sendable, Codable, CaseIterable {
     case spherical, ellipsoidal, lobulated
 }
 
-/// Where the nodule sits.
+/// Where the nodule sits. `juxtapleural` nodules touch the costal pleura (chest wall,
+/// diaphragm); `juxtamediastinal` ones the mediastinal pleura (against the heart, the great
+/// vessels' fat or the hilum's side), made only on request
+/// (`PhantomOptions.mediastinalNoduleFraction`).
 public enum PhantomNoduleLocation: String, Sendable, Codable, CaseIterable {
-    case isolated, juxtavascular, juxtapleural
+    case isolated, juxtavascular, juxtapleural, juxtamediastinal
 }
 
 /// One synthetic nodule: an analytic solid (sphere, rotated ellipsoid, or sphere with

@@ -54,6 +54,11 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Coronary arteries in every case (in the heart's grooves, in fat), with calcified plaque
     /// in this fraction of the cases; nil or 0: neither.
     public var coronaryCalciumFraction: Double? = nil
+    /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
+    /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
+    /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
+    /// scans are unchanged. The other nodules stay where they were.
+    public var mediastinalNoduleFraction: Double? = nil
     /// Anatomy revision: nil or 3 (the anatomy of the training and evaluation scans) or 4 (the
     /// heart rests on the diaphragm with its apex tilted down and to the left, the mediastinum
     /// is the great vessels in their fat instead of a straight-sided band, and the chest is as
@@ -90,6 +95,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let m = metalFraction, !(0...1).contains(m) { throw fail("--metal-fraction must be in [0, 1]") }
         if let g = granulomaFraction, !(0...1).contains(g) { throw fail("--granuloma-fraction must be in [0, 1]") }
         if let c = coronaryCalciumFraction, !(0...1).contains(c) { throw fail("--coronary-calcium-fraction must be in [0, 1]") }
+        if let m = mediastinalNoduleFraction, !(0...1).contains(m) { throw fail("--mediastinal-nodule-fraction must be in [0, 1]") }
         if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }
