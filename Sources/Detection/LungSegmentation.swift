@@ -22,7 +22,8 @@ struct LungMask {
     /// Set by the detector after segmentation.
     var hilar: [Bool] = []
     /// The tissue between the lungs (`HilarStructures.mediastinum`), crop-sized; empty when
-    /// neither the hilar nor the mediastinal rule is on. Set by the detector.
+    /// neither the hilar nor the mediastinal rule is on. Set by the detector; used by the
+    /// mediastinal margin, the bump rule's base and the opacities' envelope.
     var mediastinum: [Bool] = []
 
     @inline(__always) func contains(gridX x: Int, y: Int, z: Int) -> Bool {
@@ -51,7 +52,10 @@ struct LungMask {
     /// Fraction of the voxels on a sphere of `radiusMM` around grid position `p` (a circle in
     /// 2D) that belong to the hilar structures; 0 when there are none. A trunk cut across
     /// leaves the sphere on both sides; a nodule on the mediastinal pleura ends inside it.
-    func hilarFractionOnSphere(gridPosition p: SIMD3<Double>, radiusMM: Double, spacingMM: Double) -> Double {
+    /// Hilar voxels within `awayFromMediastinumMM` of the mediastinum (the base such a nodule
+    /// sits on) are not counted; 0 counts them all.
+    func hilarFractionOnSphere(gridPosition p: SIMD3<Double>, radiusMM: Double, spacingMM: Double,
+                               awayFromMediastinumMM: Double = 0) -> Double {
         guard !hilar.isEmpty else { return 0 }
         let c = p - SIMD3(Double(origin.x), Double(origin.y), Double(origin.z))
         let r = radiusMM / spacingMM
@@ -65,7 +69,12 @@ struct LungMask {
                     let distance: Double = (d * d).sum().squareRoot()
                     guard abs(distance - r) <= 0.5 else { continue }
                     onSphere += 1
-                    if hilar[size.index(x, y, z)] { marked += 1 }
+                    if hilar[size.index(x, y, z)] {
+                        if awayFromMediastinumMM > 0,
+                           isNearMediastinum(gridPosition: SIMD3(Double(x + origin.x), Double(y + origin.y), Double(z + origin.z)),
+                                             radiusMM: awayFromMediastinumMM, spacingMM: spacingMM) { continue }
+                        marked += 1
+                    }
                 }
             }
         }

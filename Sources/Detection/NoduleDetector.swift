@@ -204,7 +204,9 @@ public struct NoduleDetector: Sendable {
                 lungs.hilar = HilarStructures.mask(lungs: lungs, mediastinum: mediastinum, grid: grid,
                                                    airThresholdHU: Float(configuration.airThresholdHU),
                                                    radiusMM: configuration.hilarOpeningRadiusMM, workers: workers)
-                if configuration.mediastinalMarginMM > 0 { lungs.mediastinum = mediastinum }
+                // For the mediastinal margin, the bump rule's base and the opacities' envelope
+                // (until 2026-12-05 only with the margin on).
+                lungs.mediastinum = mediastinum
             }
             let opacities = timed("opacities") {
                 LungOpacities.find(grid: grid, lungs: lungs, thresholdHU: Float(configuration.opacityThresholdHU),
@@ -238,15 +240,17 @@ public struct NoduleDetector: Sendable {
                     // it, or the chest wall, none of them lung.
                     guard lungs.containsNearest(gridPosition: gridCenter) else { continue }
                     // Centred on a hilar vessel or bronchus: outside the lung parenchyma, unless
-                    // what it sits on ends within 3 mm of its edge: a nodule on the mediastinal
-                    // pleura, which the opening joins to the mediastinum, while a trunk cut
-                    // across runs on. (Not left to the score alone: the phantoms' hilar trunks
-                    // cut across score 1.0.)
+                    // what it sits on ends within 3 mm of its edge (away from the base it
+                    // sits on): a nodule on the mediastinal pleura, which the opening joins to
+                    // the mediastinum, while a trunk cut across runs on. (Not left to the score
+                    // alone: the phantoms' hilar trunks cut across score 1.0.)
                     var onMediastinalBump = false
                     if lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: 0, spacingMM: grid.spacingMM) {
                         guard configuration.keepMediastinalBumps,
                               lungs.hilarFractionOnSphere(gridPosition: gridCenter, radiusMM: 0.5 * m.longAxisMM + 3,
-                                                          spacingMM: grid.spacingMM) == 0 else { continue }
+                                                          spacingMM: grid.spacingMM,
+                                                          awayFromMediastinumMM: configuration.mediastinalBumpBaseMM) == 0
+                        else { continue }
                         onMediastinalBump = true
                     }
                     // On or against a main bronchus's wall (or the artery beside it).

@@ -268,6 +268,30 @@ struct MediastinalBumpTests {
         #expect(ball.hilarFractionOnSphere(gridPosition: centre, radiusMM: 9, spacingMM: 1) > 0.9)
     }
 
+    @Test("hilar voxels at the mediastinum's edge are the bump's base and do not count; a trunk leaving it still does")
+    func hilarFractionAwayFromTheMediastinum() {
+        // The mediastinum from x = 45 mm; the lung mask's edge runs one voxel into its tissue
+        // (x = 44, marked hilar as the opening would), a 16 mm ball sits on it at x = 38 and
+        // a trunk of radius 2 mm leaves the mediastinum along -x at y = 44 mm.
+        let ballCentre = SIMD3<Double>(37, 30, 30)
+        let base = mask { p in p.x == 44 }
+        let trunk = mask { p in
+            p.x == 44 || (p.x <= 44 && (p.y - 44) * (p.y - 44) + (p.z - 30) * (p.z - 30) <= 4)
+        }
+        var withBase = base, withTrunk = trunk
+        let mediastinum = (0..<base.size.count).map { base.size.position(of: $0).x >= 45 }
+        withBase.mediastinum = mediastinum
+        withTrunk.mediastinum = mediastinum
+        // The sphere 3 mm beyond the ball (radius 11 mm) reaches x = 48: it crosses the base.
+        #expect(withBase.hilarFractionOnSphere(gridPosition: ballCentre, radiusMM: 11, spacingMM: 1) > 0)
+        #expect(withBase.hilarFractionOnSphere(gridPosition: ballCentre, radiusMM: 11, spacingMM: 1,
+                                               awayFromMediastinumMM: 2) == 0)
+        // The trunk crosses the sphere 14 mm from the ball's centre in y, far from the
+        // mediastinum where it leaves the sphere laterally: still counted.
+        #expect(withTrunk.hilarFractionOnSphere(gridPosition: ballCentre, radiusMM: 15, spacingMM: 1,
+                                                awayFromMediastinumMM: 2) > 0)
+    }
+
     /// A 16 mm ball on the right lung's mediastinal pleura (the lung's medial edge at x = 44 mm,
     /// the mediastinum 44-52 mm), 2 mm of it in the mediastinum.
     let bump = SIMD3<Double>(38, 40, 30)
@@ -982,9 +1006,15 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 34)
+        #expect(DetectorConfiguration.validKeys.count == 35)
         #expect(try JSONDecoder().decode(DetectorConfiguration.self,
                                          from: Data(#"{"keep_mediastinal_bumps": false}"#.utf8)).keepMediastinalBumps == false)
+        let bumpBase = try JSONDecoder().decode(DetectorConfiguration.self,
+                                                from: Data(#"{"mediastinal_bump_base_mm": 0}"#.utf8))
+        #expect(bumpBase.mediastinalBumpBaseMM == 0 && DetectorConfiguration().mediastinalBumpBaseMM == 2)
+        #expect(throws: DetectionError.self) {
+            _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"mediastinal_bump_base_mm": -1}"#.utf8))
+        }
         let near = try JSONDecoder().decode(DetectorConfiguration.self,
                                             from: Data(#"{"near_mediastinum_minimum_score": 2}"#.utf8))
         #expect(near.nearMediastinumMinimumScore == 2 && DetectorConfiguration().nearMediastinumMinimumScore == 0.5)
