@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Draws calcified granulomas (`triage phantom ... --granuloma-fraction F`) next to a real
-slice, for docs/phantoms.md: per granuloma of one case, the axial slice through it in the
+"""Draws calcified granulomas (`triage phantom ... --granuloma-fraction F`) for
+docs/phantoms.md (no real slice shows one, so there is no real counterpart): per granuloma of one case, the axial slice through it in the
 lung window, a 60 mm crop in the lung window and in a soft-tissue window (40/400), with the
 detector's findings on that slice when a report folder is given (yellow: score >= 0.5;
 the label says the Lung-RADS category and whether the finding was marked calcified).
 
-usage: scripts/render_granulomas.py PHANTOM_DIR CASE_ID [OUT_PNG] [--findings REPORTS_DIR]
+With --coronary it draws the three largest coronary calcified plaques instead
+(`--coronary-calcium-fraction F`; truth.json's `coronary_calcified_plaques`).
+
+usage: scripts/render_granulomas.py PHANTOM_DIR CASE_ID [OUT_PNG] [--findings REPORTS_DIR] [--coronary]
   PHANTOM_DIR  a folder written by `triage phantom` (truth.json records `calcified_granulomas`)
   CASE_ID      a case with granulomas, e.g. case-004
-  OUT_PNG      default docs/images/phantom-granulomas.png
+  OUT_PNG      default docs/images/phantom-granulomas.png (--coronary: phantom-coronary-calcium.png)
 Needs numpy, matplotlib, pydicom.
 """
 import json
@@ -29,11 +32,19 @@ if "--findings" in args:
     i = args.index("--findings")
     reports = args[i + 1]
     args = args[:i] + args[i + 2:]
+coronary = "--coronary" in args
+args = [a for a in args if a != "--coronary"]
 folder, case_id = args[0], args[1]
-out_png = args[2] if len(args) > 2 else os.path.join(cp.HERE, "..", "docs", "images", "phantom-granulomas.png")
+default_png = "phantom-coronary-calcium.png" if coronary else "phantom-granulomas.png"
+out_png = args[2] if len(args) > 2 else os.path.join(cp.HERE, "..", "docs", "images", default_png)
 truth = json.load(open(os.path.join(folder, "truth.json")))
 case = next(c for c in truth["cases"] if c["case_id"] == case_id)
-granulomas = case["calcified_granulomas"][:3]
+if coronary:
+    granulomas = sorted(case["coronary_calcified_plaques"], key=lambda g: -g["diameter_mm"])[:3]
+    what = "coronary plaque"
+else:
+    granulomas = case["calcified_granulomas"][:3]
+    what = "granuloma"
 vol, z, origin, px = cp.load(os.path.join(folder, case_id))
 found = cp.findings_of(reports, case["series_instance_uid"]) if reports else []
 
@@ -43,7 +54,7 @@ for row, g in zip(axes, granulomas):
     k = int(np.argmin(abs(z - gz)))
     c, r = (x - origin[0]) / px, (y - origin[1]) / px
     half = 30 / px
-    cp.show(row[0], vol[k], f"{g['diameter_mm']:.1f} mm granuloma ({g['hu']:.0f} HU calcium), z {z[k]:.0f} mm")
+    cp.show(row[0], vol[k], f"{g['diameter_mm']:.1f} mm {what} ({g['hu']:.0f} HU calcium), z {z[k]:.0f} mm")
     row[0].add_patch(plt.Rectangle((c - half, r - half), 2 * half, 2 * half, fill=False, color="red", lw=1))
     for a, window, name in [(row[1], cp.WINDOW, "lung window, 60 mm"),
                             (row[2], dict(cmap="gray", vmin=-160, vmax=240), "soft-tissue window 40/400")]:
@@ -62,7 +73,8 @@ for row, g in zip(axes, granulomas):
                         color="yellow", fontsize=9, ha="center")
 for a in axes.flat:
     a.axis("off")
-fig.suptitle(f"Calcified granulomas, {case_id} (phantom; lung window -600/1500 unless noted)", color="white")
+title = "Coronary calcified plaques" if coronary else "Calcified granulomas"
+fig.suptitle(f"{title}, {case_id} (phantom; lung window -600/1500 unless noted)", color="white")
 plt.tight_layout()
 plt.savefig(out_png, dpi=70, facecolor="black")
 print("wrote", out_png)
