@@ -175,4 +175,50 @@ private func hallerIndex(_ p: PhantomCase) -> (index: Double, widthMM: Double, d
         }
         #expect(count >= 6)
     }
+
+    @Test func withContrastTheHeartShowsFourChambersAndTheLeftVentricularWall() throws {
+        // The first revision-4 case with contrast, at 256 (about 1.6 mm pixels).
+        let cases = (0..<6).map { PhantomGenerator(options: options(revision: 4, size: 256), seed: 1407).plan(case: $0) }
+        let p = try #require(cases.first { $0.anatomy.contrast })
+        let a = p.anatomy
+        // A plane a tenth of the heart's height below its centre, through the ventricles.
+        let z = a.heartCenter.z - 0.1 * a.heartSemiAxes.z
+        let hu = renderPlaneAndLung(p, z: z).hu
+        var right: [Float] = [], left: [Float] = [], wall: [Float] = [], ring: [Float] = []
+        for r in 0..<p.rows {
+            for c in 0..<p.columns {
+                let q = position(p, c, r)
+                guard a.heartDistance(x: q.x, y: q.y, z: z) < -2 * p.pixelSpacingMM else { continue }
+                let (d, isRight) = a.chamberBloodDistance(x: q.x, y: q.y, z: z)
+                let value = hu[r * p.columns + c]
+                if d < -1.5 * p.pixelSpacingMM { if isRight { right.append(value) } else { left.append(value) } }
+                if d > 1.5 * p.pixelSpacingMM { wall.append(value) }
+                // Myocardium 3-7 mm from any blood: only the left ventricle's 10 mm ring has it.
+                if d > 3, d < 7 { ring.append(value) }
+            }
+        }
+        func median(_ v: [Float]) -> Float { v.sorted()[v.count / 2] }
+        try #require(right.count > 30 && left.count > 30 && wall.count > 30 && ring.count > 10,
+                     "right \(right.count), left \(left.count), wall \(wall.count), ring \(ring.count)")
+        // The right heart as the pulmonary arteries, the left as the pulmonary veins, the
+        // myocardium between them (before blur and noise).
+        #expect(abs(median(right) - 230) < 10, "right heart \(median(right)) HU")
+        #expect(abs(median(left) - 160) < 10, "left heart \(median(left)) HU")
+        #expect(abs(median(wall) - 110) < 15, "myocardium \(median(wall)) HU")
+        #expect(abs(median(ring) - 110) < 15, "left ventricular ring \(median(ring)) HU")
+        // Without contrast the heart stays one density.
+        if let plain = cases.first(where: { !$0.anatomy.contrast }) {
+            let b = plain.anatomy
+            let zb = b.heartCenter.z - 0.1 * b.heartSemiAxes.z
+            let plane = renderPlaneAndLung(plain, z: zb).hu
+            var inside: [Float] = []
+            for r in 0..<plain.rows {
+                for c in 0..<plain.columns {
+                    let q = position(plain, c, r)
+                    if b.heartDistance(x: q.x, y: q.y, z: zb) < -3 { inside.append(plane[r * plain.columns + c]) }
+                }
+            }
+            #expect(!inside.isEmpty && inside.allSatisfy { abs($0 - 42) < 3 }, "plain heart \(inside.min() ?? 0)-\(inside.max() ?? 0) HU")
+        }
+    }
 }

@@ -403,7 +403,14 @@ final class Scene: @unchecked Sendable {
                         v += (-90 - v) * fatCov
                         lungCover *= 1 - fatCov
                         v += ((a.contrast ? 110 : 42) - v) * coverage(sd)
-                        if a.contrast { v += (bloodHU - v) * coverage(sd + 11 * s) }
+                        if a.contrast && a.revision >= 4 {
+                            // Four chambers: the right heart as the pulmonary arteries, the
+                            // left as the pulmonary veins that fill it.
+                            let chamber = a.chamberBloodDistance(x: x, y: y, z: z)
+                            v += ((chamber.rightHeart ? bloodHU : Double(veinHU)) - v) * coverage(chamber.distanceMM)
+                        } else if a.contrast {
+                            v += (bloodHU - v) * coverage(sd + 11 * s)
+                        }
                     }
                 }
                 // Coronary arteries in the epicardial fat (their plaque comes last, below).
