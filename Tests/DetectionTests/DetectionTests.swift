@@ -1010,8 +1010,8 @@ struct ConfigurationTests {
         #expect(try JSONDecoder().decode(DetectorConfiguration.self,
                                          from: Data(#"{"keep_mediastinal_bumps": false}"#.utf8)).keepMediastinalBumps == false)
         let bumpBase = try JSONDecoder().decode(DetectorConfiguration.self,
-                                                from: Data(#"{"mediastinal_bump_base_mm": 0}"#.utf8))
-        #expect(bumpBase.mediastinalBumpBaseMM == 0 && DetectorConfiguration().mediastinalBumpBaseMM == 2)
+                                                from: Data(#"{"mediastinal_bump_base_mm": 2}"#.utf8))
+        #expect(bumpBase.mediastinalBumpBaseMM == 2 && DetectorConfiguration().mediastinalBumpBaseMM == 0)
         #expect(throws: DetectionError.self) {
             _ = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"mediastinal_bump_base_mm": -1}"#.utf8))
         }
