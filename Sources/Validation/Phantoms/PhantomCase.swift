@@ -452,14 +452,8 @@ public struct PhantomCase: Sendable {
                 guard s0 == side, d0 < -(R + 2) else { continue }
                 var dir = SIMD3(side == 0 ? 1.0 : -1.0, r.uniform(-0.7, 0.7), r.uniform(-0.25, 0.25))
                 dir /= (dir * dir).sum().squareRoot()
-                var p = start
-                var exit: SIMD3<Double>? = nil
-                for _ in 0..<600 {
-                    let q = p + dir * 0.5
-                    if a.lungDistance(q).distanceMM >= 0 { exit = q; break }
-                    p = q
-                }
-                guard let beyond = exit, a.isBeyondMediastinalSurface(beyond, side: side) else { continue }
+                guard let (p, beyond) = marchToLungEdge(from: start, direction: dir, anatomy: a, steps: 600),
+                      a.isBeyondMediastinalSurface(beyond, side: side) else { continue }
                 let c = p - dir * (n.radiusMM * 0.85)
                 let (d, s) = a.lungDistance(c)
                 guard s == side, d < -n.radiusMM * 0.5, clearOfOthers(c) else { continue }
@@ -495,19 +489,25 @@ public struct PhantomCase: Sendable {
                 guard s0 == side, d0 < -(R + 2) else { continue }
                 var dir = SIMD3(side == 0 ? -1.0 : 1.0, r.uniform(-1, 1.2), r.uniform(-0.3, 0.3))
                 dir /= (dir * dir).sum().squareRoot()
-                var p = start
-                var inside = true
-                for _ in 0..<400 {
-                    let q = p + dir * 0.5
-                    if a.lungDistance(q).distanceMM >= 0 { inside = false; break }
-                    p = q
-                }
-                guard !inside else { continue }
+                guard let (p, _) = marchToLungEdge(from: start, direction: dir, anatomy: a, steps: 400) else { continue }
                 let c = p - dir * (n.radiusMM * 0.85)
                 let (d, s) = a.lungDistance(c)
                 guard s != nil, d < -n.radiusMM * 0.5, clearOfOthers(c) else { continue }
                 return c
             }
+        }
+        return nil
+    }
+
+    /// Steps of 0.5 mm from `start` (inside the lung) along unit `direction` until the lung
+    /// ends: the last point inside and the first beyond, or nil when `steps` were not enough.
+    static func marchToLungEdge(from start: SIMD3<Double>, direction: SIMD3<Double>, anatomy a: ChestAnatomy,
+                                steps: Int) -> (inside: SIMD3<Double>, beyond: SIMD3<Double>)? {
+        var p = start
+        for _ in 0..<steps {
+            let q = p + direction * 0.5
+            if a.lungDistance(q).distanceMM >= 0 { return (p, q) }
+            p = q
         }
         return nil
     }
