@@ -188,8 +188,9 @@ private func hallerIndex(_ p: PhantomCase) -> (index: Double, widthMM: Double, d
         for r in 0..<p.rows {
             for c in 0..<p.columns {
                 let q = position(p, c, r)
-                guard a.heartDistance(x: q.x, y: q.y, z: z) < -2 * p.pixelSpacingMM else { continue }
-                let (d, isRight) = a.chamberBloodDistance(x: q.x, y: q.y, z: z)
+                let outline = a.heartDistance(x: q.x, y: q.y, z: z)
+                guard outline < -2 * p.pixelSpacingMM else { continue }
+                let (d, isRight) = a.chamberBloodDistance(x: q.x, y: q.y, z: z, outlineMM: outline)
                 let value = hu[r * p.columns + c]
                 if d < -1.5 * p.pixelSpacingMM { if isRight { right.append(value) } else { left.append(value) } }
                 if d > 1.5 * p.pixelSpacingMM { wall.append(value) }

@@ -401,8 +401,8 @@ public struct ChestAnatomy: Sendable {
     /// heart (inside 4 mm of wall) in front of and to the right of that ring, as on an axial
     /// slice; the atria lie beyond the atrioventricular plane (a fifth of the long axis
     /// towards the base, 5 mm of fibrous ring), 3 mm walls, split by a 4 mm septum.
-    func chamberBloodDistance(x: Double, y: Double, z: Double) -> (distanceMM: Double, rightHeart: Bool) {
-        let outline = heartDistance(x: x, y: y, z: z)
+    /// `outlineMM` is `heartDistance` at the point, which the caller has already computed.
+    func chamberBloodDistance(x: Double, y: Double, z: Double, outlineMM outline: Double) -> (distanceMM: Double, rightHeart: Bool) {
         let (u, v, w) = heartFrame(x: x, y: y, z: z)
         let valvesU = -0.2 * heartSemiAxes.x
         if u < valvesU {

@@ -406,7 +406,7 @@ final class Scene: @unchecked Sendable {
                         if a.contrast && a.revision >= 4 {
                             // Four chambers: the right heart as the pulmonary arteries, the
                             // left as the pulmonary veins that fill it.
-                            let chamber = a.chamberBloodDistance(x: x, y: y, z: z)
+                            let chamber = a.chamberBloodDistance(x: x, y: y, z: z, outlineMM: sd)
                             v += ((chamber.rightHeart ? bloodHU : Double(veinHU)) - v) * coverage(chamber.distanceMM)
                         } else if a.contrast {
                             v += (bloodHU - v) * coverage(sd + 11 * s)
