@@ -53,7 +53,22 @@ enum HilarStructures {
     /// Empty when `radiusMM` is 0.
     static func mask(lungs: LungMask, mediastinum: [Bool], grid: WorkingGrid, airThresholdHU: Float,
                      radiusMM: Double, workers: Int) -> [Bool] {
-        guard radiusMM > 0 else { return [] }
+        structures(lungs: lungs, mediastinum: mediastinum, grid: grid, airThresholdHU: airThresholdHU,
+                   radiusMM: radiusMM, withThickness: false, workers: workers).hilar
+    }
+
+    /// Thickness is stored in steps of this (mm), as a byte: up to 63.75 mm, more than any
+    /// hilar trunk's radius.
+    static let thicknessStepMM: Float = 0.25
+
+    /// `mask` and, with `withThickness`, on its voxels the tissue's thickness: the distance
+    /// (mm) to the nearest voxel that is neither tissue of the lung mask nor of the
+    /// mediastinum, in steps of `thicknessStepMM` (0 elsewhere; empty without), for
+    /// `LungMask.isBallOnHilarNeck`.
+    static func structures(lungs: LungMask, mediastinum: [Bool], grid: WorkingGrid, airThresholdHU: Float,
+                           radiusMM: Double, withThickness: Bool = true,
+                           workers: Int) -> (hilar: [Bool], thickness: [UInt8]) {
+        guard radiusMM > 0 else { return ([], []) }
         let lung = lungs.inside, size = lungs.size, origin = lungs.origin, gridSize = grid.size
         let midX = size.nx / 2
         let halfBand = Int((bandHalfWidthMM / grid.spacingMM).rounded(.up))
@@ -101,12 +116,18 @@ enum HilarStructures {
         }
         // Back to the crop, inside the lung mask only.
         var result = [Bool](repeating: false, count: size.count)
+        var thickness = [UInt8](repeating: 0, count: withThickness ? size.count : 0)
+        let step = Self.thicknessStepMM
         for z in 0..<size.nz {
             for y in 0..<size.ny {
                 let row = size.index(0, y, z), bandRow = band.index(0, y, z)
-                for x in x0...x1 where marked[bandRow + x - x0] && lung[row + x] { result[row + x] = true }
+                for x in x0...x1 where marked[bandRow + x - x0] && lung[row + x] {
+                    result[row + x] = true
+                    guard withThickness else { continue }
+                    thickness[row + x] = UInt8(min(255, (toNonTissue[bandRow + x - x0].squareRoot() / step).rounded()))
+                }
             }
         }
-        return result
+        return (result, thickness)
     }
 }

@@ -25,6 +25,9 @@ struct LungMask {
     /// neither the hilar nor the mediastinal rule is on. Set by the detector; used by the
     /// mediastinal margin, the bump rule's base and the opacities' envelope.
     var mediastinum: [Bool] = []
+    /// On the hilar voxels, the tissue's thickness in steps of `HilarStructures.thicknessStepMM`
+    /// (`HilarStructures.structures`), crop-sized; empty with `hilar`.
+    var hilarThickness: [UInt8] = []
 
     @inline(__always) func contains(gridX x: Int, y: Int, z: Int) -> Bool {
         let cx = x - origin.x, cy = y - origin.y, cz = z - origin.z
@@ -79,6 +82,51 @@ struct LungMask {
             }
         }
         return onSphere == 0 ? 0 : Double(marked) / Double(onSphere)
+    }
+
+    /// Whether the hilar structure at grid position `p` is a ball on a neck: the hilar voxels
+    /// at least `ratio` times as thick as the thickest one within 2 voxels of `p` (its radius
+    /// r), flooded 6-connected from there, neither reach the mediastinum (a nodule joined to
+    /// the hilum by a thinner vessel; a trunk cut across keeps its thickness, or gains it, all
+    /// the way in) nor leave the radius r around `p` (a trunk behind a narrow junction: its
+    /// core runs on along it). False when `p` is on no hilar voxel, or after `maximumVisited`
+    /// voxels (a large trunk system: taken as a trunk).
+    func isBallOnHilarNeck(gridPosition p: SIMD3<Double>, ratio: Double, spacingMM: Double,
+                           maximumVisited: Int = 200_000) -> Bool {
+        guard !hilar.isEmpty, hilarThickness.count == hilar.count, !mediastinum.isEmpty, ratio > 0 else { return false }
+        let c = p - SIMD3(Double(origin.x), Double(origin.y), Double(origin.z))
+        guard let (lo, hi) = Self.box(around: c, radius: 2, size: size) else { return false }
+        var centreThickness: UInt8 = 0
+        var seeds: [Int] = []
+        for z in lo.z...hi.z {
+            for y in lo.y...hi.y {
+                for x in lo.x...hi.x where hilar[size.index(x, y, z)] {
+                    seeds.append(size.index(x, y, z))
+                    centreThickness = max(centreThickness, hilarThickness[size.index(x, y, z)])
+                }
+            }
+        }
+        guard !seeds.isEmpty else { return false }
+        let threshold = UInt8(min(255, (ratio * Double(centreThickness)).rounded(.up)))
+        var visited = Set<Int>()
+        var stack = seeds.filter { hilarThickness[$0] >= threshold }
+        for i in stack { visited.insert(i) }
+        // The core (voxels at least that thick) of a ball lies within its radius of the centre;
+        // a trunk's core runs on along the trunk.
+        let n = SIMD3(c.x.rounded(), c.y.rounded(), c.z.rounded())
+        let radiusVoxels = Double(centreThickness) * Double(HilarStructures.thicknessStepMM) / spacingMM
+        var escapes = false
+        while let i = stack.popLast(), !escapes {
+            if visited.count > maximumVisited { return false }
+            let q = size.position(of: i)
+            let d = SIMD3(Double(q.x), Double(q.y), Double(q.z)) - n
+            if (d * d).sum() > radiusVoxels * radiusVoxels { escapes = true; break }
+            size.forEachFaceNeighbour(of: i) { j in
+                if mediastinum[j] { escapes = true; return }
+                if hilar[j], hilarThickness[j] >= threshold, visited.insert(j).inserted { stack.append(j) }
+            }
+        }
+        return !escapes
     }
 
     /// Whether the voxel nearest grid position `p`, or any within `radiusMM` of it, belongs to

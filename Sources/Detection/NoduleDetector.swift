@@ -201,9 +201,10 @@ public struct NoduleDetector: Sendable {
             timed("hilar") {
                 guard configuration.hilarOpeningRadiusMM > 0 || configuration.mediastinalMarginMM > 0 else { return }
                 let mediastinum = HilarStructures.mediastinum(lungs: lungs)
-                lungs.hilar = HilarStructures.mask(lungs: lungs, mediastinum: mediastinum, grid: grid,
-                                                   airThresholdHU: Float(configuration.airThresholdHU),
-                                                   radiusMM: configuration.hilarOpeningRadiusMM, workers: workers)
+                (lungs.hilar, lungs.hilarThickness) = HilarStructures.structures(
+                    lungs: lungs, mediastinum: mediastinum, grid: grid, airThresholdHU: Float(configuration.airThresholdHU),
+                    radiusMM: configuration.hilarOpeningRadiusMM, withThickness: configuration.hilarNeckRatio > 0,
+                    workers: workers)
                 // For the mediastinal margin, the bump rule's base and the opacities' envelope
                 // (until 2026-12-05 only with the margin on).
                 lungs.mediastinum = mediastinum
@@ -242,14 +243,19 @@ public struct NoduleDetector: Sendable {
                     // Centred on a hilar vessel or bronchus: outside the lung parenchyma, unless
                     // what it sits on ends within 3 mm of its edge (away from the base it
                     // sits on): a nodule on the mediastinal pleura, which the opening joins to
-                    // the mediastinum, while a trunk cut across runs on. (Not left to the score
-                    // alone: the phantoms' hilar trunks cut across score 1.0.)
+                    // the mediastinum, while a trunk cut across runs on; or it is a ball joined
+                    // to the hilum by a thinner vessel (`hilarNeckRatio`). (Not left to the
+                    // score alone: the phantoms' hilar trunks cut across score 1.0.)
                     var onMediastinalBump = false
                     if lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: 0, spacingMM: grid.spacingMM) {
-                        guard configuration.keepMediastinalBumps,
-                              lungs.hilarFractionOnSphere(gridPosition: gridCenter, radiusMM: 0.5 * m.longAxisMM + 3,
-                                                          spacingMM: grid.spacingMM,
-                                                          awayFromMediastinumMM: configuration.mediastinalBumpBaseMM) == 0
+                        let isBump = configuration.keepMediastinalBumps
+                            && lungs.hilarFractionOnSphere(gridPosition: gridCenter, radiusMM: 0.5 * m.longAxisMM + 3,
+                                                           spacingMM: grid.spacingMM,
+                                                           awayFromMediastinumMM: configuration.mediastinalBumpBaseMM) == 0
+                        guard isBump || (configuration.hilarNeckRatio > 0
+                                         && lungs.isBallOnHilarNeck(gridPosition: gridCenter,
+                                                                    ratio: configuration.hilarNeckRatio,
+                                                                    spacingMM: grid.spacingMM))
                         else { continue }
                         onMediastinalBump = true
                     }
