@@ -4,14 +4,18 @@ docs/phantoms.md (no real slice shows one, so there is no real counterpart): per
 lung window, a 60 mm crop in the lung window and in a soft-tissue window (40/400), with the
 detector's findings on that slice when a report folder is given (yellow: score >= 0.5;
 the label says the Lung-RADS category and whether the finding was marked calcified).
+(--aortic: the third column in a 200/1000 window, as contrast-filled blood saturates 40/400.)
 
 With --coronary it draws the three largest coronary calcified plaques instead
-(`--coronary-calcium-fraction F`; truth.json's `coronary_calcified_plaques`).
+(`--coronary-calcium-fraction F`; truth.json's `coronary_calcified_plaques`), with --aortic
+the three largest balls of aortic plaque (`--aortic-calcium-fraction F`;
+`aortic_calcified_plaques`).
 
-usage: scripts/render_granulomas.py PHANTOM_DIR CASE_ID [OUT_PNG] [--findings REPORTS_DIR] [--coronary]
+usage: scripts/render_granulomas.py PHANTOM_DIR CASE_ID [OUT_PNG] [--findings REPORTS_DIR] [--coronary | --aortic]
   PHANTOM_DIR  a folder written by `triage phantom` (truth.json records `calcified_granulomas`)
   CASE_ID      a case with granulomas, e.g. case-004
-  OUT_PNG      default docs/images/phantom-granulomas.png (--coronary: phantom-coronary-calcium.png)
+  OUT_PNG      default docs/images/phantom-granulomas.png (--coronary: phantom-coronary-calcium.png,
+               --aortic: phantom-aortic-calcium.png)
 Needs numpy, matplotlib, pydicom.
 """
 import json
@@ -33,15 +37,25 @@ if "--findings" in args:
     reports = args[i + 1]
     args = args[:i] + args[i + 2:]
 coronary = "--coronary" in args
-args = [a for a in args if a != "--coronary"]
+aortic = "--aortic" in args
+args = [a for a in args if a not in ("--coronary", "--aortic")]
 folder, case_id = args[0], args[1]
-default_png = "phantom-coronary-calcium.png" if coronary else "phantom-granulomas.png"
+default_png = ("phantom-coronary-calcium.png" if coronary else
+               "phantom-aortic-calcium.png" if aortic else "phantom-granulomas.png")
 out_png = args[2] if len(args) > 2 else os.path.join(cp.HERE, "..", "docs", "images", default_png)
 truth = json.load(open(os.path.join(folder, "truth.json")))
 case = next(c for c in truth["cases"] if c["case_id"] == case_id)
 if coronary:
     granulomas = sorted(case["coronary_calcified_plaques"], key=lambda g: -g["diameter_mm"])[:3]
     what = "coronary plaque"
+elif aortic:
+    # The largest ball of three different plaques (a plaque is a row of touching balls).
+    granulomas = []
+    for g in sorted(case["aortic_calcified_plaques"], key=lambda g: -g["diameter_mm"]):
+        if all(np.linalg.norm(np.subtract(g["center_mm"], h["center_mm"])) > 15 for h in granulomas):
+            granulomas.append(g)
+    granulomas = granulomas[:3]
+    what = "aortic plaque"
 else:
     granulomas = case["calcified_granulomas"][:3]
     what = "granuloma"
@@ -56,8 +70,10 @@ for row, g in zip(axes, granulomas):
     half = 30 / px
     cp.show(row[0], vol[k], f"{g['diameter_mm']:.1f} mm {what} ({g['hu']:.0f} HU calcium), z {z[k]:.0f} mm")
     row[0].add_patch(plt.Rectangle((c - half, r - half), 2 * half, 2 * half, fill=False, color="red", lw=1))
-    for a, window, name in [(row[1], cp.WINDOW, "lung window, 60 mm"),
-                            (row[2], dict(cmap="gray", vmin=-160, vmax=240), "soft-tissue window 40/400")]:
+    # Aortic plaque beside contrast-filled blood needs a wider window than soft tissue.
+    third = ((dict(cmap="gray", vmin=-300, vmax=700), "window 200/1000") if aortic else
+             (dict(cmap="gray", vmin=-160, vmax=240), "soft-tissue window 40/400"))
+    for a, window, name in [(row[1], cp.WINDOW, "lung window, 60 mm"), (row[2], *third)]:
         a.imshow(vol[k], **window)
         a.set_xlim(c - half, c + half)
         a.set_ylim(r + half, r - half)
@@ -73,7 +89,8 @@ for row, g in zip(axes, granulomas):
                         color="yellow", fontsize=9, ha="center")
 for a in axes.flat:
     a.axis("off")
-title = "Coronary calcified plaques" if coronary else "Calcified granulomas"
+title = ("Coronary calcified plaques" if coronary else
+         "Aortic calcified plaques" if aortic else "Calcified granulomas")
 fig.suptitle(f"{title}, {case_id} (phantom; lung window -600/1500 unless noted)", color="white")
 plt.tight_layout()
 plt.savefig(out_png, dpi=70, facecolor="black")

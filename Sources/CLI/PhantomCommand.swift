@@ -60,6 +60,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("coronary-calcium-fraction"),
             help: "Draw the coronary arteries in every case, with calcified plaque in this fraction of the cases; default neither.")
     var coronaryCalciumFraction: Double?
+    @Option(name: .customLong("aortic-calcium-fraction"),
+            help: "Fraction of cases with calcified plaque in the wall of the thoracic aorta (in truth.json's aortic_calcified_plaques); default none.")
+    var aorticCalciumFraction: Double?
     @Option(name: .customLong("mediastinal-nodule-fraction"),
             help: "Fraction of the juxtapleural nodules moved to the mediastinal pleura (against the heart, the great vessels or the side of the hilum; location juxtamediastinal in truth.json); default none, and the other nodules stay where they were.")
     var mediastinalNoduleFraction: Double?
@@ -98,6 +101,7 @@ struct PhantomCommand: ParsableCommand {
         o.metalFraction = metalFraction
         o.granulomaFraction = granulomaFraction
         o.coronaryCalciumFraction = coronaryCalciumFraction
+        o.aorticCalciumFraction = aorticCalciumFraction
         o.mediastinalNoduleFraction = mediastinalNoduleFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png

@@ -69,6 +69,8 @@ public struct PhantomCase: Sendable {
     /// Coronary arteries, with or without calcified plaque (`PhantomOptions.coronaryCalciumFraction`);
     /// nil when not asked for.
     public let coronaries: CoronaryArteries?
+    /// Calcified plaque in the aortic wall (`PhantomOptions.aorticCalciumFraction`), nil when none.
+    public let aorticPlaques: [CalciumBall]?
 
     // Storage.
     public let storage: PhantomStorage
@@ -380,6 +382,9 @@ public struct PhantomCase: Sendable {
             coronaries = CoronaryArteries.draw(anatomy: a, calcified: calcified, random: &coronaryRandom)
         } else {
             coronaries = nil
+        }
+        aorticPlaques = Self.onRequest(options.aorticCalciumFraction, seed: seed, stream: UInt64(index) &+ 19_000_037) {
+            AorticCalcium.draw(anatomy: a, random: &$0)
         }
         storage = PhantomStorage(random: &r, options: options)
         identity = PhantomIdentity(seed: seed, index: index)

@@ -54,6 +54,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Coronary arteries in every case (in the heart's grooves, in fat), with calcified plaque
     /// in this fraction of the cases; nil or 0: neither.
     public var coronaryCalciumFraction: Double? = nil
+    /// Fraction of cases with calcified plaque in the wall of the thoracic aorta (truth.json's
+    /// `aortic_calcified_plaques`); nil or 0: none.
+    public var aorticCalciumFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
     /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
@@ -95,6 +98,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let m = metalFraction, !(0...1).contains(m) { throw fail("--metal-fraction must be in [0, 1]") }
         if let g = granulomaFraction, !(0...1).contains(g) { throw fail("--granuloma-fraction must be in [0, 1]") }
         if let c = coronaryCalciumFraction, !(0...1).contains(c) { throw fail("--coronary-calcium-fraction must be in [0, 1]") }
+        if let c = aorticCalciumFraction, !(0...1).contains(c) { throw fail("--aortic-calcium-fraction must be in [0, 1]") }
         if let m = mediastinalNoduleFraction, !(0...1).contains(m) { throw fail("--mediastinal-nodule-fraction must be in [0, 1]") }
         if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }

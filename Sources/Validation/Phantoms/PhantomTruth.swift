@@ -51,6 +51,8 @@ public struct PhantomTruth: Codable, Sendable {
         /// Coronary arteries (drawn on request) and their calcified plaques (empty list: none);
         /// absent when the case has no arteries drawn.
         public var coronaryPlaques: [Calcification]?
+        /// Calcified plaque in the aortic wall (each ball of it); absent when the case has none.
+        public var aorticPlaques: [Calcification]?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -66,6 +68,7 @@ public struct PhantomTruth: Codable, Sendable {
             case cardiacDevice = "cardiac_device"
             case calcifiedGranulomas = "calcified_granulomas"
             case coronaryPlaques = "coronary_calcified_plaques"
+            case aorticPlaques = "aortic_calcified_plaques"
         }
     }
 
@@ -102,7 +105,7 @@ public struct PhantomTruth: Codable, Sendable {
 
     /// Photon-starvation streaks: amplitude at full strength (HU), the LPS z (mm) from which
     /// they are at full strength, and the distance (mm) below it over which they fade out.
-    /// A calcified granuloma or coronary plaque: centre (LPS mm), diameter (mm) and the HU of
+    /// A calcified granuloma or coronary or aortic plaque: centre (LPS mm), diameter (mm) and the HU of
     /// its calcium before the point spread.
     public struct Calcification: Codable, Sendable {
         public var centerMM: [Double]
@@ -264,6 +267,7 @@ public struct PhantomTruth: Codable, Sendable {
                     },
                     calcifiedGranulomas: phantom.granulomas.map { $0.granulomas.map(calcification) },
                     coronaryPlaques: phantom.coronaries.map { $0.plaques.map(calcification) },
+                    aorticPlaques: phantom.aorticPlaques.map { $0.map(calcification) },
                     nodules: nodules)
     }
 }
