@@ -114,12 +114,13 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// (docs/detection.md, "Nodules on the mediastinal pleura of our phantoms").
     public var mediastinalBumpBaseMM: Double = 0
     /// A finding centred on a hilar structure is also kept (and treated as within the margins,
-    /// `nearMediastinumMinimumScore`) when it is a ball on a *neck*: no path through the hilar
-    /// structure from its centre to the mediastinum stays at least this fraction of the
-    /// tissue's thickness at the centre. A nodule on a vessel thick enough to survive the
-    /// hilar opening is joined to the hilum through that thinner vessel; a trunk cut across
-    /// is as thick all the way in (it thickens towards the mediastinum), and its branchings
-    /// are little thicker than the trunk. 0 (the default) turns it off. At 0.8 it brought back
+    /// `nearMediastinumMinimumScore`) when it is a ball on a *neck*: the hilar voxels at least
+    /// this fraction of the tissue's thickness at its centre, flooded from there, neither
+    /// reach the mediastinum nor leave that thickness's radius (`LungMask.isBallOnHilarNeck`).
+    /// A nodule on a vessel thick enough to survive the hilar opening is joined to the hilum
+    /// through that thinner vessel; a trunk cut across is as thick all the way in (it thickens
+    /// towards the mediastinum), and behind a narrow junction its core still runs on along
+    /// it. 0 (the default) turns it off. At 0.8 it brought back
     /// large nodules on thick hilar vessels and on the mediastinal pleura on development seeds
     /// (8 of them on 10 sets, no false positive more) and on held-out sets (the independent
     /// phantom's seed 1, evaluation M-E1), but let a 24 mm hilar trunk through at score 1.0,
