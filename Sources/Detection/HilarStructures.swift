@@ -49,21 +49,14 @@ enum HilarStructures {
         return result
     }
 
-    /// The marked voxels of `lungs.inside`, crop-sized (`mediastinum`: `mediastinum(lungs:)`).
-    /// Empty when `radiusMM` is 0.
-    static func mask(lungs: LungMask, mediastinum: [Bool], grid: WorkingGrid, airThresholdHU: Float,
-                     radiusMM: Double, workers: Int) -> [Bool] {
-        structures(lungs: lungs, mediastinum: mediastinum, grid: grid, airThresholdHU: airThresholdHU,
-                   radiusMM: radiusMM, withThickness: false, workers: workers).hilar
-    }
-
     /// Thickness is stored in steps of this (mm), as a byte: up to 63.75 mm, more than any
     /// hilar trunk's radius.
     static let thicknessStepMM: Float = 0.25
 
-    /// `mask` and, with `withThickness`, on its voxels the tissue's thickness: the distance
-    /// (mm) to the nearest voxel that is neither tissue of the lung mask nor of the
-    /// mediastinum, in steps of `thicknessStepMM` (0 elsewhere; empty without), for
+    /// The marked voxels of `lungs.inside`, crop-sized (`mediastinum`: `mediastinum(lungs:)`;
+    /// empty when `radiusMM` is 0), and, with `withThickness`, on them the tissue's thickness:
+    /// the distance (mm) to the nearest voxel that is neither tissue of the lung mask nor of
+    /// the mediastinum, in steps of `thicknessStepMM` (0 elsewhere; empty without), for
     /// `LungMask.isBallOnHilarNeck`.
     static func structures(lungs: LungMask, mediastinum: [Bool], grid: WorkingGrid, airThresholdHU: Float,
                            radiusMM: Double, withThickness: Bool = true,

@@ -192,9 +192,9 @@ struct HilarStructuresTests {
     func trunkMarkedBallsNot() throws {
         let config = DetectorConfiguration()
         var (grid, lungs) = try segmentedLungs(chestWithHilum(), superiorIsHighZ: true)
-        lungs.hilar = HilarStructures.mask(lungs: lungs, mediastinum: HilarStructures.mediastinum(lungs: lungs),
-                                           grid: grid, airThresholdHU: Float(config.airThresholdHU),
-                                           radiusMM: config.hilarOpeningRadiusMM, workers: 2)
+        lungs.hilar = HilarStructures.structures(lungs: lungs, mediastinum: HilarStructures.mediastinum(lungs: lungs),
+                                                 grid: grid, airThresholdHU: Float(config.airThresholdHU),
+                                                 radiusMM: config.hilarOpeningRadiusMM, withThickness: false, workers: 2).hilar
         func marked(_ p: SIMD3<Double>, within r: Double = 0) -> Bool {
             lungs.isNearHilarStructure(gridPosition: p / config.workingSpacingMM, radiusMM: r,
                                        spacingMM: config.workingSpacingMM)
@@ -212,8 +212,8 @@ struct HilarStructuresTests {
         // The margin reaches a centre on the trunk's wall.
         #expect(marked(SIMD3(34, 40, 36), within: config.hilarMarginMM))
         // Off: nothing marked.
-        #expect(HilarStructures.mask(lungs: lungs, mediastinum: HilarStructures.mediastinum(lungs: lungs), grid: grid,
-                                     airThresholdHU: -400, radiusMM: 0, workers: 2).isEmpty)
+        #expect(HilarStructures.structures(lungs: lungs, mediastinum: HilarStructures.mediastinum(lungs: lungs), grid: grid,
+                                           airThresholdHU: -400, radiusMM: 0, workers: 2).hilar.isEmpty)
     }
 
     @Test("the detector reports the balls and no finding on the trunk")
