@@ -28,6 +28,17 @@ def parse_args(default_png):
     return args[0], out_png, findings_dirs
 
 
+def take_option(args, name):
+    """The value after `name` in the argument list `args`, both removed from it (None when
+    absent)."""
+    if name not in args:
+        return None
+    i = args.index(name)
+    value = args[i + 1]
+    del args[i:i + 2]
+    return value
+
+
 def hu(d):
     """A slice's HU, padding (outside the field of view) as air."""
     a = d.pixel_array.astype(np.float32) * float(d.RescaleSlope) + float(d.RescaleIntercept)

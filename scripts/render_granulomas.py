@@ -31,11 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ct_pictures as cp  # noqa: E402
 
 args = sys.argv[1:]
-reports = None
-if "--findings" in args:
-    i = args.index("--findings")
-    reports = args[i + 1]
-    args = args[:i] + args[i + 2:]
+reports = cp.take_option(args, "--findings")
 coronary = "--coronary" in args
 aortic = "--aortic" in args
 args = [a for a in args if a not in ("--coronary", "--aortic")]

@@ -71,6 +71,8 @@ public struct PhantomCase: Sendable {
     public let coronaries: CoronaryArteries?
     /// Calcified plaque in the aortic wall (`PhantomOptions.aorticCalciumFraction`), nil when none.
     public let aorticPlaques: [CalciumBall]?
+    /// Parenchymal bands (`PhantomOptions.scarFraction`), nil when none.
+    public let parenchymalBands: [ParenchymalBand]?
 
     // Storage.
     public let storage: PhantomStorage
@@ -365,14 +367,16 @@ public struct PhantomCase: Sendable {
         cardiacDevice = Self.onRequest(options.metalFraction, seed: seed, stream: UInt64(index) &+ 15_000_017) {
             CardiacDevice.draw(anatomy: a, random: &$0)
         }
+        // Whether a ball (centre, radius) of something drawn in the lung would lie under the
+        // fluid, the consolidation or a ground-glass patch (as the nodules may not).
+        let hiddenByPathology = { (c: SIMD3<Double>, radius: Double) -> Bool in
+            effusion?.covers(c, anatomy: a, marginMM: radius) ?? false
+                || (consolidation?.signedDistance(c, anatomy: a, seed: outlineSeed) ?? .infinity)
+                    < radius + Consolidation.marginMM + 3
+                || (groundGlass?.covers(c, seed: outlineSeed, marginMM: radius + GroundGlassOpacities.edgeMM + 2) ?? false)
+        }
         granulomas = Self.onRequest(options.granulomaFraction, seed: seed, stream: UInt64(index) &+ 16_000_057) {
-            CalcifiedGranulomas.draw(anatomy: a, nodules: nodules, random: &$0) { c, radius in
-                // Not under the fluid, the consolidation or a ground-glass patch (as the nodules).
-                effusion?.covers(c, anatomy: a, marginMM: radius) ?? false
-                    || (consolidation?.signedDistance(c, anatomy: a, seed: outlineSeed) ?? .infinity)
-                        < radius + Consolidation.marginMM + 3
-                    || (groundGlass?.covers(c, seed: outlineSeed, marginMM: radius + GroundGlassOpacities.edgeMM + 2) ?? false)
-            }
+            CalcifiedGranulomas.draw(anatomy: a, nodules: nodules, random: &$0, covered: hiddenByPathology)
         }
 
         // Every case gets the arteries, a fraction of them plaque; from their own stream.
@@ -385,6 +389,9 @@ public struct PhantomCase: Sendable {
         }
         aorticPlaques = Self.onRequest(options.aorticCalciumFraction, seed: seed, stream: UInt64(index) &+ 19_000_037) {
             AorticCalcium.draw(anatomy: a, random: &$0)
+        }
+        parenchymalBands = Self.onRequest(options.scarFraction, seed: seed, stream: UInt64(index) &+ 20_000_003) {
+            ParenchymalBand.draw(anatomy: a, nodules: nodules, random: &$0, covered: hiddenByPathology)
         }
         storage = PhantomStorage(random: &r, options: options)
         identity = PhantomIdentity(seed: seed, index: index)

@@ -57,6 +57,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with calcified plaque in the wall of the thoracic aorta (truth.json's
     /// `aortic_calcified_plaques`); nil or 0: none.
     public var aorticCalciumFraction: Double? = nil
+    /// Fraction of cases with 1-3 parenchymal bands (linear scars reaching the costal pleura;
+    /// truth.json's `parenchymal_bands`, not nodules); nil or 0: none.
+    public var scarFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
     /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
@@ -99,6 +102,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let g = granulomaFraction, !(0...1).contains(g) { throw fail("--granuloma-fraction must be in [0, 1]") }
         if let c = coronaryCalciumFraction, !(0...1).contains(c) { throw fail("--coronary-calcium-fraction must be in [0, 1]") }
         if let c = aorticCalciumFraction, !(0...1).contains(c) { throw fail("--aortic-calcium-fraction must be in [0, 1]") }
+        if let s = scarFraction, !(0...1).contains(s) { throw fail("--scar-fraction must be in [0, 1]") }
         if let m = mediastinalNoduleFraction, !(0...1).contains(m) { throw fail("--mediastinal-nodule-fraction must be in [0, 1]") }
         if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }

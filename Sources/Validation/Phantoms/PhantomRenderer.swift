@@ -655,6 +655,31 @@ final class Scene: @unchecked Sendable {
             }
         }
 
+        // Parenchymal bands (scars): fibrous tissue over the parenchyma and its vessels, joined
+        // to the chest wall (drawn only where they are denser than what is there).
+        for band in ph.parenchymalBands ?? [] {
+            var lo = SIMD3<Double>(repeating: .infinity), hi = SIMD3<Double>(repeating: -.infinity)
+            for segment in band.segments {
+                let r = segment.maxRadiusMM
+                lo = pointwiseMin(lo, pointwiseMin(segment.start, segment.end) - r)
+                hi = pointwiseMax(hi, pointwiseMax(segment.start, segment.end) + r)
+            }
+            guard z >= lo.z - px, z <= hi.z + px,
+                  let (c0, c1, r0, r1) = ballBox((lo + hi) / 2, 0.5 * ((hi - lo) * (hi - lo)).sum().squareRoot()) else { continue }
+            for r in r0...r1 {
+                let y = oy + Double(r) * px
+                for c in c0...c1 {
+                    let x = ox + Double(c) * px
+                    let sd = band.signedDistance(SIMD3(x, y, z))
+                    if sd > px { continue }
+                    let idx = r * cols + c
+                    let old = Double(sc.sub[idx])
+                    let v = old + (band.hu - old) * coverage(sd)
+                    sc.sub[idx] = Float(Swift.max(old, v))
+                }
+            }
+        }
+
         // Calcified granulomas in the parenchyma, calcified coronary and aortic plaque: calcium,
         // over everything drawn before (the great vessels' fat margins reach the coronary
         // origins).

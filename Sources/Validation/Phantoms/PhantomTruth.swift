@@ -53,6 +53,9 @@ public struct PhantomTruth: Codable, Sendable {
         public var coronaryPlaques: [Calcification]?
         /// Calcified plaque in the aortic wall (each ball of it); absent when the case has none.
         public var aorticPlaques: [Calcification]?
+        /// Parenchymal bands (linear scars; not nodules: a finding on one is a false
+        /// positive); absent when the case has none.
+        public var parenchymalBands: [Band]?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -69,6 +72,7 @@ public struct PhantomTruth: Codable, Sendable {
             case calcifiedGranulomas = "calcified_granulomas"
             case coronaryPlaques = "coronary_calcified_plaques"
             case aorticPlaques = "aortic_calcified_plaques"
+            case parenchymalBands = "parenchymal_bands"
         }
     }
 
@@ -105,6 +109,20 @@ public struct PhantomTruth: Codable, Sendable {
 
     /// Photon-starvation streaks: amplitude at full strength (HU), the LPS z (mm) from which
     /// they are at full strength, and the distance (mm) below it over which they fade out.
+    /// A parenchymal band: its axis as a polyline (LPS mm) from the pleura inwards, its
+    /// thickness (mm) at the pleural end (it thins by 40 % to the inner end, and thickens to
+    /// twice that where it meets the chest wall), its length (mm) and HU before the point spread.
+    public struct Band: Codable, Sendable {
+        public var pointsMM: [[Double]]
+        public var thicknessMM: Double
+        public var lengthMM: Double
+        public var hu: Double
+
+        enum CodingKeys: String, CodingKey {
+            case pointsMM = "points_mm", thicknessMM = "thickness_mm", lengthMM = "length_mm", hu
+        }
+    }
+
     /// A calcified granuloma or coronary or aortic plaque: centre (LPS mm), diameter (mm) and the HU of
     /// its calcium before the point spread.
     public struct Calcification: Codable, Sendable {
@@ -268,6 +286,17 @@ public struct PhantomTruth: Codable, Sendable {
                     calcifiedGranulomas: phantom.granulomas.map { $0.granulomas.map(calcification) },
                     coronaryPlaques: phantom.coronaries.map { $0.plaques.map(calcification) },
                     aorticPlaques: phantom.aorticPlaques.map { $0.map(calcification) },
+                    parenchymalBands: phantom.parenchymalBands.map { $0.map { band in
+                        let axis = band.segments.dropFirst()
+                        let points = [axis.first!.start] + axis.map(\.end)
+                        return Band(pointsMM: points.map { p in
+                                        let c = phantom.patientPosition(ofAnatomy: p)
+                                        return [c.x, c.y, c.z].map { ($0 * 1000).rounded() / 1000 }
+                                    },
+                                    thicknessMM: (2 * axis.first!.startRadiusMM * 1000).rounded() / 1000,
+                                    lengthMM: (axis.reduce(0) { $0 + $1.lengthMM } * 10).rounded() / 10,
+                                    hu: (band.hu * 10).rounded() / 10)
+                    } },
                     nodules: nodules)
     }
 }
