@@ -71,6 +71,8 @@ public struct PhantomCase: Sendable {
     public let coronaries: CoronaryArteries?
     /// Calcified plaque in the aortic wall (`PhantomOptions.aorticCalciumFraction`), nil when none.
     public let aorticPlaques: [CalciumBall]?
+    /// Bronchiectasis (`PhantomOptions.bronchiectasisFraction`), nil when none.
+    public let bronchiectasis: Bronchiectasis?
     /// Parenchymal bands (`PhantomOptions.scarFraction`), nil when none.
     public let parenchymalBands: [ParenchymalBand]?
 
@@ -198,6 +200,9 @@ public struct PhantomCase: Sendable {
         var isVein: [Bool] = []
         var airways: [TubeSegment] = []
         var walls: [Double] = []
+        bronchiectasis = Self.onRequest(options.bronchiectasisFraction, seed: seed, stream: UInt64(index) &+ 21_000_011) {
+            Bronchiectasis.draw(random: &$0)
+        }
         var treeRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 2_000_003)
         for side in 0..<2 {
             let arteryPoints = PhantomCase.sampleLobes(a, side: side, count: territories, random: &treeRandom)
@@ -222,6 +227,9 @@ public struct PhantomCase: Sendable {
             var offsetNode = [SIMD3<Double>](repeating: .zero, count: arteries.nodes.count)
             var offsetSide = [SIMD3<Double>](repeating: .zero, count: arteries.nodes.count)
             offsetNode[0] = a.bronchusHilum[side]
+            // Lumen radius per node (the root's as before: the parent of the first branches).
+            var lumen = arteries.nodes.map { $0.radiusMM * 0.8 }
+            let lung = side
             offsetSide[0] = BranchingTree.normalized(a.bronchusHilum[side] - a.arteryHilum[side] + SIMD3(0, 0.01, 0))
             for i in arteries.nodes.indices.dropFirst() {
                 let n = arteries.nodes[i], p = arteries.nodes[n.parent]
@@ -230,11 +238,17 @@ public struct PhantomCase: Sendable {
                 if (side * side).sum() < 1e-6 { side = SIMD3(dir.y, -dir.x, 0.3) - (SIMD3(dir.y, -dir.x, 0.3) * dir).sum() * dir }
                 side = BranchingTree.normalized(side)
                 offsetSide[i] = side
-                let lumen = n.radiusMM * 0.8
-                offsetNode[i] = n.position + side * (n.radiusMM + lumen * 1.2 + 0.6 * a.scale)
-                if lumen >= 1.0 && p.radiusMM * 0.8 >= 1.0 {
-                    airways.append(TubeSegment(offsetNode[n.parent], offsetNode[i], p.radiusMM * 0.8, lumen))
-                    walls.append(0.15 * lumen + 0.25)
+                lumen[i] = n.radiusMM * 0.8
+                var wallFactor = 1.0
+                if let b = bronchiectasis, b.affects(side: lung, lobe: a.lobe(side: lung, n.position)) {
+                    // Dilated and tapering less: from the parent's normal lumen, not its own.
+                    lumen[i] = b.dilation * Swift.max(lumen[i], b.taper * p.radiusMM * 0.8)
+                    wallFactor = b.wallThickening
+                }
+                offsetNode[i] = n.position + side * (n.radiusMM + lumen[i] * 1.2 + 0.6 * a.scale)
+                if lumen[i] >= 1.0 && lumen[n.parent] >= 1.0 {
+                    airways.append(TubeSegment(offsetNode[n.parent], offsetNode[i], lumen[n.parent], lumen[i]))
+                    walls.append((0.15 * lumen[i] + 0.25) * wallFactor)
                 }
             }
         }

@@ -60,6 +60,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with 1-3 parenchymal bands (linear scars reaching the costal pleura;
     /// truth.json's `parenchymal_bands`, not nodules); nil or 0: none.
     public var scarFraction: Double? = nil
+    /// Fraction of cases with cylindrical bronchiectasis of one lower lobe (widened,
+    /// thick-walled bronchi that barely taper; truth.json's `bronchiectasis`); nil or 0: none.
+    public var bronchiectasisFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
     /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
@@ -102,6 +105,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let g = granulomaFraction, !(0...1).contains(g) { throw fail("--granuloma-fraction must be in [0, 1]") }
         if let c = coronaryCalciumFraction, !(0...1).contains(c) { throw fail("--coronary-calcium-fraction must be in [0, 1]") }
         if let c = aorticCalciumFraction, !(0...1).contains(c) { throw fail("--aortic-calcium-fraction must be in [0, 1]") }
+        if let b = bronchiectasisFraction, !(0...1).contains(b) { throw fail("--bronchiectasis-fraction must be in [0, 1]") }
         if let s = scarFraction, !(0...1).contains(s) { throw fail("--scar-fraction must be in [0, 1]") }
         if let m = mediastinalNoduleFraction, !(0...1).contains(m) { throw fail("--mediastinal-nodule-fraction must be in [0, 1]") }
         if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }

@@ -56,6 +56,8 @@ public struct PhantomTruth: Codable, Sendable {
         /// Parenchymal bands (linear scars; not nodules: a finding on one is a false
         /// positive); absent when the case has none.
         public var parenchymalBands: [Band]?
+        /// Cylindrical bronchiectasis; absent when the case has none.
+        public var bronchiectasis: WidenedBronchi?
         public var nodules: [Nodule]
 
         enum CodingKeys: String, CodingKey {
@@ -73,6 +75,7 @@ public struct PhantomTruth: Codable, Sendable {
             case coronaryPlaques = "coronary_calcified_plaques"
             case aorticPlaques = "aortic_calcified_plaques"
             case parenchymalBands = "parenchymal_bands"
+            case bronchiectasis
         }
     }
 
@@ -109,6 +112,19 @@ public struct PhantomTruth: Codable, Sendable {
 
     /// Photon-starvation streaks: amplitude at full strength (HU), the LPS z (mm) from which
     /// they are at full strength, and the distance (mm) below it over which they fade out.
+    /// Cylindrical bronchiectasis: the lobe (such as "right lower"), the lumen's widening over
+    /// normal, the least fraction of its parent's lumen a bronchus keeps, the wall's thickening.
+    public struct WidenedBronchi: Codable, Sendable {
+        public var lobe: String
+        public var dilation: Double
+        public var taper: Double
+        public var wallThickening: Double
+
+        enum CodingKeys: String, CodingKey {
+            case lobe, dilation, taper, wallThickening = "wall_thickening"
+        }
+    }
+
     /// A parenchymal band: its axis as a polyline (LPS mm) from the pleura inwards, its
     /// thickness (mm) at the pleural end (it thins by 40 % to the inner end, and thickens to
     /// twice that where it meets the chest wall), its length (mm) and HU before the point spread.
@@ -297,6 +313,12 @@ public struct PhantomTruth: Codable, Sendable {
                                     lengthMM: (axis.reduce(0) { $0 + $1.lengthMM } * 10).rounded() / 10,
                                     hu: (band.hu * 10).rounded() / 10)
                     } },
+                    bronchiectasis: phantom.bronchiectasis.map { b in
+                        WidenedBronchi(lobe: b.side == 0 ? "right lower" : "left lower",
+                                       dilation: (b.dilation * 1000).rounded() / 1000,
+                                       taper: (b.taper * 1000).rounded() / 1000,
+                                       wallThickening: (b.wallThickening * 1000).rounded() / 1000)
+                    },
                     nodules: nodules)
     }
 }

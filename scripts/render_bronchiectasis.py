@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Draws cylindrical bronchiectasis (`triage phantom ... --bronchiectasis-fraction F`;
+truth.json's `bronchiectasis`) for docs/phantoms.md: the two axial slices where the bronchi of
+the affected lower lobe changed most (at least 15 mm apart), each as a 90 mm crop centred
+on the change, in the lung window, with bronchiectasis and, from a folder rendered with the
+same seed and options but without it, as it was.
+
+usage: scripts/render_bronchiectasis.py PHANTOM_DIR CASE_ID WITHOUT_DIR [OUT_PNG]
+  OUT_PNG  default docs/images/phantom-bronchiectasis.png
+Needs numpy, matplotlib, pydicom.
+"""
+import json
+import os
+import sys
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ct_pictures as cp  # noqa: E402
+
+folder, case_id, without = sys.argv[1:4]
+out_png = sys.argv[4] if len(sys.argv) > 4 else os.path.join(cp.HERE, "..", "docs", "images",
+                                                              "phantom-bronchiectasis.png")
+case = next(c for c in json.load(open(os.path.join(folder, "truth.json")))["cases"] if c["case_id"] == case_id)
+b = case["bronchiectasis"]
+vol, z, origin, px = cp.load(os.path.join(folder, case_id))
+plain = cp.load(os.path.join(without, case_id))[0]
+# The two axial slices where the bronchi changed most (pixels of the affected side more than
+# 200 HU from the same slice without), at least 15 mm apart.
+right = b["lobe"].startswith("right")
+cols = vol.shape[2]
+half = slice(0, cols // 2) if right else slice(cols // 2, cols)
+changed = (abs(vol[:, :, half] - plain[:, :, half]) > 200).sum(axis=(1, 2))
+first = int(np.argmax(changed))
+far = [k for k in np.argsort(-changed) if abs(z[k] - z[first]) >= 15]
+chosen = sorted([first, int(far[0])])
+fig, axes = plt.subplots(2, 2, figsize=(10, 10), facecolor="black")
+for row, k in zip(axes, chosen):
+    ys, xs = np.nonzero(abs(vol[k][:, half] - plain[k][:, half]) > 200)
+    cy, cx = ys.mean(), xs.mean() + (0 if right else cols // 2)
+    r = 45 / px
+    for a, image, label in [(row[0], vol[k], "with"), (row[1], plain[k], "without")]:
+        a.imshow(image, **cp.WINDOW)
+        a.set_xlim(cx - r, cx + r)
+        a.set_ylim(cy + r, cy - r)
+        a.set_title(f"{label}, z {z[k]:.0f} mm, 90 mm", color="white", fontsize=10)
+for a in axes.flat:
+    a.axis("off")
+fig.suptitle(f"Bronchiectasis of the {b['lobe']} lobe (lumen x{b['dilation']:.1f}, wall x{b['wall_thickening']:.1f}), "
+             f"{case_id} (phantom; lung window -600/1500)", color="white")
+plt.tight_layout()
+plt.savefig(out_png, dpi=70, facecolor="black")
+print("wrote", out_png)
