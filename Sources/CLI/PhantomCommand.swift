@@ -67,7 +67,7 @@ struct PhantomCommand: ParsableCommand {
             help: "Fraction of cases with 1-3 parenchymal bands (linear scars, 1-3 mm thick, 15-45 mm long, reaching the costal pleura; in truth.json's parenchymal_bands, not its nodules); default none.")
     var scarFraction: Double?
     @Option(name: .customLong("bronchiectasis-fraction"),
-            help: "Fraction of cases with cylindrical bronchiectasis of one lower lobe (widened, thick-walled bronchi that barely taper; in truth.json's bronchiectasis); default none.")
+            help: "Fraction of cases with cylindrical bronchiectasis of one lower lobe (widened, thick-walled bronchi that taper less; in truth.json's bronchiectasis); default none.")
     var bronchiectasisFraction: Double?
     @Option(name: .customLong("mediastinal-nodule-fraction"),
             help: "Fraction of the juxtapleural nodules moved to the mediastinal pleura (against the heart, the great vessels or the side of the hilum; location juxtamediastinal in truth.json); default none, and the other nodules stay where they were.")

@@ -8,9 +8,9 @@ import Foundation
 /// pleural surface"; the wall is often thickened.
 ///
 /// Why the generator draws it: a widened bronchus cut across beside its artery is the
-/// "signet ring" (a ring of wall with a dot beside it), and thick walls and the plugged,
-/// blurred small airways of such a lobe are a source of nodule-like dots; the bronchi also
-/// come much nearer the pleura than normal ones.
+/// "signet ring" (a ring of wall with a dot beside it); thick walls cut obliquely or at a
+/// branching, and the arteries beside the widened lumens, are nodule-like blobs; and the
+/// bronchi come nearer the pleura than normal ones.
 ///
 /// Geometry: in the chosen lobe every bronchus of the tree (which runs beside its artery,
 /// `PhantomCase`) gets a lumen of `dilation` (1.3-1.8) times the normal one (normal: 0.8 of

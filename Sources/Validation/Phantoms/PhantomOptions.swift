@@ -61,7 +61,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// truth.json's `parenchymal_bands`, not nodules); nil or 0: none.
     public var scarFraction: Double? = nil
     /// Fraction of cases with cylindrical bronchiectasis of one lower lobe (widened,
-    /// thick-walled bronchi that barely taper; truth.json's `bronchiectasis`); nil or 0: none.
+    /// thick-walled bronchi that taper less; truth.json's `bronchiectasis`); nil or 0: none.
     public var bronchiectasisFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,

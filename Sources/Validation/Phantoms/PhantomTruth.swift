@@ -110,10 +110,9 @@ public struct PhantomTruth: Codable, Sendable {
         }
     }
 
-    /// Photon-starvation streaks: amplitude at full strength (HU), the LPS z (mm) from which
-    /// they are at full strength, and the distance (mm) below it over which they fade out.
     /// Cylindrical bronchiectasis: the lobe (such as "right lower"), the lumen's widening over
-    /// normal, the least fraction of its parent's lumen a bronchus keeps, the wall's thickening.
+    /// normal, the least fraction of its parent's normal lumen a bronchus's normal lumen is taken
+    /// as, and the wall's thickening.
     public struct WidenedBronchi: Codable, Sendable {
         public var lobe: String
         public var dilation: Double
@@ -151,6 +150,8 @@ public struct PhantomTruth: Codable, Sendable {
         }
     }
 
+    /// Photon-starvation streaks: amplitude at full strength (HU), the LPS z (mm) from which
+    /// they are at full strength, and the distance (mm) below it over which they fade out.
     public struct Streaks: Codable, Sendable {
         public var amplitudeHU: Double
         public var fullStrengthZMM: Double
