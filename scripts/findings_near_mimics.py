@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Findings near what the phantoms draw that looks like a nodule but is not: calcified
-granulomas, coronary and aortic plaque and parenchymal bands (`triage phantom
---granuloma-fraction / --coronary-calcium-fraction / --aortic-calcium-fraction /
---scar-fraction`; truth.json's `calcified_granulomas`, `coronary_calcified_plaques`,
-`aortic_calcified_plaques`, `parenchymal_bands`). Per case: how many of each, and every
-finding whose centre lies within --radius mm of one (of a band's axis, for a band). A
-finding on a plaque is a false positive outside the lungs, one on a band a false positive
-in them; one on a granuloma should be Lung-RADS 1, which `triage evaluate` counts.
+granulomas, coronary and aortic plaque, parenchymal bands and mucus-plugged bronchi
+(`triage phantom --granuloma-fraction / --coronary-calcium-fraction /
+--aortic-calcium-fraction / --scar-fraction / --mucus-plug-fraction`; truth.json's
+`calcified_granulomas`, `coronary_calcified_plaques`, `aortic_calcified_plaques`,
+`parenchymal_bands`, `bronchiectasis.mucus_plugs`). Per case: how many of each, and every
+finding whose centre lies within --radius mm of one (of a band's axis or a plugged
+segment's, for those). A finding on a plaque is a false positive outside the lungs, one on
+a band or a plug a false positive in them (unless it is also a hit on a nodule there:
+compare with `triage evaluate`); one on a granuloma should be Lung-RADS 1, which
+`triage evaluate` counts.
 
     python3 scripts/findings_near_mimics.py --truth DIR/truth.json REPORTS_DIR [--radius 10]
 
@@ -20,7 +23,15 @@ import os
 import sys
 
 KINDS = [("calcified_granulomas", "granuloma"), ("coronary_calcified_plaques", "coronary"),
-         ("aortic_calcified_plaques", "aortic"), ("parenchymal_bands", "band")]
+         ("aortic_calcified_plaques", "aortic"), ("parenchymal_bands", "band"), ("mucus_plugs", "plugged segment")]
+
+
+def mimics(case, key):
+    """The case's mimics of one kind: balls (`center_mm`) or axes (`points_mm`)."""
+    if key == "mucus_plugs":
+        plugs = (case.get("bronchiectasis") or {}).get("mucus_plugs") or {}
+        return [{"points_mm": [s[:3], s[3:]]} for s in plugs.get("segments_mm", [])]
+    return case.get(key) or []
 
 
 def distance(point, mimic):
@@ -57,7 +68,7 @@ for case in json.load(open(args.truth))["cases"]:
         continue
     counts = []
     for key, label in KINDS:
-        balls = case.get(key) or []
+        balls = mimics(case, key)
         totals[label] += len(balls)
         counts.append(f"{len(balls)} {label}")
         for f in found:
@@ -69,5 +80,5 @@ for case in json.load(open(args.truth))["cases"]:
                     near_mimic += 1
     print(f"{case['case_id']}: {len(found)} findings; mimics: {', '.join(counts)}")
 print(f"mimics: {', '.join(f'{n} {label}' for label, n in totals.items())}; "
-      f"findings within {args.radius:g} mm of plaque or a band: {near_mimic}")
+      f"findings within {args.radius:g} mm of plaque, a band or a plug: {near_mimic}")
 sys.exit(1 if near_mimic else 0)

@@ -3,10 +3,12 @@
 truth.json's `bronchiectasis`) for docs/phantoms.md: the two axial slices where the bronchi of
 the affected lower lobe changed most (at least 15 mm apart), each as a 90 mm crop centred
 on the change, in the lung window, with bronchiectasis and, from a folder rendered with the
-same seed and options but without it, as it was.
+same seed and options but without it, as it was. When WITHOUT_DIR has the bronchiectasis
+too and PHANTOM_DIR's has mucus plugs (`--mucus-plug-fraction`), it draws the plugs against
+the open bronchi instead.
 
 usage: scripts/render_bronchiectasis.py PHANTOM_DIR CASE_ID WITHOUT_DIR [OUT_PNG]
-  OUT_PNG  default docs/images/phantom-bronchiectasis.png
+  OUT_PNG  default docs/images/phantom-bronchiectasis.png (phantom-mucus-plugs.png for plugs)
 Needs numpy, matplotlib, pydicom.
 """
 import json
@@ -22,10 +24,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ct_pictures as cp  # noqa: E402
 
 folder, case_id, without = sys.argv[1:4]
-out_png = sys.argv[4] if len(sys.argv) > 4 else os.path.join(cp.HERE, "..", "docs", "images",
-                                                              "phantom-bronchiectasis.png")
-case = next(c for c in json.load(open(os.path.join(folder, "truth.json")))["cases"] if c["case_id"] == case_id)
+
+
+def case_entry(directory):
+    return next(c for c in json.load(open(os.path.join(directory, "truth.json")))["cases"] if c["case_id"] == case_id)
+
+
+case = case_entry(folder)
 b = case["bronchiectasis"]
+plugs = b.get("mucus_plugs") if "bronchiectasis" in case_entry(without) else None
+out_png = sys.argv[4] if len(sys.argv) > 4 else os.path.join(
+    cp.HERE, "..", "docs", "images", "phantom-mucus-plugs.png" if plugs else "phantom-bronchiectasis.png")
 vol, z, origin, px = cp.load(os.path.join(folder, case_id))
 plain = cp.load(os.path.join(without, case_id))[0]
 # The two axial slices where the bronchi changed most (pixels of the affected side more than
@@ -42,15 +51,18 @@ for row, k in zip(axes, chosen):
     ys, xs = np.nonzero(abs(vol[k][:, half] - plain[k][:, half]) > 200)
     cy, cx = ys.mean(), xs.mean() + (0 if right else cols // 2)
     r = 45 / px
-    for a, image, label in [(row[0], vol[k], "with"), (row[1], plain[k], "without")]:
+    labels = ("plugged", "open") if plugs else ("with", "without")
+    for a, image, label in [(row[0], vol[k], labels[0]), (row[1], plain[k], labels[1])]:
         a.imshow(image, **cp.WINDOW)
         a.set_xlim(cx - r, cx + r)
         a.set_ylim(cy + r, cy - r)
         a.set_title(f"{label}, z {z[k]:.0f} mm, 90 mm", color="white", fontsize=10)
 for a in axes.flat:
     a.axis("off")
-fig.suptitle(f"Bronchiectasis of the {b['lobe']} lobe (lumen x{b['dilation']:.1f}, wall x{b['wall_thickening']:.1f}), "
-             f"{case_id} (phantom; lung window -600/1500)", color="white")
+what = (f"Mucus plugs ({plugs['branches']} branches, {plugs['hu']:.0f} HU) in the bronchiectasis of the {b['lobe']} lobe"
+        if plugs else
+        f"Bronchiectasis of the {b['lobe']} lobe (lumen x{b['dilation']:.1f}, wall x{b['wall_thickening']:.1f})")
+fig.suptitle(f"{what},\n{case_id} (phantom; lung window -600/1500)", color="white")
 plt.tight_layout()
 plt.savefig(out_png, dpi=70, facecolor="black")
 print("wrote", out_png)

@@ -69,6 +69,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("bronchiectasis-fraction"),
             help: "Fraction of cases with cylindrical bronchiectasis of one lower lobe (widened, thick-walled bronchi that taper less; in truth.json's bronchiectasis); default none.")
     var bronchiectasisFraction: Double?
+    @Option(name: .customLong("mucus-plug-fraction"),
+            help: "Fraction of the bronchiectasis cases with 2-4 mucus-plugged branches (widened bronchi filled to their tips with mucus, branching soft-tissue opacities; in truth.json's bronchiectasis.mucus_plugs); needs --bronchiectasis-fraction; default none.")
+    var mucusPlugFraction: Double?
     @Option(name: .customLong("mediastinal-nodule-fraction"),
             help: "Fraction of the juxtapleural nodules moved to the mediastinal pleura (against the heart, the great vessels or the side of the hilum; location juxtamediastinal in truth.json); default none, and the other nodules stay where they were.")
     var mediastinalNoduleFraction: Double?
@@ -110,6 +113,7 @@ struct PhantomCommand: ParsableCommand {
         o.aorticCalciumFraction = aorticCalciumFraction
         o.scarFraction = scarFraction
         o.bronchiectasisFraction = bronchiectasisFraction
+        o.mucusPlugFraction = mucusPlugFraction
         o.mediastinalNoduleFraction = mediastinalNoduleFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png

@@ -37,3 +37,57 @@ public struct Bronchiectasis: Sendable, Equatable {
                               taper: r.uniform(0.75, 0.85), wallThickening: r.uniform(1.4, 2))
     }
 }
+
+/// Mucus plugging of widened bronchi (`PhantomOptions.mucusPlugFraction`): in bronchiectasis
+/// the bronchi clear poorly and some fill with mucus. Fleischner glossary (Hansell et al.
+/// 2008): "mucoid impaction ... tubular or branching opacity" ("finger-in-glove"); where the
+/// impacted airways are small bronchioles they show as centrilobular nodules and branching
+/// lines, "tree-in-bud".
+///
+/// Why the generator draws it: a plugged bronchus is no longer a dark tube with a bright
+/// wall but a soft-tissue tube as dense as a vessel, beside its artery, that ends in small
+/// branching and nodular tips; cut across or at a branching it looks like a nodule on a
+/// vessel, which is what the detector must tell apart.
+///
+/// Geometry: `count` (2-4) bronchi of the widened lobe with a lumen of 1.2-3 mm radius are
+/// roots; each and every bronchus below it is filled with mucus of `hu` (5-35 HU: water to
+/// soft tissue) inside an unchanged wall, down to bronchioles of 0.6 mm lumen radius, which
+/// open airways never show (they are drawn only from 1 mm). Own random stream: the rest of
+/// the case, its bronchiectasis included, is the same with or without plugs.
+public struct MucusPlugs: Sendable, Equatable {
+    /// Number of plugged branches (roots).
+    public var count: Int
+    /// Mucus HU before the point spread.
+    public var hu: Double
+    /// Seed of the roots' draw (`pluggedNodes`).
+    var rootSeed: UInt64
+
+    /// Smallest lumen radius (mm) drawn for an impacted bronchiole.
+    static let smallestLumenMM = 0.6
+    /// Lumen radii (mm) of the bronchi that can be a plug's root.
+    static let rootLumenMM: ClosedRange<Double> = 1.2...3.0
+
+    static func draw(random r: inout PhantomRandom) -> MucusPlugs {
+        let count = r.int(2...4)
+        let hu = r.uniform(5, 35)
+        return MucusPlugs(count: count, hu: hu, rootSeed: r.next())
+    }
+
+    /// Marks the plugged nodes of one airway tree: `count` distinct roots among `eligible`
+    /// (node indices), then every node below a plugged one (parents precede children).
+    func pluggedNodes(parents: [Int], eligible: [Int]) -> [Bool] {
+        var random = PhantomRandom(seed: rootSeed)
+        var pool = eligible
+        var plugged = [Bool](repeating: false, count: parents.count)
+        for _ in 0..<Swift.min(count, pool.count) {
+            let k = random.int(0...(pool.count - 1))
+            plugged[pool[k]] = true
+            pool.remove(at: k)
+        }
+        for i in parents.indices where parents[i] >= 0 && parents[i] < i && plugged[parents[i]] {
+            plugged[i] = true
+        }
+        return plugged
+    }
+}
+

@@ -27,6 +27,8 @@ public struct PhantomCase: Sendable {
     let vesselIsVein: [Bool]
     public let airwaySegments: [TubeSegment]
     let airwayWallMM: [Double]
+    /// Per airway segment: whether its lumen is filled with mucus (`mucusPlugs`).
+    let airwayIsPlugged: [Bool]
     public let ribSegments: [TubeSegment]
     let ribIsCartilage: [Bool]
     public let nodules: [PhantomNodule]
@@ -73,6 +75,8 @@ public struct PhantomCase: Sendable {
     public let aorticPlaques: [CalciumBall]?
     /// Bronchiectasis (`PhantomOptions.bronchiectasisFraction`), nil when none.
     public let bronchiectasis: Bronchiectasis?
+    /// Mucus plugs in the widened bronchi (`PhantomOptions.mucusPlugFraction`), nil when none.
+    public let mucusPlugs: MucusPlugs?
     /// Parenchymal bands (`PhantomOptions.scarFraction`), nil when none.
     public let parenchymalBands: [ParenchymalBand]?
 
@@ -200,9 +204,14 @@ public struct PhantomCase: Sendable {
         var isVein: [Bool] = []
         var airways: [TubeSegment] = []
         var walls: [Double] = []
+        var plugged: [Bool] = []
         bronchiectasis = Self.onRequest(options.bronchiectasisFraction, seed: seed, stream: UInt64(index) &+ 21_000_011) {
             Bronchiectasis.draw(random: &$0)
         }
+        mucusPlugs = bronchiectasis == nil ? nil
+            : Self.onRequest(options.mucusPlugFraction, seed: seed, stream: UInt64(index) &+ 22_000_019) {
+                MucusPlugs.draw(random: &$0)
+            }
         var treeRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 2_000_003)
         for side in 0..<2 {
             let arteryPoints = PhantomCase.sampleLobes(a, side: side, count: territories, random: &treeRandom)
@@ -231,6 +240,8 @@ public struct PhantomCase: Sendable {
             var lumen = arteries.nodes.map { $0.radiusMM * 0.8 }
             let lung = side
             offsetSide[0] = BranchingTree.normalized(a.bronchusHilum[side] - a.arteryHilum[side] + SIMD3(0, 0.01, 0))
+            var wallFactor = [Double](repeating: 1, count: arteries.nodes.count)
+            var widened = [Bool](repeating: false, count: arteries.nodes.count)
             for i in arteries.nodes.indices.dropFirst() {
                 let n = arteries.nodes[i], p = arteries.nodes[n.parent]
                 let dir = BranchingTree.normalized(n.position - p.position)
@@ -239,16 +250,30 @@ public struct PhantomCase: Sendable {
                 side = BranchingTree.normalized(side)
                 offsetSide[i] = side
                 lumen[i] = n.radiusMM * 0.8
-                var wallFactor = 1.0
                 if let b = bronchiectasis, b.affects(side: lung, lobe: a.lobe(side: lung, n.position)) {
                     // Dilated and tapering less: from the parent's normal lumen, not its own.
                     lumen[i] = b.dilation * Swift.max(lumen[i], b.taper * p.radiusMM * 0.8)
-                    wallFactor = b.wallThickening
+                    wallFactor[i] = b.wallThickening
+                    widened[i] = true
                 }
                 offsetNode[i] = n.position + side * (n.radiusMM + lumen[i] * 1.2 + 0.6 * a.scale)
-                if lumen[i] >= 1.0 && lumen[n.parent] >= 1.0 {
-                    airways.append(TubeSegment(offsetNode[n.parent], offsetNode[i], lumen[n.parent], lumen[i]))
-                    walls.append((0.15 * lumen[i] + 0.25) * wallFactor)
+            }
+            // Mucus plugs: whole branches of the widened lobe, down to bronchioles of
+            // `MucusPlugs.smallestLumenMM` that open airways never show.
+            var isPlugged = [Bool](repeating: false, count: arteries.nodes.count)
+            if let plugs = mucusPlugs, let b = bronchiectasis, b.side == lung {
+                let eligible = arteries.nodes.indices.dropFirst().filter {
+                    widened[$0] && MucusPlugs.rootLumenMM.contains(lumen[$0])
+                }
+                isPlugged = plugs.pluggedNodes(parents: arteries.nodes.map(\.parent), eligible: eligible)
+            }
+            for i in arteries.nodes.indices.dropFirst() {
+                let parent = arteries.nodes[i].parent
+                let smallest = isPlugged[i] ? MucusPlugs.smallestLumenMM : 1.0
+                if lumen[i] >= smallest && lumen[parent] >= smallest {
+                    airways.append(TubeSegment(offsetNode[parent], offsetNode[i], lumen[parent], lumen[i]))
+                    walls.append((0.15 * lumen[i] + 0.25) * wallFactor[i])
+                    plugged.append(isPlugged[i])
                 }
             }
         }
@@ -256,6 +281,7 @@ public struct PhantomCase: Sendable {
         vesselIsVein = isVein
         airwaySegments = airways
         airwayWallMM = walls
+        airwayIsPlugged = plugged
 
         // Ribs: 12 pairs, from the spine around the lung surface, sloping down anteriorly.
         var ribs: [TubeSegment] = []

@@ -63,6 +63,11 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with cylindrical bronchiectasis of one lower lobe (widened,
     /// thick-walled bronchi that taper less; truth.json's `bronchiectasis`); nil or 0: none.
     public var bronchiectasisFraction: Double? = nil
+    /// Fraction of the bronchiectasis cases whose widened bronchi hold mucus plugs (2-4
+    /// impacted branches filled to their tips with mucus of soft-tissue density;
+    /// `bronchiectasis.mucus_plugs` in truth.json); nil or 0: none. Needs
+    /// `bronchiectasisFraction`.
+    public var mucusPlugFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
     /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
@@ -107,6 +112,12 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let c = aorticCalciumFraction, !(0...1).contains(c) { throw fail("--aortic-calcium-fraction must be in [0, 1]") }
         if let b = bronchiectasisFraction, !(0...1).contains(b) { throw fail("--bronchiectasis-fraction must be in [0, 1]") }
         if let s = scarFraction, !(0...1).contains(s) { throw fail("--scar-fraction must be in [0, 1]") }
+        if let m = mucusPlugFraction {
+            if !(0...1).contains(m) { throw fail("--mucus-plug-fraction must be in [0, 1]") }
+            if m > 0 && (bronchiectasisFraction ?? 0) == 0 {
+                throw fail("--mucus-plug-fraction plugs widened bronchi: it needs --bronchiectasis-fraction")
+            }
+        }
         if let m = mediastinalNoduleFraction, !(0...1).contains(m) { throw fail("--mediastinal-nodule-fraction must be in [0, 1]") }
         if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }

@@ -101,11 +101,13 @@ struct SliceScratch {
     var vesselHU: [Float]
     var wall: [Float]
     var lumen: [Float]
+    /// Coverage by mucus-filled lumens (`MucusPlugs`).
+    var mucus: [Float]
     var temp: [Float]
     var noise: [Float]
     init(count: Int) {
         sub = [Float](repeating: 0, count: count)
-        lung = sub; vessel = sub; vesselHU = sub; wall = sub; lumen = sub; temp = sub; noise = sub
+        lung = sub; vessel = sub; vesselHU = sub; wall = sub; lumen = sub; mucus = sub; temp = sub; noise = sub
     }
 }
 
@@ -126,6 +128,8 @@ final class Scene: @unchecked Sendable {
     let vessels: [PaintTube]
     let airways: [PaintTube]          // raster = lumen; wall thickness in `airwayWalls`
     let airwayWalls: [Float]
+    /// HU of the mucus in plugged airways (`PhantomCase.mucusPlugs`).
+    let airwayMucusHU: Float
     let ribs: [PaintTube]
     let ribCartilage: [Bool]
     let mediastinal: [(PaintTube, ChestAnatomy.TubeKind)]
@@ -154,7 +158,12 @@ final class Scene: @unchecked Sendable {
             PaintTube(raster: TubeRaster(seg), hu: ph.vesselIsVein[i] ? veinBlood : blood,
                       needsLung: seg.maxRadiusMM < 2.2 * anatomy.scale)
         }
-        airways = ph.airwaySegments.map { PaintTube(raster: TubeRaster($0), hu: -1000, needsLung: true) }
+        // An airway's `hu` is its lumen's: air, or mucus where plugged.
+        airwayMucusHU = Float(ph.mucusPlugs?.hu ?? 0)
+        let mucusHU = airwayMucusHU
+        airways = zip(ph.airwaySegments, ph.airwayIsPlugged).map {
+            PaintTube(raster: TubeRaster($0), hu: $1 ? mucusHU : -1000, needsLung: true)
+        }
         airwayWalls = ph.airwayWallMM.map { Float($0) }
         ribs = ph.ribSegments.map { PaintTube(raster: TubeRaster($0), hu: 750, needsLung: false) }
         ribCartilage = ph.ribIsCartilage
@@ -593,7 +602,7 @@ final class Scene: @unchecked Sendable {
         }
 
         // Airways: wall then lumen.
-        for i in 0..<total { sc.wall[i] = 0; sc.lumen[i] = 0 }
+        for i in 0..<total { sc.wall[i] = 0; sc.lumen[i] = 0; sc.mucus[i] = 0 }
         touched = (Int.max, -1, Int.max, -1)
         for i in airwayBuckets[k] {
             let tube = airways[Int(i)]
@@ -611,7 +620,11 @@ final class Scene: @unchecked Sendable {
                     if sd > w + fpx { continue }
                     let gate = Swift.min(1, sc.lung[idx] * 1.5)
                     sc.wall[idx] = Swift.max(sc.wall[idx], coverageF(sd - w) * gate)
-                    sc.lumen[idx] = Swift.max(sc.lumen[idx], coverageF(sd) * gate)
+                    if tube.hu > -1000 {
+                        sc.mucus[idx] = Swift.max(sc.mucus[idx], coverageF(sd) * gate)
+                    } else {
+                        sc.lumen[idx] = Swift.max(sc.lumen[idx], coverageF(sd) * gate)
+                    }
                 }
             }
         }
@@ -622,6 +635,7 @@ final class Scene: @unchecked Sendable {
                     var v = sc.sub[idx]
                     v += (30 - v) * sc.wall[idx]
                     v += (-990 - v) * sc.lumen[idx]
+                    v += (airwayMucusHU - v) * sc.mucus[idx]
                     sc.sub[idx] = v
                 }
             }

@@ -118,9 +118,25 @@ public struct PhantomTruth: Codable, Sendable {
         public var dilation: Double
         public var taper: Double
         public var wallThickening: Double
+        /// Absent when the bronchi hold no mucus (`--mucus-plug-fraction`).
+        public var mucusPlugs: MucusPlugged?
 
         enum CodingKeys: String, CodingKey {
-            case lobe, dilation, taper, wallThickening = "wall_thickening"
+            case lobe, dilation, taper, wallThickening = "wall_thickening", mucusPlugs = "mucus_plugs"
+        }
+    }
+
+    /// Mucus-plugged bronchi: the mucus HU (before the point spread), the number of plugged
+    /// branches, and every plugged segment as its two end points (LPS mm, 6 numbers) and the
+    /// lumen radius (mm) at its larger end.
+    public struct MucusPlugged: Codable, Sendable {
+        public var hu: Double
+        public var branches: Int
+        public var segmentsMM: [[Double]]
+        public var lumenRadiiMM: [Double]
+
+        enum CodingKeys: String, CodingKey {
+            case hu, branches, segmentsMM = "segments_mm", lumenRadiiMM = "lumen_radii_mm"
         }
     }
 
@@ -318,7 +334,8 @@ public struct PhantomTruth: Codable, Sendable {
                         WidenedBronchi(lobe: b.side == 0 ? "right lower" : "left lower",
                                        dilation: (b.dilation * 1000).rounded() / 1000,
                                        taper: (b.taper * 1000).rounded() / 1000,
-                                       wallThickening: (b.wallThickening * 1000).rounded() / 1000)
+                                       wallThickening: (b.wallThickening * 1000).rounded() / 1000,
+                                       mucusPlugs: phantom.mucusPlugged())
                     },
                     nodules: nodules)
     }
@@ -345,3 +362,20 @@ extension PhantomNodule {
         return (long, short)
     }
 }
+
+extension PhantomCase {
+    /// Truth for the mucus plugs, nil when none.
+    func mucusPlugged() -> PhantomTruth.MucusPlugged? {
+        guard let plugs = mucusPlugs else { return nil }
+        func rounded(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
+        var segments: [[Double]] = [], radii: [Double] = []
+        for (segment, plugged) in zip(airwaySegments, airwayIsPlugged) where plugged {
+            let a = patientPosition(ofAnatomy: segment.start), b = patientPosition(ofAnatomy: segment.end)
+            segments.append([a.x, a.y, a.z, b.x, b.y, b.z].map(rounded))
+            radii.append(rounded(segment.maxRadiusMM))
+        }
+        return PhantomTruth.MucusPlugged(hu: (plugs.hu * 10).rounded() / 10, branches: plugs.count,
+                                         segmentsMM: segments, lumenRadiiMM: radii)
+    }
+}
+
