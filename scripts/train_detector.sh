@@ -5,7 +5,7 @@
 # the same candidates and the same trees.
 #
 #   scripts/train_detector.sh                 # the 3D model, the committed settings
-#   WORK=/big/disk scripts/train_detector.sh  # where the phantoms go (about 8 GB)
+#   WORK=/big/disk scripts/train_detector.sh  # where the phantoms go (about 14 GB)
 #   MODES="3d 2d" scripts/train_detector.sh   # also the 2D (single-slice) model
 #   PATCH=0 scripts/train_detector.sh         # without the patch network (it needs PyTorch)
 #
@@ -19,8 +19,13 @@
 # and location; and, so it also knows coarser scans (thick slices, small matrices such as
 # sample-scans/), seed 1106 at 160x160x56, 1107 at 256x256x120 and 1108 at 512x512x130. Seeds
 # 1109-1110 (full size) hold only 5-10 mm nodules: the 6-10 mm nodules, ground glass above all,
-# are where the model was weakest (added 2026-12-04). On this 2-core machine rendering takes about 30-60 s per scan and
-# collecting candidates about 15 s per scan.
+# are where the model was weakest (added 2026-12-04). Seeds 1120-1123 (512x512x200, 25% clean)
+# hold pathology, so the model learns to reject what it makes (added 2026-12-06: it had never
+# seen any, and multifocal ground glass gave 15 false positives a scan): 1120 multifocal
+# ground glass and emphysema, 1121 bronchiectasis, parenchymal bands and atelectasis, 1122
+# effusion and consolidation with nodules on the mediastinal pleura, 1123 ground glass with
+# nodules on the mediastinal pleura. On this 2-core machine rendering takes about 30-60 s per
+# scan and collecting candidates about 7-15 s per scan.
 #
 # The patch network (Sources/Detection/PatchNetwork.swift) learns from the candidates of the
 # same scans and of three more seeds at 1.5-2 mm slices (PATCH_SEEDS; 24 scans), with
@@ -29,8 +34,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH=${SCRATCH:-.build}
 WORK=${WORK:-/tmp/triage-training}
-# seed:size:slices[:small]; "small" seeds hold only 5-10 mm nodules and no clean case.
+# seed:size:slices[:kind]; "small" seeds hold only 5-10 mm nodules and no clean case; the
+# pathology kinds are in `render` below.
 SEEDS=${SEEDS:-"1100:512:300 1101:512:300 1102:512:300 1103:512:300 1104:512:300 1105:512:300 1106:160:56 1107:256:120 1108:512:130 1109:512:300:small 1110:512:300:small"}
+# Pathology seeds: the trees' training only (the patch network was trained before them).
+PATHOLOGY_SEEDS=${PATHOLOGY_SEEDS:-"1120:512:200:ground-glass 1121:512:200:airways 1122:512:200:fluid 1123:512:200:ground-glass-mediastinal"}
 # More seeds for the patch network only (1.5-2 mm slices).
 PATCH_SEEDS=${PATCH_SEEDS:-"1117:512:140 1118:512:170 1119:512:140:small"}
 swift build -c release --product triage --scratch-path "$SCRATCH" >&2
@@ -40,11 +48,18 @@ render() {
     local seed size slices kind dir nodules
     IFS=: read -r seed size slices kind <<< "$1"
     dir="$WORK/train$seed"
-    if [ "$kind" = small ]; then
-        nodules=(--clean-fraction 0 --min-diameter 5 --max-diameter 10)
-    else
-        nodules=(--clean-fraction 0.1)
-    fi
+    case "$kind" in
+        small) nodules=(--clean-fraction 0 --min-diameter 5 --max-diameter 10) ;;
+        ground-glass) nodules=(--clean-fraction 0.25 --ground-glass-fraction 0.5 --emphysema-fraction 0.3) ;;
+        airways) nodules=(--clean-fraction 0.25 --bronchiectasis-fraction 0.5 --scar-fraction 0.5
+                          --atelectasis-fraction 0.3) ;;
+        fluid) nodules=(--clean-fraction 0.25 --effusion-fraction 0.3 --consolidation-fraction 0.3
+                        --mediastinal-nodule-fraction 0.5) ;;
+        ground-glass-mediastinal) nodules=(--clean-fraction 0.25 --ground-glass-fraction 0.5
+                                           --mediastinal-nodule-fraction 0.5) ;;
+        "") nodules=(--clean-fraction 0.1) ;;
+        *) echo "unknown training seed kind: $kind" >&2; exit 1 ;;
+    esac
     if [ ! -f "$dir/truth.json" ]; then
         "$TRIAGE" phantom "$dir" --cases 8 --seed "$seed" --size "$size" --slices "$slices" \
             --max-nodules 8 "${nodules[@]}" >&2
@@ -55,6 +70,7 @@ DIRS=()
 for entry in $SEEDS; do DIRS+=("$(render "$entry")"); done
 FROM=()
 for dir in "${DIRS[@]}"; do FROM+=(--from "$dir"); done
+for entry in $PATHOLOGY_SEEDS; do FROM+=(--from "$(render "$entry")"); done
 for mode in ${MODES:-3d}; do
     "$TRIAGE" train --mode "$mode" "${FROM[@]}" --features-csv "$WORK/features-$mode.csv" \
         --out "Sources/Detection/Model/fp-model-$mode.json"
