@@ -65,6 +65,25 @@ def show(a, image, title, aspect=1.0):
     a.set_title(title, color="white", fontsize=10)
 
 
+def show_crop(a, image, cx, cy, half_px, title):
+    """`image` in the lung window, cropped to the square of half-width `half_px` pixels
+    around column `cx`, row `cy`."""
+    show(a, image, title)
+    a.set_xlim(cx - half_px, cx + half_px)
+    a.set_ylim(cy + half_px, cy - half_px)
+
+
+def finish(fig, axes, title, out_png, dpi=60):
+    """Axes off, `title` on top, written to `out_png` on black."""
+    import matplotlib.pyplot as plt
+    for a in axes.flat:
+        a.axis("off")
+    fig.suptitle(title, color="white")
+    plt.tight_layout()
+    plt.savefig(out_png, dpi=dpi, facecolor="black")
+    print("wrote", out_png)
+
+
 def findings_of(reports_dir, series_uid):
     """The findings of one series from a `triage detect` report folder ([] when none)."""
     for f in glob.glob(os.path.join(reports_dir, "**", "findings.json"), recursive=True):

@@ -38,6 +38,9 @@
 #       bronchiectasis and everything but the plugs are E11's): scored on its own against E11,
 #       with `scripts/findings_near_mimics.py` (a finding on a plugged bronchus is a false
 #       positive)
+#   E13 seed 9013,  8 cases, 300 slices, half of them with fibrotic interstitial lung disease
+#       (`--fibrosis-fraction`; added 2026-12-06), and E13-plain, the same 8 cases without
+#       (own random stream); scored each on its own
 #   A4-E1, A4-E2  seeds 9001 and 9002 as E1 and E2 but with anatomy revision 4
 #       (`--anatomy 4`: heart on the diaphragm, mediastinum shaped by its vessels, a
 #       shallower chest; added 2026-12-05), scored together (WORK_DIR/evaluation-A4): the
@@ -67,6 +70,7 @@ for entry in "E1:9001:12:" "E2:9002:8:" "E3:9003:8:--slice-spacing 2.5 --slices 
              "E10:9010:8:--scar-fraction 0.5" "E10-plain:9010:8:" \
              "E11:9011:8:--bronchiectasis-fraction 0.5" "E11-plain:9011:8:" \
              "E12:9011:8:--bronchiectasis-fraction 0.5 --mucus-plug-fraction 1" \
+             "E13:9013:8:--fibrosis-fraction 0.5" "E13-plain:9013:8:" \
              "A4-E1:9001:12:--anatomy 4" "A4-E2:9002:8:--anatomy 4" \
              "M-E1:9001:12:--mediastinal-nodule-fraction 1" "M-E2:9002:8:--mediastinal-nodule-fraction 1"; do
     IFS=: read -r name seed cases extra <<< "$entry"
@@ -80,7 +84,7 @@ done
 reports_of() {
     case $1 in
         E1|E2) echo "$WORK/reports/headline/$1" ;;
-        E5|E6|E7|E7-plain|E8|E9|E9-plain|E10|E10-plain|E11|E11-plain|E12) echo "$WORK/reports-$1" ;;
+        E5|E6|E7|E7-plain|E8|E9|E9-plain|E10|E10-plain|E11|E11-plain|E12|E13|E13-plain) echo "$WORK/reports-$1" ;;
         A4-*) echo "$WORK/reports-A4/$1" ;;
         M-*) echo "$WORK/reports-M/$1" ;;
         *) echo "$WORK/reports/$1" ;;
@@ -88,8 +92,9 @@ reports_of() {
 }
 rm -rf "$WORK/reports" "$WORK/reports-E5" "$WORK/reports-E6" "$WORK/reports-E7" "$WORK/reports-E7-plain" "$WORK/reports-E8" \
     "$WORK/reports-E9" "$WORK/reports-E9-plain" "$WORK/reports-E10" "$WORK/reports-E10-plain" \
-    "$WORK/reports-E11" "$WORK/reports-E11-plain" "$WORK/reports-E12" "$WORK/reports-A4" "$WORK/reports-M"
-for name in E1 E2 E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 A4-E1 A4-E2 M-E1 M-E2; do
+    "$WORK/reports-E11" "$WORK/reports-E11-plain" "$WORK/reports-E12" "$WORK/reports-E13" \
+    "$WORK/reports-E13-plain" "$WORK/reports-A4" "$WORK/reports-M"
+for name in E1 E2 E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 E13 E13-plain A4-E1 A4-E2 M-E1 M-E2; do
     "$TRIAGE" detect "$WORK/$name" --out "$(reports_of "$name")" > "$WORK/detect-$name.log"
 done
 # One truth file for several seeds: their case lists concatenated.
@@ -108,14 +113,14 @@ merge all-truth.json E1 E2 E3 E4
 merge A4-truth.json A4-E1 A4-E2
 merge M-truth.json M-E1 M-E2
 "$TRIAGE" evaluate --truth "$WORK/merged-truth.json" "$WORK/reports/headline" --out "$WORK/evaluation"
-for name in E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12; do
+for name in E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 E13 E13-plain; do
     "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/evaluation-$name"
 done
 "$TRIAGE" evaluate --truth "$WORK/all-truth.json" "$WORK/reports" --out "$WORK/evaluation-all"
 "$TRIAGE" evaluate --truth "$WORK/A4-truth.json" "$WORK/reports-A4" --out "$WORK/evaluation-A4"
 "$TRIAGE" evaluate --truth "$WORK/M-truth.json" "$WORK/reports-M" --out "$WORK/evaluation-M"
 # The phantom-lung check re-plans each seed's lungs, so it runs per truth file.
-for name in E1 E2 E3 E4 E5 E6 E7 E8 E9 E10 E11 E12 A4-E1 A4-E2 M-E1 M-E2; do
+for name in E1 E2 E3 E4 E5 E6 E7 E8 E9 E10 E11 E12 E13 A4-E1 A4-E2 M-E1 M-E2; do
     "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/lungs-$name" \
         --phantom-lungs | grep -A20 "outside the phantom"
 done
@@ -133,5 +138,6 @@ echo "evaluation: $WORK/evaluation (E1+E2: evaluation.json, froc.png); 2.5 mm: $
      "coronary and aortic calcium: $WORK/evaluation-E9 (without: -E9-plain);" \
      "parenchymal bands: $WORK/evaluation-E10 (without: -E10-plain);" \
      "bronchiectasis: $WORK/evaluation-E11 (without: -E11-plain); with mucus plugs: $WORK/evaluation-E12;" \
+     "interstitial fibrosis: $WORK/evaluation-E13 (without: -E13-plain);" \
      "anatomy revision 4 (E1 + E2 seeds): $WORK/evaluation-A4;" \
      "nodules on the mediastinal pleura (E1 + E2 seeds): $WORK/evaluation-M"

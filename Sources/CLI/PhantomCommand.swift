@@ -72,6 +72,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("mucus-plug-fraction"),
             help: "Fraction of the bronchiectasis cases with 2-4 mucus-plugged branches (widened bronchi filled to their tips with mucus, branching soft-tissue opacities; in truth.json's bronchiectasis.mucus_plugs); needs --bronchiectasis-fraction; default none.")
     var mucusPlugFraction: Double?
+    @Option(name: .customLong("fibrosis-fraction"),
+            help: "Fraction of cases with fibrotic interstitial lung disease (subpleural, basal-predominant reticulation, half of them with honeycombing; in truth.json's interstitial_fibrosis); default none.")
+    var fibrosisFraction: Double?
     @Option(name: .customLong("mediastinal-nodule-fraction"),
             help: "Fraction of the juxtapleural nodules moved to the mediastinal pleura (against the heart, the great vessels or the side of the hilum; location juxtamediastinal in truth.json); default none, and the other nodules stay where they were.")
     var mediastinalNoduleFraction: Double?
@@ -114,6 +117,7 @@ struct PhantomCommand: ParsableCommand {
         o.scarFraction = scarFraction
         o.bronchiectasisFraction = bronchiectasisFraction
         o.mucusPlugFraction = mucusPlugFraction
+        o.fibrosisFraction = fibrosisFraction
         o.mediastinalNoduleFraction = mediastinalNoduleFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png

@@ -77,6 +77,8 @@ public struct PhantomCase: Sendable {
     public let bronchiectasis: Bronchiectasis?
     /// Mucus plugs in the widened bronchi (`PhantomOptions.mucusPlugFraction`), nil when none.
     public let mucusPlugs: MucusPlugs?
+    /// Fibrotic interstitial lung disease (`PhantomOptions.fibrosisFraction`), nil when none.
+    public let interstitialFibrosis: InterstitialFibrosis?
     /// Parenchymal bands (`PhantomOptions.scarFraction`), nil when none.
     public let parenchymalBands: [ParenchymalBand]?
 
@@ -196,6 +198,9 @@ public struct PhantomCase: Sendable {
         }
         groundGlass = Self.onRequest(options.groundGlassFraction, seed: seed, stream: UInt64(index) &+ 13_000_049) {
             GroundGlassOpacities.draw(anatomy: a, random: &$0)
+        }
+        interstitialFibrosis = Self.onRequest(options.fibrosisFraction, seed: seed, stream: UInt64(index) &+ 23_000_027) {
+            InterstitialFibrosis.draw(random: &$0)
         }
 
         // Trees.

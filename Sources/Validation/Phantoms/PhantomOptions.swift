@@ -68,6 +68,10 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// `bronchiectasis.mucus_plugs` in truth.json); nil or 0: none. Needs
     /// `bronchiectasisFraction`.
     public var mucusPlugFraction: Double? = nil
+    /// Fraction of cases with fibrotic interstitial lung disease (subpleural, basal
+    /// reticulation, in half of them with honeycombing; truth.json's `interstitial_fibrosis`);
+    /// nil or 0: none.
+    public var fibrosisFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
     /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
@@ -112,6 +116,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let c = aorticCalciumFraction, !(0...1).contains(c) { throw fail("--aortic-calcium-fraction must be in [0, 1]") }
         if let b = bronchiectasisFraction, !(0...1).contains(b) { throw fail("--bronchiectasis-fraction must be in [0, 1]") }
         if let s = scarFraction, !(0...1).contains(s) { throw fail("--scar-fraction must be in [0, 1]") }
+        if let f = fibrosisFraction, !(0...1).contains(f) { throw fail("--fibrosis-fraction must be in [0, 1]") }
         if let m = mucusPlugFraction {
             if !(0...1).contains(m) { throw fail("--mucus-plug-fraction must be in [0, 1]") }
             if m > 0 && (bronchiectasisFraction ?? 0) == 0 {

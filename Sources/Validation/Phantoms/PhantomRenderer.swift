@@ -373,6 +373,11 @@ final class Scene: @unchecked Sendable {
                         if ph.atelectasisSeverity > 0 {
                             hu = atelectasis(hu, x: x, y: y, z: z, depthMM: -sd, posterior: dep, seed: seed)
                         }
+                        if let fibrosis = ph.interstitialFibrosis {
+                            let lateral = (side == 0 ? -dx : dx) / sec.a
+                            hu = interstitialFibrosis(hu, fibrosis, x: x, y: y, z: z, depthMM: -sd,
+                                                      lateral: lateral, posterior: dep)
+                        }
                         // Fissures: two pleural layers (~0.3 mm) partial-volumed over the pixel and
                         // the sub-slice, so a steep fissure is a faint thin line and a nearly
                         // horizontal one a faint band; incomplete (patchy) as real fissures are.
@@ -810,6 +815,45 @@ final class Scene: @unchecked Sendable {
         var out = hu
         out += (-560 - out) * 0.8 * Scene.smooth((thicknessMM + 2.5 - depthMM) / 1.5)
         out += (-60 - out) * Scene.smooth((thicknessMM - depthMM) / 0.8)
+        return out
+    }
+
+    /// Parenchyma HU `hu` with fibrotic interstitial lung disease `f` (`InterstitialFibrosis`):
+    /// within the subpleural reach (`maximumDepthMM` times the basal/posterior weight) a
+    /// ground-glass background, the septal network (lobular cells, walls `septalThicknessMM`
+    /// towards -250 HU) and fainter intralobular lines, fading in over 3 mm; with honeycombing,
+    /// air cysts with 1 mm walls within `honeycombDepthMM` (times the weight) of the pleura.
+    /// `depthMM` is the distance to the pleura, `lateral` -1 at the medial and 1 at the lateral
+    /// edge of the lung's section, `posterior` 0 at its front and 1 at its back. Partial volume
+    /// is drawn as a Gaussian wall profile.
+    @inline(__always)
+    func interstitialFibrosis(_ hu: Double, _ f: InterstitialFibrosis, x: Double, y: Double, z: Double,
+                              depthMM: Double, lateral: Double, posterior: Double) -> Double {
+        let weight = InterstitialFibrosis.weight(heightFraction: z / a.lungHeightMM, lateral: lateral,
+                                                 posterior: posterior)
+        let reach = f.maximumDepthMM * weight
+        guard reach > 1, depthMM < reach + 3 else { return hu }
+        let seed = f.textureSeed
+        let patch = 0.5 + 0.5 * Scene.valueNoise(x / 16, y / 16, z / 16, seed: seed &+ 1)
+        let w = Scene.smooth((reach - depthMM) / 3) * (0.7 + 0.3 * patch)
+        guard w > 0.01 else { return hu }
+        var out = hu
+        out += (-700 - out) * 0.25 * f.severity * w
+        let t = f.septalThicknessMM
+        let septum = InterstitialFibrosis.cellWallDistance(x / f.lobuleMM, y / f.lobuleMM, z / f.lobuleMM,
+                                                          seed: seed &+ 2) * f.lobuleMM
+        out += (-250 - out) * 0.7 * w * Foundation.exp(-(septum * septum) / (t * t))
+        let line = InterstitialFibrosis.cellWallDistance(x / 3.5, y / 3.5, z / 3.5, seed: seed &+ 3) * 3.5
+        out += (-450 - out) * 0.45 * w * f.severity * Foundation.exp(-(line * line) / (0.35 * 0.35))
+        let honeycomb = f.honeycombDepthMM * weight
+        if honeycomb > 2 && depthMM < honeycomb + 1 {
+            let h = Scene.smooth((honeycomb - depthMM) / 1.5)
+            let wall = InterstitialFibrosis.cellWallDistance(x / f.cystMM, y / f.cystMM, z / f.cystMM,
+                                                             seed: seed &+ 4) * f.cystMM
+            let inWall = Foundation.exp(-(wall * wall) / (0.5 * 0.5))
+            out += (-985 - out) * h * (1 - inWall)
+            out += (-60 - out) * h * inWall
+        }
         return out
     }
 

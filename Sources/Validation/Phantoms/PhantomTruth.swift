@@ -59,6 +59,8 @@ public struct PhantomTruth: Codable, Sendable {
         /// Cylindrical bronchiectasis; absent when the case has none.
         public var bronchiectasis: WidenedBronchi?
         public var nodules: [Nodule]
+        /// Fibrotic interstitial lung disease; absent when the case has none.
+        public var interstitialFibrosis: Fibrosis? = nil
 
         enum CodingKeys: String, CodingKey {
             case caseID = "case_id", patientID = "patient_id", studyInstanceUID = "study_instance_uid"
@@ -76,6 +78,25 @@ public struct PhantomTruth: Codable, Sendable {
             case aorticPlaques = "aortic_calcified_plaques"
             case parenchymalBands = "parenchymal_bands"
             case bronchiectasis
+            case interstitialFibrosis = "interstitial_fibrosis"
+        }
+    }
+
+    /// Fibrotic interstitial lung disease: its severity (0.4-1), whether it has honeycombing,
+    /// the septal network's cell size, the honeycomb cysts' size (absent without), and how deep
+    /// from the pleura the reticulation and the honeycomb layer reach where the disease is
+    /// strongest (lung base, posteriorly; less towards the middle zone, none in the upper).
+    public struct Fibrosis: Codable, Sendable {
+        public var severity: Double
+        public var honeycombing: Bool
+        public var lobuleMM: Double
+        public var cystMM: Double?
+        public var maximumDepthMM: Double
+        public var honeycombDepthMM: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case severity, honeycombing, lobuleMM = "lobule_mm", cystMM = "cyst_mm"
+            case maximumDepthMM = "maximum_depth_mm", honeycombDepthMM = "honeycomb_depth_mm"
         }
     }
 
@@ -257,7 +278,7 @@ public struct PhantomTruth: Codable, Sendable {
                           location: n.location.rawValue, longAxisMM: (axes.long * 100).rounded() / 100,
                           shortAxisMM: (axes.short * 100).rounded() / 100)
         }
-        return Case(caseID: phantom.caseID, patientID: phantom.identity.patientID,
+        var entry = Case(caseID: phantom.caseID, patientID: phantom.identity.patientID,
                     studyInstanceUID: phantom.identity.studyInstanceUID,
                     seriesInstanceUID: seriesInstanceUID ?? phantom.identity.seriesInstanceUID,
                     folder: folder, format: format, slices: phantom.slices, rows: phantom.rows,
@@ -338,6 +359,13 @@ public struct PhantomTruth: Codable, Sendable {
                                        mucusPlugs: phantom.mucusPlugged())
                     },
                     nodules: nodules)
+        entry.interstitialFibrosis = phantom.interstitialFibrosis.map { f in
+            func r(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
+            return Fibrosis(severity: r(f.severity), honeycombing: f.honeycombing, lobuleMM: r(f.lobuleMM),
+                            cystMM: f.honeycombing ? r(f.cystMM) : nil, maximumDepthMM: r(f.maximumDepthMM),
+                            honeycombDepthMM: f.honeycombing ? r(f.honeycombDepthMM) : nil)
+        }
+        return entry
     }
 }
 
