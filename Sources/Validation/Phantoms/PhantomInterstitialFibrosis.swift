@@ -15,7 +15,7 @@ import Foundation
 /// and rougher than the clean parenchyma the detector was trained on.
 ///
 /// Geometry: a Voronoi (cellular) network in 3D, whose cell walls are the septa: cells of
-/// `lobuleMM` (9-13 mm, secondary pulmonary lobules) with walls 0.5-1.2 mm thick, and cells
+/// `lobuleMM` (9-13 mm, secondary pulmonary lobules) with walls 0.8-1.2 mm thick, and cells
 /// of 3.5 mm with fainter 0.35 mm walls for the intralobular lines; both fade in from
 /// `maximumDepthMM` (11-18 mm, times a weight that is 1 at the lung base laterally and
 /// posteriorly, falls off to 0 at mid-height and spares the medial side) to the pleura. With
