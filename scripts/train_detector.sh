@@ -24,7 +24,7 @@
 # seen any, and multifocal ground glass gave 15 false positives a scan): 1120 multifocal
 # ground glass and emphysema, 1121 bronchiectasis, parenchymal bands and atelectasis, 1122
 # effusion and consolidation with nodules on the mediastinal pleura, 1123 ground glass with
-# nodules on the mediastinal pleura. On this 2-core machine rendering takes about 30-60 s per
+# nodules on the mediastinal pleura, 1124 interstitial fibrosis (0.6; added the same day). On this 2-core machine rendering takes about 30-60 s per
 # scan and collecting candidates about 7-15 s per scan.
 #
 # The patch network (Sources/Detection/PatchNetwork.swift) learns from the candidates of the
@@ -38,7 +38,7 @@ WORK=${WORK:-/tmp/triage-training}
 # pathology kinds are in `render` below.
 SEEDS=${SEEDS:-"1100:512:300 1101:512:300 1102:512:300 1103:512:300 1104:512:300 1105:512:300 1106:160:56 1107:256:120 1108:512:130 1109:512:300:small 1110:512:300:small"}
 # Pathology seeds: the trees' training only (the patch network was trained before them).
-PATHOLOGY_SEEDS=${PATHOLOGY_SEEDS:-"1120:512:200:ground-glass 1121:512:200:airways 1122:512:200:fluid 1123:512:200:ground-glass-mediastinal"}
+PATHOLOGY_SEEDS=${PATHOLOGY_SEEDS:-"1120:512:200:ground-glass 1121:512:200:airways 1122:512:200:fluid 1123:512:200:ground-glass-mediastinal 1124:512:200:fibrosis"}
 # More seeds for the patch network only (1.5-2 mm slices).
 PATCH_SEEDS=${PATCH_SEEDS:-"1117:512:140 1118:512:170 1119:512:140:small"}
 swift build -c release --product triage --scratch-path "$SCRATCH" >&2
@@ -57,6 +57,7 @@ render() {
                         --mediastinal-nodule-fraction 0.5) ;;
         ground-glass-mediastinal) nodules=(--clean-fraction 0.25 --ground-glass-fraction 0.5
                                            --mediastinal-nodule-fraction 0.5) ;;
+        fibrosis) nodules=(--clean-fraction 0.25 --fibrosis-fraction 0.6) ;;
         "") nodules=(--clean-fraction 0.1) ;;
         *) echo "unknown training seed kind: $kind" >&2; exit 1 ;;
     esac
