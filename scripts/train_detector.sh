@@ -19,7 +19,7 @@
 # and location; and, so it also knows coarser scans (thick slices, small matrices such as
 # sample-scans/), seed 1106 at 160x160x56, 1107 at 256x256x120 and 1108 at 512x512x130. Seeds
 # 1109-1110 (full size) hold only 5-10 mm nodules: the 6-10 mm nodules, ground glass above all,
-# are where the model was weakest (added 2026-12-04). Seeds 1120-1123 (512x512x200, 25% clean)
+# are where the model was weakest (added 2026-12-04). Seeds 1120-1124 (512x512x200, 25% clean)
 # hold pathology, so the model learns to reject what it makes (added 2026-12-06: it had never
 # seen any, and multifocal ground glass gave 15 false positives a scan): 1120 multifocal
 # ground glass and emphysema, 1121 bronchiectasis, parenchymal bands and atelectasis, 1122
