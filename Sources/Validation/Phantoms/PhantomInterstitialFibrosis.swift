@@ -53,15 +53,9 @@ public struct InterstitialFibrosis: Sendable, Equatable {
     /// in the lung (0 at the base, 1 at the apex), `lateral` -1 at the medial and 1 at the
     /// lateral edge of the lung's section, `posterior` 0 at its front and 1 at its back.
     static func weight(heightFraction: Double, lateral: Double, posterior: Double) -> Double {
-        let lower = 1 - smoothStep((heightFraction - 0.1) / 0.4)
-        let periphery = Swift.max(smoothStep((lateral + 0.1) / 0.6), smoothStep((posterior - 0.45) / 0.4))
+        let lower = 1 - Scene.smooth((heightFraction - 0.1) / 0.4)
+        let periphery = Swift.max(Scene.smooth((lateral + 0.1) / 0.6), Scene.smooth((posterior - 0.45) / 0.4))
         return lower * periphery
-    }
-
-    @inline(__always)
-    static func smoothStep(_ t: Double) -> Double {
-        let c = Swift.min(1, Swift.max(0, t))
-        return c * c * (3 - 2 * c)
     }
 
     /// Approximate distance (in cell units) from (x, y, z) to the nearest wall of a 3D
@@ -77,10 +71,7 @@ public struct InterstitialFibrosis: Sendable, Equatable {
             for j in -1...1 {
                 for i in -1...1 {
                     let cx = ix + Int64(i), cy = iy + Int64(j), cz = iz + Int64(k)
-                    var v = UInt64(bitPattern: cx &* 73_856_093 ^ cy &* 19_349_663 ^ cz &* 83_492_791) ^ seed
-                    v = (v ^ (v >> 33)) &* 0xff51_afd7_ed55_8ccd
-                    v = (v ^ (v >> 33)) &* 0xc4ce_b9fe_1a85_ec53
-                    v ^= v >> 33
+                    let v = Scene.latticeHash(cx, cy, cz, seed: seed)
                     // Three jitters in [0.1, 0.9) from 21 bits each.
                     let jx = 0.1 + 0.8 * Double(v & 0x1F_FFFF) / 2_097_152
                     let jy = 0.1 + 0.8 * Double((v >> 21) & 0x1F_FFFF) / 2_097_152

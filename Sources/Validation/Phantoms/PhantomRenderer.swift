@@ -195,6 +195,17 @@ final class Scene: @unchecked Sendable {
         ribBuckets = buckets(ribs, margin: 1)
     }
 
+    /// 64 well-mixed bits for lattice point (i, j, k) (a spatial hash finished with the
+    /// MurmurHash3 64-bit mixer): value noise's corner values, cellular texture's sites.
+    @inline(__always)
+    static func latticeHash(_ i: Int64, _ j: Int64, _ k: Int64, seed: UInt64) -> UInt64 {
+        var v = UInt64(bitPattern: i &* 73_856_093 ^ j &* 19_349_663 ^ k &* 83_492_791) ^ seed
+        v = (v ^ (v >> 33)) &* 0xff51_afd7_ed55_8ccd
+        v = (v ^ (v >> 33)) &* 0xc4ce_b9fe_1a85_ec53
+        v ^= v >> 33
+        return v
+    }
+
     /// Smooth value noise in [-1, 1] (hashed lattice, trilinear), for tissue texture.
     @inline(__always)
     static func valueNoise(_ x: Double, _ y: Double, _ z: Double, seed: UInt64) -> Double {
@@ -203,11 +214,7 @@ final class Scene: @unchecked Sendable {
         let tx = x - fx, ty = y - fy, tz = z - fz
         let sx = tx * tx * (3 - 2 * tx), sy = ty * ty * (3 - 2 * ty), sz = tz * tz * (3 - 2 * tz)
         @inline(__always) func h(_ i: Int64, _ j: Int64, _ k: Int64) -> Double {
-            var v = UInt64(bitPattern: i &* 73_856_093 ^ j &* 19_349_663 ^ k &* 83_492_791) ^ seed
-            v = (v ^ (v >> 33)) &* 0xff51_afd7_ed55_8ccd
-            v = (v ^ (v >> 33)) &* 0xc4ce_b9fe_1a85_ec53
-            v ^= v >> 33
-            return Double(v >> 11) * 0x1.0p-52 - 1
+            Double(latticeHash(i, j, k, seed: seed) >> 11) * 0x1.0p-52 - 1
         }
         let c00 = h(ix, iy, iz) + (h(ix + 1, iy, iz) - h(ix, iy, iz)) * sx
         let c10 = h(ix, iy + 1, iz) + (h(ix + 1, iy + 1, iz) - h(ix, iy + 1, iz)) * sx
