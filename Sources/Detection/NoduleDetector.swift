@@ -11,6 +11,9 @@ public struct DetectorCandidate: Sendable {
     /// The lung opacity holding the finding's centre (`LungOpacities`; unique per study), 0
     /// for none: findings of one opacity are reported once.
     public var opacity: Int = 0
+    /// Centroid of the candidate's whole segmented region (LPS mm), where the outside-lung
+    /// and hilar rules look; the finding's centre is the nodule's body (`NoduleMeasurement`).
+    public var regionCentroidMM: SIMD3<Double>? = nil
 }
 
 /// Lung-nodule detector for chest CT (docs/detection.md):
@@ -233,10 +236,11 @@ public struct NoduleDetector: Sendable {
             var kept: [(measurement: CandidateMeasurement, treeScore: Double, nearMediastinum: Bool)] = []
             timed("score") {
                 for m in measured.compactMap({ $0 }) {
-                    var gridCenter = grid.gridPosition(ofNative: m.centerVoxel)
+                    var gridCenter = grid.gridPosition(ofNative: m.regionCenterVoxel)
                     if twoD { gridCenter.z = 0 }
                     // Blob maxima lie in the lung mask, but measurement can move the centre
-                    // (re-centring on the segmented region): a centre that ends outside the
+                    // (re-centring on the segmented region; these rules look at the whole
+                    // region's centroid, which they were chosen with): a centre that ends outside the
                     // mask sits on the mediastinum, a main bronchus's wall or a vessel beside
                     // it, or the chest wall, none of them lung.
                     guard lungs.containsNearest(gridPosition: gridCenter) else { continue }
@@ -267,14 +271,35 @@ public struct NoduleDetector: Sendable {
                     }
                     // Against a hilar trunk or on the mediastinum's edge (aortic wall and fat in
                     // a corner the closing filled), or a nodule on the mediastinal pleura.
-                    let nearHilum = configuration.hilarMarginMM > 0
-                        && lungs.isNearHilarStructure(gridPosition: gridCenter, radiusMM: configuration.hilarMarginMM,
-                                                      spacingMM: grid.spacingMM)
-                    let nearMediastinum = onMediastinalBump || nearHilum
-                        || (configuration.mediastinalMarginMM > 0
-                            && lungs.isNearMediastinum(gridPosition: gridCenter, radiusMM: configuration.mediastinalMarginMM,
+                    func withinMargins(_ p: SIMD3<Double>) -> Bool {
+                        (configuration.hilarMarginMM > 0
+                         && lungs.isNearHilarStructure(gridPosition: p, radiusMM: configuration.hilarMarginMM,
                                                        spacingMM: grid.spacingMM))
-                    kept.append((m, model.score(m.features), nearMediastinum))
+                            || (configuration.mediastinalMarginMM > 0
+                                && lungs.isNearMediastinum(gridPosition: p, radiusMM: configuration.mediastinalMarginMM,
+                                                           spacingMM: grid.spacingMM))
+                    }
+                    let nearMediastinum = onMediastinalBump || withinMargins(gridCenter)
+                    // The reported centre (and the patch network's) is the nodule's body, except
+                    // within the margins, where the rules, `nearMediastinumMinimumScore` and the
+                    // network's part in that score were chosen with the whole region's centroid
+                    // (with the body there, a hilar trunk's blunt end in a unit test scored 0.56),
+                    // and where the body lies outside the mask, on a hilar structure, against a
+                    // bronchus's wall or within the margins while the centroid does not.
+                    var reported = m
+                    if m.centerVoxel != m.regionCenterVoxel {
+                        var body = grid.gridPosition(ofNative: m.centerVoxel)
+                        if twoD { body.z = 0 }
+                        let allowed = !nearMediastinum
+                            && lungs.containsNearest(gridPosition: body)
+                            && !lungs.isNearHilarStructure(gridPosition: body, radiusMM: 0, spacingMM: grid.spacingMM)
+                            && !(configuration.airwayMarginMM > 0
+                                 && lungs.isNearAirwayWall(gridPosition: body, radiusMM: configuration.airwayMarginMM,
+                                                           spacingMM: grid.spacingMM))
+                            && !withinMargins(body)
+                        if !allowed { reported.centerVoxel = m.regionCenterVoxel; reported.centerMM = m.regionCenterMM }
+                    }
+                    kept.append((reported, model.score(m.features), nearMediastinum))
                 }
             }
             var scores = kept.map(\.treeScore)
@@ -303,14 +328,15 @@ public struct NoduleDetector: Sendable {
                     lungZone: zone, sphericity: m.elongation, vesselness: max(0, min(1, 1 - m.blob.roundness)),
                     distanceToPleuraMM: m.distanceToPleuraMM)
                 finding.calcified = m.calcified
-                var gridCenter = grid.gridPosition(ofNative: m.centerVoxel)
+                var gridCenter = grid.gridPosition(ofNative: m.regionCenterVoxel)
                 if twoD { gridCenter.z = 0 }
                 let opacity = opacities.label(atGridPosition: gridCenter)
                 if opacity != 0, opacities.extentsMM[opacity - 1] > m.longAxisMM + 10 {
                     finding.opacityExtentMM = opacities.extentsMM[opacity - 1]
                 }
                 out.append(DetectorCandidate(features: m.features, finding: finding,
-                                             opacity: opacity == 0 ? 0 : opacityOffset + opacity))
+                                             opacity: opacity == 0 ? 0 : opacityOffset + opacity,
+                                             regionCentroidMM: m.regionCenterMM))
             }
             opacityOffset += opacities.count
         }

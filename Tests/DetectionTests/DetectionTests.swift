@@ -516,10 +516,12 @@ struct AirwayWallTests {
             $0.mediastinalMarginMM = 0
         }, turnOff: { $0.airwayMarginMM = 0 })
         let wallReach = 3 + DetectorConfiguration().airwayWallMM + 1
-        func onWall(_ c: DetectorCandidate) -> Bool { distanceToBronchusAxis(c.finding.centerMM) <= wallReach }
-        // Without the rule the wall gives candidates (so the test can fail), with it none.
-        #expect(withoutRule.contains(where: onWall))
-        let left = withRule.filter(onWall).map(\.finding.centerMM)
+        func onWall(_ p: SIMD3<Double>?) -> Bool { p.map { distanceToBronchusAxis($0) <= wallReach } ?? false }
+        // Without the rule the wall gives candidates (segmented regions centred on it; the
+        // rule looks at their centroid), so the test can fail; with it none, and no finding is
+        // reported there either.
+        #expect(withoutRule.contains { onWall($0.regionCentroidMM) })
+        let left = withRule.filter { onWall($0.regionCentroidMM) || onWall($0.finding.centerMM) }.map(\.finding.centerMM)
         #expect(left.isEmpty, "centred on the wall: \(left)")
         let near = nearest(withRule, to: SIMD3(64, 40, 20))
         #expect(near != nil && near!.1 < 2.5, "ball: nearest \(near.map { $0.1 } ?? -1) mm")
