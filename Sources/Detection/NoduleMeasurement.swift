@@ -3,7 +3,8 @@ import Volumes
 
 /// What the detector measured on one candidate at the series' native resolution.
 struct CandidateMeasurement {
-    /// Centroid of the segmentation, native (column, row, slice), fractional.
+    /// The reported centre, native (column, row, slice), fractional: in 3D the nodule's body
+    /// (`bodyCentroidMM`), in 2D the segmentation's centroid.
     var centerVoxel: SIMD3<Double>
     var centerMM: SIMD3<Double>
     /// Centroid of the whole segmented region (native voxel index): where the outside-lung and
