@@ -287,9 +287,8 @@ public struct NoduleDetector: Sendable {
                     // and where the body lies outside the mask, on a hilar structure, against a
                     // bronchus's wall or within the margins while the centroid does not.
                     var reported = m
-                    if m.centerVoxel != m.regionCenterVoxel {
-                        var body = grid.gridPosition(ofNative: m.centerVoxel)
-                        if twoD { body.z = 0 }
+                    if m.centerVoxel != m.regionCenterVoxel {   // 3D only: 2D reports the centroid
+                        let body = grid.gridPosition(ofNative: m.centerVoxel)
                         let allowed = !nearMediastinum
                             && lungs.containsNearest(gridPosition: body)
                             && !lungs.isNearHilarStructure(gridPosition: body, radiusMM: 0, spacingMM: grid.spacingMM)
