@@ -21,7 +21,8 @@ public struct TrainingSet: Sendable {
     /// over all scans' nodules, -1 when none), for per-nodule analysis of a training set.
     public var scanIndex: [Int] = []
     public var noduleIndex: [Int] = []
-    /// Per candidate: its centre in patient coordinates (LPS, mm), to find it in the scan.
+    /// Per candidate: the centre its label was taken at (`add`), in patient coordinates (LPS,
+    /// mm), to find it in the scan; the patch network's training cubes are centred there.
     public var centersMM: [SIMD3<Double>] = []
     /// Truth nodules seen and how many of them had at least one candidate.
     public var truthCount = 0
@@ -33,21 +34,26 @@ public struct TrainingSet: Sendable {
     public init() {}
 
     /// Adds one scan's candidates: a candidate is positive when its centre lies within the
-    /// radius (at least 1.5 mm) of a truth nodule, as LUNA16 counts a hit.
+    /// radius (at least 1.5 mm) of a truth nodule, as LUNA16 counts a hit. The centre is the
+    /// whole segmented region's centroid (`DetectorCandidate.regionCentroidMM`), which the
+    /// features describe and the committed models were trained with; the reported centre has
+    /// been the nodule's body since 2026-12-06, and labels taken there gave a model that did
+    /// worse on the development seeds (docs/detection.md, "Training").
     public mutating func add(candidates: [DetectorCandidate], truth: [TruthNodule]) {
         scans += 1
         var hit = [Bool](repeating: false, count: truth.count)
         for c in candidates {
+            let center = c.regionCentroidMM ?? c.finding.centerMM
             var nodule = -1
             for (k, t) in truth.enumerated() {
-                let d = c.finding.centerMM - t.centerMM
+                let d = center - t.centerMM
                 if (d * d).sum().squareRoot() <= max(1.5, t.diameterMM / 2) { nodule = truthCount + k; hit[k] = true }
             }
             features.append(c.features)
             labels.append(nodule >= 0 ? 1 : 0)
             scanIndex.append(scans - 1)
             noduleIndex.append(nodule)
-            centersMM.append(c.finding.centerMM)
+            centersMM.append(center)
         }
         lastScanHits = hit
         truthCount += truth.count

@@ -929,6 +929,32 @@ struct LungRADSTests {
     }
 }
 
+@Suite("Training labels")
+struct TrainingLabelTests {
+    private func candidate(body: SIMD3<Double>, region: SIMD3<Double>) -> DetectorCandidate {
+        DetectorCandidate(features: [1, 2], finding: Finding(
+            id: "", rank: 0, score: 0, centerMM: body, centerVoxel: .zero, diameterMM: 6,
+            longAxisMM: 6, shortAxisMM: 6, equivalentDiameterMM: 6, volumeMM3: 113, meanHU: -100, minHU: -600,
+            maxHU: 40, type: .solid, lungRADS: .category3, lungSide: "right", lungZone: "upper", sphericity: 0.9,
+            vesselness: 0.1, distanceToPleuraMM: 8), regionCentroidMM: region)
+    }
+
+    @Test("a candidate is labelled where its whole region's centroid lies, as the committed models were trained")
+    func labelledAtRegionCentroid() {
+        // A 6 mm nodule at the origin (hit radius 3 mm). The first candidate's body is on it
+        // but its region (nodule plus a vessel) is centred 4 mm away; the second's body is
+        // 3.5 mm away but its region is centred 2 mm from the nodule's centre.
+        let truth = [TruthNodule(centerMM: .zero, diameterMM: 6)]
+        var set = TrainingSet()
+        set.add(candidates: [candidate(body: SIMD3(0.5, 0, 0), region: SIMD3(4, 0, 0)),
+                             candidate(body: SIMD3(3.5, 0, 0), region: SIMD3(2, 0, 0))], truth: truth)
+        #expect(set.labels == [0, 1])
+        #expect(set.noduleIndex == [-1, 0])
+        #expect(set.centersMM == [SIMD3(4, 0, 0), SIMD3(2, 0, 0)])
+        #expect(set.truthWithCandidate == 1 && set.positives == 1)
+    }
+}
+
 @Suite("Lung opacities")
 struct LungOpacityTests {
     /// Left lung: a lumpy dense mass (+30 HU), three overlapping 7-8 mm balls 26 mm end to
