@@ -264,11 +264,12 @@ public struct NoduleDetector: Sendable {
                         onMediastinalBump = true
                     }
                     // On or against a main bronchus's wall (or the artery beside it).
-                    if configuration.airwayMarginMM > 0,
-                       lungs.isNearAirwayWall(gridPosition: gridCenter, radiusMM: configuration.airwayMarginMM,
-                                              spacingMM: grid.spacingMM) {
-                        continue
+                    func againstAirwayWall(_ p: SIMD3<Double>) -> Bool {
+                        configuration.airwayMarginMM > 0
+                            && lungs.isNearAirwayWall(gridPosition: p, radiusMM: configuration.airwayMarginMM,
+                                                      spacingMM: grid.spacingMM)
                     }
+                    if againstAirwayWall(gridCenter) { continue }
                     // Against a hilar trunk or on the mediastinum's edge (aortic wall and fat in
                     // a corner the closing filled), or a nodule on the mediastinal pleura.
                     func withinMargins(_ p: SIMD3<Double>) -> Bool {
@@ -292,9 +293,7 @@ public struct NoduleDetector: Sendable {
                         let allowed = !nearMediastinum
                             && lungs.containsNearest(gridPosition: body)
                             && !lungs.isNearHilarStructure(gridPosition: body, radiusMM: 0, spacingMM: grid.spacingMM)
-                            && !(configuration.airwayMarginMM > 0
-                                 && lungs.isNearAirwayWall(gridPosition: body, radiusMM: configuration.airwayMarginMM,
-                                                           spacingMM: grid.spacingMM))
+                            && !againstAirwayWall(body)
                             && !withinMargins(body)
                         if !allowed { reported.centerVoxel = m.regionCenterVoxel; reported.centerMM = m.regionCenterMM }
                     }
