@@ -123,7 +123,8 @@ enum BlobFilter {
     /// The candidates to measure: the `maximumCandidates` strongest after non-maximum
     /// suppression, then up to `coarseQuota` faint ones at coarse scales (3D),
     /// then up to `maximumFaintCandidates` faint ones (smoothed centre below
-    /// `faintCandidateHU`) ranked by `faintRank`, suppressed against all kept.
+    /// `faintCandidateHU`) ranked by `faintRank`, suppressed against all kept with the mutual
+    /// rule (`Separation.mutual`).
     /// A ground-glass nodule's dot response is about a third of a solid one's, so ranking by
     /// response alone fills the list with vessels before it reaches them.
     static func select(_ candidates: [BlobCandidate], spacingMM g: Double,
@@ -136,13 +137,13 @@ enum BlobFilter {
         var coarseAdded = 0
         for c in faint where c.sigmaMM >= configuration.coarseFaintSigmaMM
             && coarseAdded < coarseQuota {
-            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM) {
+            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM, rule: .mutual) {
                 kept.append(c); coarseAdded += 1
             }
         }
         var added = 0
         for c in faint where added < configuration.maximumFaintCandidates {
-            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM) {
+            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM, rule: .mutual) {
                 kept.append(c); added += 1
             }
         }
@@ -163,12 +164,31 @@ enum BlobFilter {
         (c.smoothedHU - faintRankParenchymaHU) * c.sigmaMM * c.roundness
     }
 
+    /// When a candidate counts as the same blob as a kept one (besides lying closer than
+    /// `minimumSeparationMM`).
+    enum Separation {
+        /// Its centre lies within the kept one's radius (sigma x sqrt 3): the strong
+        /// candidates, strongest first.
+        case withinKept
+        /// Each centre lies within the other's radius (the distance is below the smaller
+        /// radius): the faint candidates. A faint maximum is ranked by HU mass, not by being
+        /// the stronger one, and a large sphere is mostly not nodule: a 15 mm radius of diffuse
+        /// density at the 8.7 mm scale (which then measured as nothing) hid a 9.1 mm
+        /// ground-glass nodule 11.7 mm from its centre, and a 4.1 mm scale candidate on the
+        /// vessel through an 11.2 mm ground-glass nodule hid the nodule's own faint maxima
+        /// 5 mm away (development seed 1305, case-006; docs/detection.md, "Faint candidates
+        /// suppressed by large spheres").
+        case mutual
+    }
+
     @inline(__always)
     static func isSeparated(_ c: BlobCandidate, from kept: [BlobCandidate], spacingMM g: Double,
-                            minimumSeparationMM: Double) -> Bool {
+                            minimumSeparationMM: Double, rule: Separation = .withinKept) -> Bool {
+        let root3 = 3.0.squareRoot()
         for k in kept {
             let d = ((c.gridPosition - k.gridPosition) * g)
-            if (d * d).sum().squareRoot() < max(minimumSeparationMM, k.sigmaMM * 3.0.squareRoot()) { return false }
+            let radius = rule == .mutual ? min(k.sigmaMM, c.sigmaMM) * root3 : k.sigmaMM * root3
+            if (d * d).sum().squareRoot() < max(minimumSeparationMM, radius) { return false }
         }
         return true
     }

@@ -575,6 +575,37 @@ struct CandidateSelectionTests {
         let kept = BlobFilter.select([solid, near, far], spacingMM: 1, configuration: configuration, coarseQuota: 0)
         #expect(kept.map(\.gridPosition.x) == [0, 20])
     }
+
+    @Test("a large faint sphere does not hide a smaller faint blob 11.7 mm away; a strong one still does")
+    func faintMutualSeparation() {
+        // As on development seed 1305 (case-006): a coarse faint maximum at the 8.7 mm scale
+        // (radius 15 mm) ranks first by HU mass; a ground-glass nodule's maximum at 2.8 mm
+        // (radius 4.8 mm) lies 11.7 mm away, in the large sphere but not the reverse.
+        var configuration = places(faint: 0)
+        configuration.maximumCoarseFaintCandidates = 5
+        let large = blob(0, response: 9, sigmaMM: 8.7, roundness: 0.76, smoothedHU: -764)
+        var nodule = blob(0, response: 17, sigmaMM: 2.8, roundness: 0.39, smoothedHU: -517)
+        nodule.gridPosition.x = 11.7
+        // Both mutual-rule places: closer than the smaller radius (4.8 mm) is one blob.
+        var inside = blob(0, response: 16, sigmaMM: 2.8, roundness: 0.3, smoothedHU: -520)
+        inside.gridPosition.x = 11.7 + 4.5
+        #expect(BlobFilter.faintRank(large) > BlobFilter.faintRank(nodule))
+        #expect(BlobFilter.faintRank(nodule) > BlobFilter.faintRank(inside))
+        // The one strong place goes to a solid blob 50 mm away.
+        var solid = blob(0, response: 600, sigmaMM: 2, roundness: 0.9, smoothedHU: -100)
+        solid.gridPosition.x = 50
+        let kept = BlobFilter.select([solid, large, nodule, inside], spacingMM: 1, configuration: configuration,
+                                     coarseQuota: 5)
+        #expect(kept.map(\.gridPosition.x) == [50, 0, 11.7])
+        // Among the strong candidates (strongest first) the stronger one's radius still rules.
+        configuration.maximumCandidates = 5
+        var strong = large
+        strong.smoothedHU = -100; strong.response = 300
+        var weaker = nodule
+        weaker.smoothedHU = -100
+        let strongKept = BlobFilter.select([strong, weaker], spacingMM: 1, configuration: configuration, coarseQuota: 0)
+        #expect(strongKept.map(\.gridPosition.x) == [0])
+    }
 }
 
 /// A voxel mask of `size` holding the voxels whose centre, in mm from `origin`, is `inside`.
