@@ -48,7 +48,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// Scale (mm) from which a faint candidate is coarse. Default 2.7 mm.
     public var coarseFaintSigmaMM: Double = 2.7
     /// Candidates closer than this (mm), or inside a stronger candidate's radius, are merged
-    /// (faint ones: inside the smaller of the two radii, `BlobFilter.Separation`).
+    /// (faint ones in 3D: inside the smaller of the two radii, `BlobFilter.Separation`).
     public var minimumSeparationMM: Double = 4
     /// Radius (mm) of the ball that finds the hilar structures (`HilarStructures`): tissue
     /// inside the lung mask thicker than this ball's diameter and continuous with the

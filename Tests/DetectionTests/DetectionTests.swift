@@ -597,6 +597,10 @@ struct CandidateSelectionTests {
         let kept = BlobFilter.select([solid, large, nodule, inside], spacingMM: 1, configuration: configuration,
                                      coarseQuota: 5)
         #expect(kept.map(\.gridPosition.x) == [50, 0, 11.7])
+        // 2D's rule (the one its model was trained with): the large sphere hides the nodule.
+        let kept2D = BlobFilter.select([solid, large, nodule, inside], spacingMM: 1, configuration: configuration,
+                                       coarseQuota: 5, faintSeparation: .withinKept)
+        #expect(kept2D.map(\.gridPosition.x) == [50, 0, 16.2])
         // Among the strong candidates (strongest first) the stronger one's radius still rules.
         configuration.maximumCandidates = 5
         var strong = large
