@@ -132,7 +132,7 @@ enum BlobFilter {
     /// response alone fills the list with vessels before it reaches them.
     static func select(_ candidates: [BlobCandidate], spacingMM g: Double,
                        configuration: DetectorConfiguration, coarseQuota: Int,
-                       faintSeparation: Separation = .mutual) -> [BlobCandidate] {
+                       faintSeparation: Separation) -> [BlobCandidate] {
         var kept = suppress(candidates, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
                             maximum: configuration.maximumCandidates)
         guard configuration.maximumFaintCandidates > 0 || coarseQuota > 0 else { return kept }
@@ -141,13 +141,15 @@ enum BlobFilter {
         var coarseAdded = 0
         for c in faint where c.sigmaMM >= configuration.coarseFaintSigmaMM
             && coarseAdded < coarseQuota {
-            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM, rule: faintSeparation) {
+            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
+                           rule: faintSeparation) {
                 kept.append(c); coarseAdded += 1
             }
         }
         var added = 0
         for c in faint where added < configuration.maximumFaintCandidates {
-            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM, rule: faintSeparation) {
+            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
+                           rule: faintSeparation) {
                 kept.append(c); added += 1
             }
         }

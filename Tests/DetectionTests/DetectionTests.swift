@@ -556,7 +556,8 @@ struct CandidateSelectionTests {
         let twigs = (1...6).map { blob($0, response: 150, sigmaMM: 0.9, roundness: 0.9, smoothedHU: -700) }
         let groundGlass = blob(7, response: 110, sigmaMM: 2.8, roundness: 0.9, smoothedHU: -720)
         let kept = BlobFilter.select([solid] + twigs + [groundGlass], spacingMM: 1,
-                                     configuration: configuration, coarseQuota: 0)
+                                     configuration: configuration, coarseQuota: 0,
+                                     faintSeparation: .mutual)
         #expect(kept.count == 4)
         #expect(kept.first?.gridPosition == solid.gridPosition)
         #expect(kept.contains { $0.gridPosition == groundGlass.gridPosition })
@@ -572,7 +573,8 @@ struct CandidateSelectionTests {
         var near = blob(0, response: 100, sigmaMM: 2.8, roundness: 0.9, smoothedHU: -700)
         near.gridPosition.x = 3   // 3 mm away, inside both the 4 mm separation and sqrt(3) x 2 mm
         let far = blob(2, response: 100, sigmaMM: 2.8, roundness: 0.9, smoothedHU: -700)
-        let kept = BlobFilter.select([solid, near, far], spacingMM: 1, configuration: configuration, coarseQuota: 0)
+        let kept = BlobFilter.select([solid, near, far], spacingMM: 1, configuration: configuration, coarseQuota: 0,
+                                     faintSeparation: .mutual)
         #expect(kept.map(\.gridPosition.x) == [0, 20])
     }
 
@@ -595,7 +597,7 @@ struct CandidateSelectionTests {
         var solid = blob(0, response: 600, sigmaMM: 2, roundness: 0.9, smoothedHU: -100)
         solid.gridPosition.x = 50
         let kept = BlobFilter.select([solid, large, nodule, inside], spacingMM: 1, configuration: configuration,
-                                     coarseQuota: 5)
+                                     coarseQuota: 5, faintSeparation: .mutual)
         #expect(kept.map(\.gridPosition.x) == [50, 0, 11.7])
         // 2D's rule (the one its model was trained with): the large sphere hides the nodule.
         let kept2D = BlobFilter.select([solid, large, nodule, inside], spacingMM: 1, configuration: configuration,
@@ -607,7 +609,8 @@ struct CandidateSelectionTests {
         strong.smoothedHU = -100; strong.response = 300
         var weaker = nodule
         weaker.smoothedHU = -100
-        let strongKept = BlobFilter.select([strong, weaker], spacingMM: 1, configuration: configuration, coarseQuota: 0)
+        let strongKept = BlobFilter.select([strong, weaker], spacingMM: 1, configuration: configuration, coarseQuota: 0,
+                                           faintSeparation: .mutual)
         #expect(strongKept.map(\.gridPosition.x) == [0])
     }
 }
