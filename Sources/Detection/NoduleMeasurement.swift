@@ -172,7 +172,8 @@ enum NoduleMeasurement {
             let solid = core > solidHU ? segment((bg + core) / 2) : nil
             let thickness = solid?.inscribedMM ?? 0
             if thickness < min(0.5 * rEst, 2.5) {
-                guard let ground = groundGlassSeed(in: crop, around: local, radiusMM: min(seedRadius, 4)) else { return nil }
+                guard let ground = groundGlassSeed(in: crop, around: local, radiusMM: min(seedRadius, 4),
+                                                   solidHU: Float(solidHU)) else { return nil }
                 (seed, core) = ground
             } else if let solid, thickness < 0.5 * rEst, recentring < 2 {
                 // The scale is too coarse for the solid nodule: its sphere takes in the vessels
@@ -688,7 +689,17 @@ enum NoduleMeasurement {
     /// The level of a faint blob and a voxel on it: `core` is the median smoothed HU of the
     /// lung voxels within `radiusMM` of `c` (robust to a vessel crossing the blob), and the
     /// seed is the voxel at or above that level nearest to `c`. Nil when no lung voxel is there.
-    static func groundGlassSeed(in crop: Crop, around c: SIMD3<Double>, radiusMM: Double) -> (seed: Int, core: Double)? {
+    ///
+    /// When most of those voxels are solid (above `solidHU`), a vessel runs through the sphere
+    /// (which is small, half the blob's radius, and the blob's maximum may sit beside the
+    /// vessel rather than on the ground glass's centre), and the median of all of them would
+    /// be the vessel's level: the ground glass would then be measured as a solid nodule of
+    /// vessel plus ground glass. The median of the voxels at or below `solidHU` is the ground
+    /// glass's own level (development seed 1305, case-006: a 9.1 mm ground-glass nodule with a
+    /// vessel entering it was measured as a 10.4 mm solid nodule 4.4 mm off its centre, seeded
+    /// at -289 HU; seeded at -574 HU it is found as ground glass 2.6 mm from its centre).
+    static func groundGlassSeed(in crop: Crop, around c: SIMD3<Double>, radiusMM: Double,
+                                solidHU: Float) -> (seed: Int, core: Double)? {
         let ci = SIMD3(Int(c.x.rounded()), Int(c.y.rounded()), Int(c.z.rounded()))
         let clamped = pointwiseMin(pointwiseMax(ci, SIMD3(0, 0, 0)), SIMD3(crop.size.nx - 1, crop.size.ny - 1, crop.size.nz - 1))
         var levels: [Float] = []
@@ -696,7 +707,11 @@ enum NoduleMeasurement {
             if crop.inLung[i] { levels.append(crop.smooth[i]) }
         }
         guard !levels.isEmpty else { return nil }
-        let core = median(&levels)
+        var core = median(&levels)
+        if core > solidHU {
+            var faint = levels.filter { $0 <= solidHU }
+            if !faint.isEmpty { core = median(&faint) }
+        }
         var best: Int? = nil, bestD2 = Double.infinity
         forEachVoxel(in: crop, around: clamped, radiusMM: radiusMM) { i in
             guard crop.inLung[i], crop.smooth[i] >= core else { return }

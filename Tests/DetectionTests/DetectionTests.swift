@@ -704,6 +704,51 @@ struct PartSolidHaloTests {
     }
 }
 
+@Suite("Ground-glass seed")
+struct GroundGlassSeedTests {
+    /// 0.5 mm voxels, parenchyma -850 HU, a ground-glass ball of radius 4.5 mm at -600 HU
+    /// centred at the crop's middle, and (optionally) a vessel of radius 1.8 mm at 0 HU along z
+    /// whose axis passes 2 mm from the ball's centre.
+    func crop(vessel: Bool) -> NoduleMeasurement.Crop {
+        let size = GridSize(nx: 41, ny: 41, nz: 41)
+        let spacing = SIMD3(0.5, 0.5, 0.5)
+        let centre = SIMD3(10.0, 10.0, 10.0)
+        var hu = [Float](repeating: -850, count: size.count)
+        for i in 0..<size.count {
+            let p = size.position(of: i)
+            let d = SIMD3(Double(p.x), Double(p.y), Double(p.z)) * spacing - centre
+            if (d * d).sum() <= 4.5 * 4.5 { hu[i] = -600 }
+            let a = SIMD2(d.x - 2, d.y)
+            if vessel && (a * a).sum() <= 1.8 * 1.8 { hu[i] = 0 }
+        }
+        return NoduleMeasurement.Crop(size: size, origin: SIMD3(0, 0, 0), hu: hu, smooth: hu,
+                                      inLung: [Bool](repeating: true, count: size.count), spacing: spacing)
+    }
+
+    @Test("a vessel filling most of the sphere does not set the ground glass's level")
+    func vesselInsideGroundGlass() throws {
+        // The candidate sits on the vessel's axis; its 2.4 mm sphere is about 70 % vessel.
+        let c = crop(vessel: true)
+        let candidate = SIMD3(24.0, 20.0, 20.0)   // (12, 10, 10) mm
+        var all: [Float] = []
+        NoduleMeasurement.forEachVoxel(in: c, around: SIMD3(24, 20, 20), radiusMM: 2.4) { all.append(c.smooth[$0]) }
+        #expect(NoduleMeasurement.median(&all) == 0, "the fixture's sphere is mostly vessel")
+        let seed = try #require(NoduleMeasurement.groundGlassSeed(in: c, around: candidate, radiusMM: 2.4, solidHU: -300))
+        #expect(seed.core == -600)
+        #expect(c.smooth[seed.seed] >= -600)
+    }
+
+    @Test("without a vessel the level is the ground glass's, as before")
+    func plainGroundGlass() throws {
+        let c = crop(vessel: false)
+        let seed = try #require(NoduleMeasurement.groundGlassSeed(in: c, around: SIMD3(24.0, 20.0, 20.0), radiusMM: 2.4,
+                                                                   solidHU: -300))
+        #expect(seed.core == -600)
+        // The seed is the candidate's own voxel (it is at the level).
+        #expect(seed.seed == c.size.index(24, 20, 20))
+    }
+}
+
 @Suite("Detection on synthetic chests")
 struct SyntheticDetectionTests {
     @Test("a solid ball is found at its centre with its diameter")
