@@ -109,6 +109,19 @@ public struct NoduleDetector: Sendable {
                       + "so an empty or short list does not rule them out", spacing, validatedSliceSpacingMM)
     }
 
+    /// Whether a finding centred at grid position `p` with long axis `longAxisMM` is surrounded
+    /// by tissue, so not in the lung whatever the mask says: less than
+    /// `minimumAeratedShellFraction` of the sphere half its long axis + 3 mm around it (a circle
+    /// in 2D) is aerated (below `DetectorConfiguration.aeratedHU`). Always false with the
+    /// fraction 0.
+    static func isSurroundedByTissue(grid: WorkingGrid, gridPosition p: SIMD3<Double>, longAxisMM: Double,
+                                     configuration: DetectorConfiguration) -> Bool {
+        guard configuration.minimumAeratedShellFraction > 0 else { return false }
+        let aerated = grid.fractionOnSphere(around: p, radiusMM: 0.5 * longAxisMM + 3,
+                                            belowHU: DetectorConfiguration.aeratedHU)
+        return aerated < configuration.minimumAeratedShellFraction
+    }
+
     /// Whether the patch network joins the trees' score: 3D series with slices at most
     /// `validatedSliceSpacingMM` apart. On development seed 1300 at 5 mm it raised CPM from 0.50
     /// to 0.60 but put 5 actionable findings (0.6-1.0, 13-20 mm, category 4A/4B) on the heart's
@@ -298,6 +311,12 @@ public struct NoduleDetector: Sendable {
                             && !withinMargins(body)
                         if !allowed { reported.centerVoxel = m.regionCenterVoxel; reported.centerMM = m.regionCenterMM }
                     }
+                    // Surrounded by tissue: not in the lung, whatever the mask says (the closing
+                    // can take a corner of the mediastinum in).
+                    var reportedGridCenter = grid.gridPosition(ofNative: reported.centerVoxel)
+                    if twoD { reportedGridCenter.z = 0 }
+                    if Self.isSurroundedByTissue(grid: grid, gridPosition: reportedGridCenter, longAxisMM: m.longAxisMM,
+                                                 configuration: configuration) { continue }
                     kept.append((reported, model.score(m.features), nearMediastinum))
                 }
             }

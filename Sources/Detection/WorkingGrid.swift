@@ -45,6 +45,15 @@ struct WorkingGrid {
     func nativeIndex(_ p: SIMD3<Double>) -> SIMD3<Double> { p * nativeStep }
     func gridPosition(ofNative n: SIMD3<Double>) -> SIMD3<Double> { n / nativeStep }
 
+    /// A grid from HU already on it (`hu.count == size.count`).
+    init(size: GridSize, spacingMM: Double, hu: [Float], nativeStep: SIMD3<Double>) {
+        precondition(hu.count == size.count, "HU count \(hu.count) does not match the grid's \(size.count)")
+        self.size = size
+        self.spacingMM = spacingMM
+        self.hu = hu
+        self.nativeStep = nativeStep
+    }
+
     /// Resamples `volume` (one slice when `slice` is given) to spacing `g` mm.
     init(volume: Volume, spacingMM g: Double, slice: Int? = nil, workers: Int) {
         let sp = volume.spacing
@@ -97,6 +106,35 @@ struct WorkingGrid {
             }
         }
         hu = out
+    }
+
+    /// Fraction of the grid voxels on a sphere of `radiusMM` around grid position `p` (a
+    /// circle in the slice when the grid is 2D) whose HU is below `belowHU`; the voxels
+    /// within half a voxel of the radius count, those outside the grid are skipped. 0 when
+    /// no voxel of the sphere is on the grid.
+    func fractionOnSphere(around p: SIMD3<Double>, radiusMM: Double, belowHU: Float) -> Double {
+        let r = radiusMM / spacingMM
+        let lo = SIMD3<Int>(Int((p.x - r - 1).rounded(.down)), Int((p.y - r - 1).rounded(.down)),
+                            size.nz == 1 ? 0 : Int((p.z - r - 1).rounded(.down)))
+        let hi = SIMD3<Int>(Int((p.x + r + 1).rounded(.up)), Int((p.y + r + 1).rounded(.up)),
+                            size.nz == 1 ? 0 : Int((p.z + r + 1).rounded(.up)))
+        let from = SIMD3<Int>(max(0, lo.x), max(0, lo.y), max(0, lo.z))
+        let to = SIMD3<Int>(min(size.nx - 1, hi.x), min(size.ny - 1, hi.y), min(size.nz - 1, hi.z))
+        guard from.x <= to.x, from.y <= to.y, from.z <= to.z else { return 0 }
+        var onSphere = 0, below = 0
+        for z in from.z...to.z {
+            let dz = size.nz == 1 ? 0 : Double(z) - p.z
+            for y in from.y...to.y {
+                let dy = Double(y) - p.y
+                for x in from.x...to.x {
+                    let dx = Double(x) - p.x
+                    guard abs((dx * dx + dy * dy + dz * dz).squareRoot() - r) <= 0.5 else { continue }
+                    onSphere += 1
+                    if hu[size.index(x, y, z)] < belowHU { below += 1 }
+                }
+            }
+        }
+        return onSphere == 0 ? 0 : Double(below) / Double(onSphere)
     }
 }
 

@@ -528,6 +528,80 @@ struct AirwayWallTests {
     }
 }
 
+@Suite("Surrounded by tissue")
+struct AeratedShellTests {
+    @Test("the aerated fraction of a sphere: half on a flat boundary, all in air, none in tissue")
+    func fractionOnSphere() {
+        // 1 mm grid, air (-1000 HU) for x < 20, tissue (40 HU) from x = 20 on.
+        let size = GridSize(nx: 40, ny: 40, nz: 40)
+        var hu = [Float](repeating: 40, count: size.count)
+        for i in 0..<size.count where size.position(of: i).x < 20 { hu[i] = -1000 }
+        let grid = WorkingGrid(size: size, spacingMM: 1, hu: hu, nativeStep: SIMD3(1, 1, 1))
+        // Centred half a voxel left of the boundary (the voxels x <= 19 are air): the sphere
+        // of radius 8 is split by the plane x = 19.5, half on each side.
+        let half = grid.fractionOnSphere(around: SIMD3(19.5, 20, 20), radiusMM: 8, belowHU: -500)
+        #expect(abs(half - 0.5) < 0.03, "half: \(half)")
+        // A quarter of the sphere beyond a plane at distance r/2: (1 - 1/2) / 2.
+        let cap = grid.fractionOnSphere(around: SIMD3(15.5, 20, 20), radiusMM: 8, belowHU: -500)
+        #expect(abs(cap - 0.75) < 0.03, "cap: \(cap)")
+        #expect(grid.fractionOnSphere(around: SIMD3(10, 20, 20), radiusMM: 8, belowHU: -500) == 1)
+        #expect(grid.fractionOnSphere(around: SIMD3(30, 20, 20), radiusMM: 8, belowHU: -500) == 0)
+        // 2D: a circle in the slice, half of it left of the boundary.
+        let plane = GridSize(nx: 40, ny: 40, nz: 1)
+        let slice = WorkingGrid(size: plane, spacingMM: 1, hu: Array(hu[0..<plane.count]), nativeStep: SIMD3(1, 1, 0))
+        let circle = slice.fractionOnSphere(around: SIMD3(19.5, 20, 0), radiusMM: 8, belowHU: -500)
+        #expect(abs(circle - 0.5) < 0.05, "circle: \(circle)")
+    }
+
+    /// A 24 mm thick capsule of soft tissue inside the right lung, which the lung mask takes in
+    /// (a hole enclosed by lung in every slice): at its centre, 12 mm from the lung, a 6.6 mm
+    /// finding would be surrounded by tissue, like the node in mediastinal fat beside the
+    /// oesophagus that the pleural closing took into the mask in evaluation A4-E1. A ball
+    /// touching the left lung's costal pleura and an isolated one stand for the nodules that
+    /// must stay, and so does the capsule itself, a mass surrounded by lung.
+    let inTissue = SIMD3<Double>(26, 40, 30), costal = SIMD3<Double>(85.5, 40, 22)
+    let isolated = SIMD3<Double>(66, 40, 40)
+
+    func chest() -> SyntheticChest {
+        var chest = SyntheticChest()
+        chest.objects = [(.tube(from: SIMD3(26, 34, 30), to: SIMD3(26, 46, 30), radiusMM: 12), 40),
+                         (.ball(center: costal, radiusMM: 3), 40),
+                         (.ball(center: isolated, radiusMM: 3), 40)]
+        return chest
+    }
+
+    @Test("a small finding inside tissue the lung mask took in is surrounded; nodules on and in the lung and the mass are not")
+    func surroundedByTissue() throws {
+        let (grid, lungs) = try segmentedLungs(chest(), superiorIsHighZ: true)
+        let configuration = DetectorConfiguration()
+        func surrounded(_ p: SIMD3<Double>, longAxisMM: Double, _ c: DetectorConfiguration = DetectorConfiguration()) -> Bool {
+            NoduleDetector.isSurroundedByTissue(grid: grid, gridPosition: p / grid.spacingMM, longAxisMM: longAxisMM,
+                                                configuration: c)
+        }
+        // The capsule's centre is inside the mask (so only this rule can drop it).
+        #expect(lungs.containsNearest(gridPosition: inTissue / grid.spacingMM))
+        #expect(surrounded(inTissue, longAxisMM: 6.6))
+        #expect(!surrounded(costal, longAxisMM: 6.6))
+        #expect(!surrounded(isolated, longAxisMM: 6.6))
+        // The capsule measured whole (24 x 36 mm): its sphere lies in the lung.
+        #expect(!surrounded(inTissue, longAxisMM: 36))
+        var off = configuration
+        off.minimumAeratedShellFraction = 0
+        #expect(!surrounded(inTissue, longAxisMM: 6.6, off))
+    }
+
+    @Test("the detector keeps the balls on and in the lung and the mass with the rule on")
+    func keepsNodules() throws {
+        var configuration = testConfiguration()
+        configuration.minimumScore = 0
+        #expect(configuration.minimumAeratedShellFraction > 0)
+        let candidates = try NoduleDetector(configuration: configuration).detectCandidates(in: chest().makeVolume()).0
+        for p in [costal, isolated, inTissue] {
+            #expect(nearest(candidates, to: p).map { $0.1 < 3 } ?? false, "finding at \(p)")
+        }
+    }
+}
+
 @Suite("Candidate selection")
 struct CandidateSelectionTests {
     /// A candidate on a 1 mm grid at x = `index` x 10 mm, far from every other.
@@ -1182,7 +1256,16 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 36)
+        #expect(DetectorConfiguration.validKeys.count == 37)
+        let shell = try JSONDecoder().decode(DetectorConfiguration.self,
+                                             from: Data(#"{"minimum_aerated_shell_fraction": 0}"#.utf8))
+        #expect(shell.minimumAeratedShellFraction == 0 && DetectorConfiguration().minimumAeratedShellFraction == 0.25)
+        for bad in ["-0.1", "1.5"] {
+            #expect(throws: DetectionError.self) {
+                _ = try JSONDecoder().decode(DetectorConfiguration.self,
+                                             from: Data(#"{"minimum_aerated_shell_fraction": \#(bad)}"#.utf8))
+            }
+        }
         #expect(try JSONDecoder().decode(DetectorConfiguration.self,
                                          from: Data(#"{"hilar_neck_ratio": 0.7}"#.utf8)).hilarNeckRatio == 0.7)
         for bad in ["-0.1", "1"] {
