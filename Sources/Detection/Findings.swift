@@ -136,6 +136,9 @@ public struct StudyAssessment: Codable, Sendable {
     /// What the reader should know about how far to trust this assessment (e.g. slices
     /// thicker than the detector was validated on); shown with the series warnings.
     public var warnings: [String] = []
+    /// The lungs' fine-grained image noise (HU, ``ImageNoise/estimateHU(_:)``); nil when the
+    /// series holds too little lung parenchyma to say, or the assessment did not measure it.
+    public var imageNoiseHU: Double? = nil
 
     public init(findings: [Finding], priority: TriagePriority, score: Double, lungRADS: LungRADSCategory,
                 timingMS: [String: Double], actionableCount: Int? = nil, actionableScore: Double? = nil) {

@@ -73,9 +73,10 @@ extension NoduleDetector {
     /// they are there for the detector too.
     public static let validatedNoiseHU = 24.0
 
-    /// A warning for a series noisier than ``validatedNoiseHU``, or nil.
-    static func noiseWarning(_ volume: Volume) -> String? {
-        guard let noise = ImageNoise.estimateHU(volume), noise > validatedNoiseHU else { return nil }
+    /// A warning for a series whose noise (``ImageNoise/estimateHU(_:)``) is above
+    /// ``validatedNoiseHU``, or nil.
+    static func noiseWarning(noiseHU: Double?) -> String? {
+        guard let noise = noiseHU, noise > validatedNoiseHU else { return nil }
         return String(format: "image noise about %.0f HU in the lungs (its fine-grained part), above the "
                       + "%.0f HU the detector was validated on (low dose, a sharp kernel or lossy compression): "
                       + "expect more false positives; test scans this noisy kept nearly all their nodules but "

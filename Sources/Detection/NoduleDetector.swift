@@ -86,7 +86,8 @@ public struct NoduleDetector: Sendable {
         let (candidates, timing) = try detectCandidates(in: volume)
         var assessment = Self.assessment(from: candidates, configuration: configuration, timing: timing)
         if let warning = Self.thickSliceWarning(volume) { assessment.warnings.append(warning) }
-        if let warning = Self.noiseWarning(volume) { assessment.warnings.append(warning) }
+        assessment.imageNoiseHU = ImageNoise.estimateHU(volume)
+        if let warning = Self.noiseWarning(noiseHU: assessment.imageNoiseHU) { assessment.warnings.append(warning) }
         if let problem = patchNetworkProblem, Self.runsPatchNetwork(on: volume, configuration: configuration) {
             assessment.warnings.append("scored by the boosted trees alone: the bundled patch network is unreadable (\(problem))")
         }

@@ -107,29 +107,47 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
         /// Voxel (column, row, slice, 1) -> LPS mm, 4x4 row-major.
         public var affine: [[Double]]
         public var warnings: [String]
+        /// The lungs' fine-grained image noise as the detector measured it (HU, 0.1); nil when
+        /// not measured (no parenchyma, no detection, documents written before 2026-12-06).
+        public var imageNoiseHU: Double?
 
         enum CodingKeys: String, CodingKey {
             case sourceKind = "source_kind", size, spacingMM = "spacing_mm", orientation, affine, warnings
+            case imageNoiseHU = "image_noise_hu"
         }
 
         public init(sourceKind: String, size: [Int], spacingMM: [Double], orientation: String,
-                    affine: [[Double]], warnings: [String]) {
+                    affine: [[Double]], warnings: [String], imageNoiseHU: Double? = nil) {
             self.sourceKind = sourceKind
             self.size = size
             self.spacingMM = spacingMM
             self.orientation = orientation
             self.affine = affine
             self.warnings = warnings
+            self.imageNoiseHU = imageNoiseHU
         }
 
         /// `detectionWarnings` (the detector's, about this series) follow the reader's own.
-        public init(series: ImageSeries, detectionWarnings: [String] = []) {
+        public init(series: ImageSeries, detectionWarnings: [String] = [], imageNoiseHU: Double? = nil) {
             let v = series.volume
             self.init(sourceKind: series.kind.rawValue, size: [v.columns, v.rows, v.slices],
                       spacingMM: [v.spacing.columnMM, v.spacing.rowMM, v.spacing.sliceMM].map { rounded($0, 6) },
                       orientation: series.orientation,
                       affine: v.affine.matrix.map { $0.map { rounded($0, 6) } },
-                      warnings: series.warnings + detectionWarnings)
+                      warnings: series.warnings + detectionWarnings,
+                      imageNoiseHU: imageNoiseHU.map { rounded($0, 1) })
+        }
+
+        // Every key is written, a noise not measured as null (docs/findings-json.md).
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(sourceKind, forKey: .sourceKind)
+            try c.encode(size, forKey: .size)
+            try c.encode(spacingMM, forKey: .spacingMM)
+            try c.encode(orientation, forKey: .orientation)
+            try c.encode(affine, forKey: .affine)
+            try c.encode(warnings, forKey: .warnings)
+            try c.encode(imageNoiseHU, forKey: .imageNoiseHU)
         }
     }
 

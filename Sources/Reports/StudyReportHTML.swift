@@ -127,6 +127,9 @@ enum StudyReportHTML {
                 ? "\(HTMLText.number(sp[0], decimals: 2)) &times; \(HTMLText.number(sp[1], decimals: 2)) &times; \(HTMLText.number(sp[2], decimals: 2)) mm"
                 : "&mdash;"
             h += "<dt>Geometry</dt><dd>\(size) \(HTMLText.escape(series.orientation)), \(spacing)</dd>\n"
+            if let noise = series.imageNoiseHU {
+                h += "<dt>Image noise</dt><dd>\(HTMLText.number(noise, decimals: 0)) HU in the lungs</dd>\n"
+            }
         }
         h += "</dl>\n</div>\n"
         h += "<p class=\"muted\">Study UID \(HTMLText.escape(s.studyInstanceUID)) &middot; Series UID \(HTMLText.escape(s.seriesInstanceUID))</p>\n"

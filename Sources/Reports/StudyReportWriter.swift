@@ -125,7 +125,8 @@ public struct StudyReportWriter: Sendable {
             var document = FindingsDocument(
                 schema: FindingsDocument.schemaID, status: "ok", error: nil, failedStage: nil,
                 study: .init(identity: series.identity, source: series.sourcePaths),
-                series: .init(series: series, detectionWarnings: assessment.warnings),
+                series: .init(series: series, detectionWarnings: assessment.warnings,
+                              imageNoiseHU: assessment.imageNoiseHU),
                 triage: .init(priority: assessment.priority.rawValue, score: rounded(assessment.score, 4),
                               lungRADS: assessment.lungRADS.rawValue, findingCount: records.count,
                               actionableCount: assessment.actionableCount

@@ -37,8 +37,23 @@ struct ImageNoiseTests {
 
     @Test("the warning names the noise above the validated level and is absent below it")
     func warning() throws {
-        let noisy = try #require(NoduleDetector.noiseWarning(volume(sigmaHU: 35)))
+        let noisy = try #require(NoduleDetector.noiseWarning(noiseHU: ImageNoise.estimateHU(volume(sigmaHU: 35))))
         #expect(noisy.contains("about 35 HU"), "\(noisy)")
-        #expect(NoduleDetector.noiseWarning(volume(sigmaHU: 12)) == nil)
+        #expect(NoduleDetector.noiseWarning(noiseHU: ImageNoise.estimateHU(volume(sigmaHU: 12))) == nil)
+    }
+
+    @Test("the assessment carries the noise it measured, and the warning only above the level")
+    func assessmentCarriesNoise() throws {
+        var chest = SyntheticChest()
+        chest.noiseHU = 20
+        let volume = chest.makeVolume()
+        var configuration = DetectorConfiguration()
+        configuration.blobScalesMM = [1.3, 1.9, 2.8, 4.1]
+        configuration.maximumCandidates = 40
+        let assessment = try NoduleDetector(configuration: configuration).assess(volume: volume)
+        let noise = try #require(assessment.imageNoiseHU)
+        #expect(noise == ImageNoise.estimateHU(volume))
+        #expect(abs(noise - 20) < 2, "noise \(noise)")
+        #expect(!assessment.warnings.contains { $0.hasPrefix("image noise") })
     }
 }

@@ -296,6 +296,34 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
     }
 }
 
+@Suite struct ImageNoiseInReportTests {
+    @Test("the detector's noise reaches findings.json (0.1 HU) and report.html; not measured is null and not shown")
+    func noiseInTheReport() throws {
+        let series = SyntheticStudy.ballSeries(identity: SyntheticStudy.defaultIdentity)
+        let schema = try MiniJSONSchema(contentsOf: repositoryRoot.appendingPathComponent("docs/findings-schema.json"))
+        for noise in [13.26, nil] as [Double?] {
+            var assessment = SyntheticStudy.assessment([])
+            assessment.imageNoiseHU = noise
+            let out = try SyntheticStudy.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: out) }
+            let writer = StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
+            _ = try writer.writeReport(folderName: "series-noise", series: series, assessment: assessment, timingMS: [:])
+            let folder = out.appendingPathComponent("studies/series-noise")
+            let json = try jsonObject(folder.appendingPathComponent("findings.json"))
+            #expect(schema.validate(json) == [])
+            let seriesObject = try #require(json["series"] as? [String: Any])
+            let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+            if noise != nil {
+                #expect((seriesObject["image_noise_hu"] as? Double) == 13.3)
+                #expect(html.contains("<dt>Image noise</dt><dd>13 HU in the lungs</dd>"))
+            } else {
+                #expect(seriesObject["image_noise_hu"] is NSNull)
+                #expect(!html.contains("Image noise"))
+            }
+        }
+    }
+}
+
 @Suite struct ActionableScoreInReportTests {
     /// A 0.93 solid 4A finding and a 0.05 solid 4B one, with the detector's actionable score 0.5.
     func write(actionableScore: Double?) throws -> (out: URL, json: [String: Any], html: String) {
