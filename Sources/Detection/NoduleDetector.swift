@@ -333,8 +333,11 @@ public struct NoduleDetector: Sendable {
                     }
                 }
             }
-            for (k, (m, _, nearMediastinum)) in kept.enumerated() {
-                if nearMediastinum && scores[k] < configuration.nearMediastinumMinimumScore { continue }
+            for (k, (m, treeScore, nearMediastinum)) in kept.enumerated() {
+                if nearMediastinum {
+                    let deciding = configuration.treesDecideNearMediastinum ? min(scores[k], treeScore) : scores[k]
+                    if deciding < configuration.nearMediastinumMinimumScore { continue }
+                }
                 let diameter = 0.5 * (m.longAxisMM + m.shortAxisMM)
                 let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM,
                                                  calcified: m.calcified)

@@ -434,6 +434,8 @@ struct MediastinalMarginTests {
             var configuration = testConfiguration()
             configuration.minimumScore = 0
             configuration.nearMediastinumMinimumScore = threshold
+            // The reported (joined) score alone decides here; the trees' part is the next test's.
+            configuration.treesDecideNearMediastinum = false
             return try NoduleDetector(configuration: configuration).detectCandidates(in: volume).0
         }
         let all = try candidates(nearMediastinumMinimumScore: 0)
@@ -450,6 +452,39 @@ struct MediastinalMarginTests {
         // The costal ball, outside the margins, stays whatever the threshold.
         let strict = try candidates(nearMediastinumMinimumScore: 2)
         #expect(nearest(strict, to: costal).map { $0.1 < 2.5 } ?? false)
+    }
+
+    @Test("within the margins the trees must reach the score too: a network lifting everything does not put a finding there")
+    func treesDecideWithinTheMargins() throws {
+        // Trees (here a constant logistic model) score every candidate 0.12; a network whose
+        // offset lifts every candidate it sees to about 1.
+        let model = FalsePositiveModel(mode: "3d", mean: Array(repeating: 0, count: FalsePositiveModel.featureNames.count),
+                                       scale: Array(repeating: 1, count: FalsePositiveModel.featureNames.count),
+                                       weights: Array(repeating: 0, count: FalsePositiveModel.featureNames.count),
+                                       bias: -2, training: [:])
+        var file = try #require(try JSONSerialization.jsonObject(
+            with: PatchNetworkTests.fixture("patch_network_reference_net.json")) as? [String: Any])
+        file["combination"] = ["weight": 1.0, "offset": -60.0, "tree_score_floor": 0.001]
+        let network = try PatchNetwork.decode(JSONSerialization.data(withJSONObject: file), name: "lifting")
+        let volume = chest().makeVolume()
+        func candidates(treesDecide: Bool) throws -> [DetectorCandidate] {
+            var configuration = testConfiguration()
+            configuration.treesDecideNearMediastinum = treesDecide
+            return try NoduleDetector(configuration: configuration, model: model, patchNetwork: network)
+                .detectCandidates(in: volume).0
+        }
+        func found(_ all: [DetectorCandidate], _ p: SIMD3<Double>) -> Bool {
+            nearest(all, to: p).map { $0.1 < 2.5 && $0.0.finding.score > 0.9 } ?? false
+        }
+        let lifted = try candidates(treesDecide: false)
+        let decided = try candidates(treesDecide: true)
+        // Lifted, the medial ball passes the margin's 0.5 (so the test can fail); with the trees
+        // deciding it does not, while the costal and isolated balls stay, lifted to about 1.
+        #expect(found(lifted, medial))
+        #expect(!decided.contains { let d = $0.finding.centerMM - medial; return (d * d).sum() < 2.5 * 2.5 })
+        for ball in [costal, isolated] {
+            #expect(found(decided, ball), "ball at \(ball)")
+        }
     }
 }
 
@@ -1256,7 +1291,10 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 37)
+        #expect(DetectorConfiguration.validKeys.count == 38)
+        let trees = try JSONDecoder().decode(DetectorConfiguration.self,
+                                             from: Data(#"{"trees_decide_near_mediastinum": false}"#.utf8))
+        #expect(!trees.treesDecideNearMediastinum && DetectorConfiguration().treesDecideNearMediastinum)
         let shell = try JSONDecoder().decode(DetectorConfiguration.self,
                                              from: Data(#"{"minimum_aerated_shell_fraction": 0}"#.utf8))
         #expect(shell.minimumAeratedShellFraction == 0 && DetectorConfiguration().minimumAeratedShellFraction == 0.25)
