@@ -1,4 +1,5 @@
 import Foundation
+import Detection
 
 /// Builds `report.html` from the same `FindingsDocument` that goes to `findings.json`, so
 /// the page and the JSON never disagree. Self-contained: inline CSS, images by relative
@@ -128,7 +129,9 @@ enum StudyReportHTML {
                 : "&mdash;"
             h += "<dt>Geometry</dt><dd>\(size) \(HTMLText.escape(series.orientation)), \(spacing)</dd>\n"
             if let noise = series.imageNoiseHU {
-                h += "<dt>Image noise</dt><dd>\(HTMLText.number(noise, decimals: 0)) HU in the lungs</dd>\n"
+                // With the level the detector was validated up to, so the figure reads on its own.
+                h += "<dt>Image noise</dt><dd>\(HTMLText.number(noise, decimals: 0)) HU in the lungs "
+                    + "(validated up to \(HTMLText.number(NoduleDetector.validatedNoiseHU, decimals: 0)) HU)</dd>\n"
             }
         }
         h += "</dl>\n</div>\n"
