@@ -61,25 +61,14 @@ struct LungMask {
                                awayFromMediastinumMM: Double = 0) -> Double {
         guard !hilar.isEmpty else { return 0 }
         let c = p - SIMD3(Double(origin.x), Double(origin.y), Double(origin.z))
-        let r = radiusMM / spacingMM
-        guard let (lo, hi) = Self.box(around: c, radius: r + 1, size: size) else { return 0 }
         var onSphere = 0, marked = 0
-        for z in lo.z...hi.z {
-            for y in lo.y...hi.y {
-                for x in lo.x...hi.x {
-                    var d: SIMD3<Double> = SIMD3<Double>(Double(x), Double(y), Double(z)) - c
-                    if size.nz == 1 { d.z = 0 }   // 2D: a circle in the slice
-                    let distance: Double = (d * d).sum().squareRoot()
-                    guard abs(distance - r) <= 0.5 else { continue }
-                    onSphere += 1
-                    if hilar[size.index(x, y, z)] {
-                        if awayFromMediastinumMM > 0,
-                           isNearMediastinum(gridPosition: SIMD3(Double(x + origin.x), Double(y + origin.y), Double(z + origin.z)),
-                                             radiusMM: awayFromMediastinumMM, spacingMM: spacingMM) { continue }
-                        marked += 1
-                    }
-                }
-            }
+        size.forEachVoxel(onSphereAround: c, radiusVoxels: radiusMM / spacingMM) { i, v in
+            onSphere += 1
+            guard hilar[i] else { return }
+            if awayFromMediastinumMM > 0,
+               isNearMediastinum(gridPosition: SIMD3(Double(v.x + origin.x), Double(v.y + origin.y), Double(v.z + origin.z)),
+                                 radiusMM: awayFromMediastinumMM, spacingMM: spacingMM) { return }
+            marked += 1
         }
         return onSphere == 0 ? 0 : Double(marked) / Double(onSphere)
     }

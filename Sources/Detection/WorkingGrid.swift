@@ -23,6 +23,24 @@ struct GridSize: Equatable {
         if z > 0 { body(i - plane) }
         if z + 1 < nz { body(i + plane) }
     }
+
+    /// Calls `body` with the linear index and (x, y, z) of each voxel within half a voxel of
+    /// the sphere of `r` voxels around position `c` (a circle in the slice when nz == 1),
+    /// inside the grid: the shell the sphere-fraction rules read.
+    @inline(__always) func forEachVoxel(onSphereAround c: SIMD3<Double>, radiusVoxels r: Double,
+                                        _ body: (Int, SIMD3<Int>) -> Void) {
+        guard let (lo, hi) = LungMask.box(around: c, radius: r + 1, size: self) else { return }
+        for z in lo.z...hi.z {
+            for y in lo.y...hi.y {
+                for x in lo.x...hi.x {
+                    var d = SIMD3<Double>(Double(x), Double(y), Double(z)) - c
+                    if nz == 1 { d.z = 0 }
+                    guard abs((d * d).sum().squareRoot() - r) <= 0.5 else { continue }
+                    body(index(x, y, z), SIMD3(x, y, z))
+                }
+            }
+        }
+    }
 }
 
 /// Runs `body(i)` for i in 0..<count on `workers` threads (the Kernels module's slab policy).
@@ -113,26 +131,10 @@ struct WorkingGrid {
     /// within half a voxel of the radius count, those outside the grid are skipped. 0 when
     /// no voxel of the sphere is on the grid.
     func fractionOnSphere(around p: SIMD3<Double>, radiusMM: Double, belowHU: Float) -> Double {
-        let r = radiusMM / spacingMM
-        let lo = SIMD3<Int>(Int((p.x - r - 1).rounded(.down)), Int((p.y - r - 1).rounded(.down)),
-                            size.nz == 1 ? 0 : Int((p.z - r - 1).rounded(.down)))
-        let hi = SIMD3<Int>(Int((p.x + r + 1).rounded(.up)), Int((p.y + r + 1).rounded(.up)),
-                            size.nz == 1 ? 0 : Int((p.z + r + 1).rounded(.up)))
-        let from = SIMD3<Int>(max(0, lo.x), max(0, lo.y), max(0, lo.z))
-        let to = SIMD3<Int>(min(size.nx - 1, hi.x), min(size.ny - 1, hi.y), min(size.nz - 1, hi.z))
-        guard from.x <= to.x, from.y <= to.y, from.z <= to.z else { return 0 }
         var onSphere = 0, below = 0
-        for z in from.z...to.z {
-            let dz = size.nz == 1 ? 0 : Double(z) - p.z
-            for y in from.y...to.y {
-                let dy = Double(y) - p.y
-                for x in from.x...to.x {
-                    let dx = Double(x) - p.x
-                    guard abs((dx * dx + dy * dy + dz * dz).squareRoot() - r) <= 0.5 else { continue }
-                    onSphere += 1
-                    if hu[size.index(x, y, z)] < belowHU { below += 1 }
-                }
-            }
+        size.forEachVoxel(onSphereAround: p, radiusVoxels: radiusMM / spacingMM) { i, _ in
+            onSphere += 1
+            if hu[i] < belowHU { below += 1 }
         }
         return onSphere == 0 ? 0 : Double(below) / Double(onSphere)
     }
