@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
 """Findings near what the phantoms draw that looks like a nodule but is not: calcified
-granulomas, coronary and aortic plaque, parenchymal bands and mucus-plugged bronchi
-(`triage phantom --granuloma-fraction / --coronary-calcium-fraction /
---aortic-calcium-fraction / --scar-fraction / --mucus-plug-fraction`; truth.json's
-`calcified_granulomas`, `coronary_calcified_plaques`, `aortic_calcified_plaques`,
-`parenchymal_bands`, `bronchiectasis.mucus_plugs`). Per case: how many of each, and every
-finding whose centre lies within --radius mm of one (of a band's axis or a plugged
-segment's, for those). A finding on a plaque is a false positive outside the lungs, one on
-a band or a plug a false positive in them (unless it is also a hit on a nodule there:
+granulomas, coronary and aortic plaque, parenchymal bands, mucus-plugged bronchi and pleural
+plaques (`triage phantom --granuloma-fraction / --coronary-calcium-fraction /
+--aortic-calcium-fraction / --scar-fraction / --mucus-plug-fraction /
+--pleural-plaque-fraction`; truth.json's `calcified_granulomas`, `coronary_calcified_plaques`,
+`aortic_calcified_plaques`, `parenchymal_bands`, `bronchiectasis.mucus_plugs`,
+`pleural_plaques`). Per case: how many of each, and every finding whose centre lies within
+--radius mm of one (of a band's axis or a plugged segment's, for those; of a pleural plaque's
+footprint centre). A finding on a vascular or pleural plaque is a false positive outside the
+lungs, one on a band or a plug a false positive in them (unless it is also a hit on a nodule there:
 compare with `triage evaluate`); one on a granuloma should be Lung-RADS 1, which
 `triage evaluate` counts.
 
     python3 scripts/findings_near_mimics.py --truth DIR/truth.json REPORTS_DIR [--radius 10]
 
-Standard library only. Exit code 1 when a finding lies near plaque or a band.
+Standard library only. Exit code 1 when a finding lies near a plaque, a band or a plug.
 """
 import argparse
 import glob
@@ -23,7 +24,8 @@ import os
 import sys
 
 KINDS = [("calcified_granulomas", "granuloma"), ("coronary_calcified_plaques", "coronary"),
-         ("aortic_calcified_plaques", "aortic"), ("parenchymal_bands", "band"), ("mucus_plugs", "plugged segment")]
+         ("aortic_calcified_plaques", "aortic"), ("parenchymal_bands", "band"), ("mucus_plugs", "plugged segment"),
+         ("pleural_plaques", "pleural plaque")]
 
 
 def mimics(case, key):

@@ -75,6 +75,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("fibrosis-fraction"),
             help: "Fraction of cases with fibrotic interstitial lung disease (subpleural, basal-predominant reticulation, half of them with honeycombing; in truth.json's interstitial_fibrosis); default none.")
     var fibrosisFraction: Double?
+    @Option(name: .customLong("pleural-plaque-fraction"),
+            help: "Fraction of cases with 2-8 pleural plaques (flat, 1.5-5 mm thick, 10-50 mm long thickenings of the parietal pleura on the chest wall and the domes, calcified in 30%; in truth.json's pleural_plaques, outside the lungs, not nodules); default none.")
+    var pleuralPlaqueFraction: Double?
     @Option(name: .customLong("mediastinal-nodule-fraction"),
             help: "Fraction of the juxtapleural nodules moved to the mediastinal pleura (against the heart, the great vessels or the side of the hilum; location juxtamediastinal in truth.json); default none, and the other nodules stay where they were.")
     var mediastinalNoduleFraction: Double?
@@ -118,6 +121,7 @@ struct PhantomCommand: ParsableCommand {
         o.bronchiectasisFraction = bronchiectasisFraction
         o.mucusPlugFraction = mucusPlugFraction
         o.fibrosisFraction = fibrosisFraction
+        o.pleuralPlaqueFraction = pleuralPlaqueFraction
         o.mediastinalNoduleFraction = mediastinalNoduleFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png

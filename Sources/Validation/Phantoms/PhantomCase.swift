@@ -81,6 +81,8 @@ public struct PhantomCase: Sendable {
     public let interstitialFibrosis: InterstitialFibrosis?
     /// Parenchymal bands (`PhantomOptions.scarFraction`), nil when none.
     public let parenchymalBands: [ParenchymalBand]?
+    /// Pleural plaques (`PhantomOptions.pleuralPlaqueFraction`), nil when none.
+    public let pleuralPlaques: [PleuralPlaque]?
 
     // Storage.
     public let storage: PhantomStorage
@@ -437,6 +439,9 @@ public struct PhantomCase: Sendable {
         }
         parenchymalBands = Self.onRequest(options.scarFraction, seed: seed, stream: UInt64(index) &+ 20_000_003) {
             ParenchymalBand.draw(anatomy: a, nodules: nodules, random: &$0, covered: hiddenByPathology)
+        }
+        pleuralPlaques = Self.onRequest(options.pleuralPlaqueFraction, seed: seed, stream: UInt64(index) &+ 24_000_041) {
+            PleuralPlaque.draw(anatomy: a, nodules: nodules, random: &$0, covered: hiddenByPathology)
         }
         storage = PhantomStorage(random: &r, options: options)
         identity = PhantomIdentity(seed: seed, index: index)

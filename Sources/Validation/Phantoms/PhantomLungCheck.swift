@@ -11,7 +11,7 @@ public enum PhantomLungCheck {
         public var caseID: String
         public var centerMM: SIMD3<Double>
         /// Distance from the centre to the nearest lung surface (mm, positive = outside); a
-        /// centre in a pleural effusion counts as outside by its depth in the fluid.
+        /// centre in a pleural effusion or a pleural plaque counts as outside by its depth in it.
         public var distanceOutsideMM: Double
     }
 
@@ -56,6 +56,12 @@ public enum PhantomLungCheck {
                 // Pleural fluid lies inside the lung's outline but is not lung.
                 if let fluid = plan.pleuralEffusion?.fluidDepthMM(c - offset, anatomy: plan.anatomy) {
                     distance = Swift.max(distance, fluid)
+                }
+                // So is a pleural plaque (the parietal pleura): outside by the centre's depth in it.
+                for plaque in plan.pleuralPlaques ?? [] {
+                    let p = c - offset
+                    let depth = -plaque.signedDistance(p, lungDistanceMM: plan.anatomy.lungDistance(p).distanceMM)
+                    if depth > 0 { distance = Swift.max(distance, depth) }
                 }
                 if distance > marginMM {
                     result.outside.append(Outside(caseID: entry.caseID, centerMM: c, distanceOutsideMM: distance))

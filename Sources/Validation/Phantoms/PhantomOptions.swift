@@ -72,6 +72,10 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// reticulation, in half of them with honeycombing; truth.json's `interstitial_fibrosis`);
     /// nil or 0: none.
     public var fibrosisFraction: Double? = nil
+    /// Fraction of cases with 2-8 pleural plaques (flat thickenings of the parietal pleura on
+    /// the chest wall and the domes, calcified in 30 %; truth.json's `pleural_plaques`, not
+    /// nodules, and outside the lungs); nil or 0: none.
+    public var pleuralPlaqueFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
     /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
@@ -117,6 +121,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let b = bronchiectasisFraction, !(0...1).contains(b) { throw fail("--bronchiectasis-fraction must be in [0, 1]") }
         if let s = scarFraction, !(0...1).contains(s) { throw fail("--scar-fraction must be in [0, 1]") }
         if let f = fibrosisFraction, !(0...1).contains(f) { throw fail("--fibrosis-fraction must be in [0, 1]") }
+        if let f = pleuralPlaqueFraction, !(0...1).contains(f) { throw fail("--pleural-plaque-fraction must be in [0, 1]") }
         if let m = mucusPlugFraction {
             if !(0...1).contains(m) { throw fail("--mucus-plug-fraction must be in [0, 1]") }
             if m > 0 && (bronchiectasisFraction ?? 0) == 0 {

@@ -706,6 +706,35 @@ final class Scene: @unchecked Sendable {
             }
         }
 
+        // Pleural plaques: fibrous tissue on the pleura. Inside the lung it replaces what is
+        // there (a vessel ends at the pleura); beyond the surface it only raises what is
+        // darker (fat), so a rib stays bone. The calcified layer over both.
+        for plaque in ph.pleuralPlaques ?? [] {
+            let (lo, hi) = plaque.bounds
+            guard z >= lo.z - px, z <= hi.z + px,
+                  let (c0, c1, r0, r1) = ballBox(SIMD3(plaque.center.x, plaque.center.y, z), 0.5 * (hi.x - lo.x)) else { continue }
+            let edgeRho = 1 + 2 * px / plaque.halfWidthMM
+            for r in r0...r1 {
+                let y = oy + Double(r) * px
+                for c in c0...c1 {
+                    let x = ox + Double(c) * px
+                    let p = SIMD3(x, y, z)
+                    guard plaque.footprintRadius(p) < edgeRho else { continue }
+                    let d = a.lungDistance(p).distanceMM
+                    let sd = plaque.signedDistance(p, lungDistanceMM: d)
+                    if sd > px { continue }
+                    let idx = r * cols + c
+                    let old = Double(sc.sub[idx])
+                    var v = old + (plaque.hu - old) * coverage(sd)
+                    if d > 0 { v = Swift.max(old, v) }
+                    if let calcium = plaque.calciumHU {
+                        v += (calcium - v) * coverage(plaque.calciumSignedDistance(p, lungDistanceMM: d))
+                    }
+                    sc.sub[idx] = Float(v)
+                }
+            }
+        }
+
         // Calcified granulomas in the parenchyma, calcified coronary and aortic plaque: calcium,
         // over everything drawn before (the great vessels' fat margins reach the coronary
         // origins).

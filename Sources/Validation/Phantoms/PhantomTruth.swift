@@ -61,6 +61,9 @@ public struct PhantomTruth: Codable, Sendable {
         public var nodules: [Nodule]
         /// Fibrotic interstitial lung disease; absent when the case has none.
         public var interstitialFibrosis: Fibrosis? = nil
+        /// Pleural plaques (parietal pleura, outside the lungs; not nodules: a finding on one
+        /// is a false positive outside the lungs); absent when the case has none.
+        public var pleuralPlaques: [Plaque]? = nil
 
         enum CodingKeys: String, CodingKey {
             case caseID = "case_id", patientID = "patient_id", studyInstanceUID = "study_instance_uid"
@@ -79,6 +82,29 @@ public struct PhantomTruth: Codable, Sendable {
             case parenchymalBands = "parenchymal_bands"
             case bronchiectasis
             case interstitialFibrosis = "interstitial_fibrosis"
+            case pleuralPlaques = "pleural_plaques"
+        }
+    }
+
+    /// A pleural plaque: the centre of its footprint on the lung's surface (LPS mm), the unit
+    /// normal there pointing into the lung, the footprint's length and width along the surface
+    /// (mm), the thickness of its flat top (mm), its HU, the HU of its calcified layer (absent
+    /// when not calcified), the lung it faces and whether it lies on the chest wall (`costal`)
+    /// or the dome of the diaphragm (`diaphragmatic`).
+    public struct Plaque: Codable, Sendable {
+        public var centerMM: [Double]
+        public var inwardNormal: [Double]
+        public var lengthMM: Double
+        public var widthMM: Double
+        public var thicknessMM: Double
+        public var hu: Double
+        public var calciumHU: Double?
+        public var lung: String
+        public var location: String
+
+        enum CodingKeys: String, CodingKey {
+            case centerMM = "center_mm", inwardNormal = "inward_normal", lengthMM = "length_mm", widthMM = "width_mm"
+            case thicknessMM = "thickness_mm", hu, calciumHU = "calcium_hu", lung, location
         }
     }
 
@@ -359,6 +385,15 @@ public struct PhantomTruth: Codable, Sendable {
                                        mucusPlugs: phantom.mucusPlugged())
                     },
                     nodules: nodules)
+        entry.pleuralPlaques = phantom.pleuralPlaques.map { $0.map { plaque in
+            func r(_ v: Double, _ k: Double = 10) -> Double { (v * k).rounded() / k }
+            let c = phantom.patientPosition(ofAnatomy: plaque.center)
+            return Plaque(centerMM: [c.x, c.y, c.z].map { r($0, 1000) },
+                          inwardNormal: [plaque.inward.x, plaque.inward.y, plaque.inward.z].map { r($0, 1000) },
+                          lengthMM: r(2 * plaque.halfLengthMM), widthMM: r(2 * plaque.halfWidthMM),
+                          thicknessMM: r(plaque.thicknessMM, 100), hu: r(plaque.hu), calciumHU: plaque.calciumHU.map { r($0) },
+                          lung: plaque.side == 0 ? "right" : "left", location: plaque.onDiaphragm ? "diaphragmatic" : "costal")
+        } }
         entry.interstitialFibrosis = phantom.interstitialFibrosis.map { f in
             func r(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
             return Fibrosis(severity: r(f.severity), honeycombing: f.honeycombing, lobuleMM: r(f.lobuleMM),
