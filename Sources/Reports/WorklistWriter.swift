@@ -22,13 +22,18 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
     public var findingCount: Int
     /// Findings of Lung-RADS 3 or higher.
     public var actionableCount: Int
-    /// The finding with the largest diameter, if any.
-    public var largestFinding: LargestFinding?
+    /// The finding that sets the study's Lung-RADS category and priority: of those at or above
+    /// the actionable score, the highest category, then the highest score; nil when none is.
+    /// It is what the radiologist opens the report for, and is often not the largest.
+    public var leadingFinding: FindingSummary?
+    /// The finding with the largest diameter, if any (whatever its score).
+    public var largestFinding: FindingSummary?
     /// Relative to `OUT`.
     public var thumbnail: String?
     public var report: String
 
-    public struct LargestFinding: Codable, Sendable, Equatable {
+    /// One finding of the study, as the worklist shows it.
+    public struct FindingSummary: Codable, Sendable, Equatable {
         public var id: String
         public var rank: Int
         public var diameterMM: Double
@@ -39,6 +44,24 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case id, rank, diameterMM = "diameter_mm", type, lungRADS = "lung_rads", score
         }
+
+        init(_ f: FindingsDocument.FindingRecord) {
+            self.init(id: f.id, rank: f.rank, diameterMM: f.diameterMM, type: f.type, lungRADS: f.lungRADS, score: f.score)
+        }
+
+        init(id: String, rank: Int, diameterMM: Double, type: String, lungRADS: String, score: Double) {
+            self.id = id
+            self.rank = rank
+            self.diameterMM = diameterMM
+            self.type = type
+            self.lungRADS = lungRADS
+            self.score = score
+        }
+    }
+
+    /// Order of the Lung-RADS categories as findings.json writes them (unknown text lowest).
+    static func categoryOrder(_ lungRADS: String) -> Int {
+        ["0", "1", "2", "3", "4A", "4B", "4X"].firstIndex(of: lungRADS) ?? -1
     }
 
     enum CodingKeys: String, CodingKey {
@@ -47,7 +70,7 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
         case studyInstanceUID = "study_instance_uid", seriesInstanceUID = "series_instance_uid"
         case seriesDescription = "series_description", priority, score, lungRADS = "lung_rads"
         case findingCount = "finding_count", actionableCount = "actionable_count"
-        case largestFinding = "largest_finding", thumbnail, report
+        case leadingFinding = "leading_finding", largestFinding = "largest_finding", thumbnail, report
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -68,6 +91,7 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
         try c.encode(lungRADS, forKey: .lungRADS)
         try c.encode(findingCount, forKey: .findingCount)
         try c.encode(actionableCount, forKey: .actionableCount)
+        try c.encode(leadingFinding, forKey: .leadingFinding)
         try c.encode(largestFinding, forKey: .largestFinding)
         try c.encode(thumbnail, forKey: .thumbnail)
         try c.encode(report, forKey: .report)
@@ -91,10 +115,11 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
         lungRADS = d.triage?.lungRADS
         findingCount = d.findings.count
         actionableCount = d.triage?.actionableCount ?? 0
-        if let largest = d.findings.max(by: { ($0.diameterMM, -$0.rank) < ($1.diameterMM, -$1.rank) }) {
-            largestFinding = LargestFinding(id: largest.id, rank: largest.rank, diameterMM: largest.diameterMM,
-                                            type: largest.type, lungRADS: largest.lungRADS, score: largest.score)
-        }
+        let counting = d.findings.filter { StudyReportHTML.counts($0, in: d) }
+        leadingFinding = counting.max {
+            (Self.categoryOrder($0.lungRADS), $0.score, -$0.rank) < (Self.categoryOrder($1.lungRADS), $1.score, -$1.rank)
+        }.map(FindingSummary.init)
+        largestFinding = d.findings.max { ($0.diameterMM, -$0.rank) < ($1.diameterMM, -$1.rank) }.map(FindingSummary.init)
         thumbnail = d.thumbnail.map { "studies/\(folder)/\($0)" }
         report = "studies/\(folder)/\(d.reportHTML)"
     }
@@ -211,7 +236,7 @@ public enum WorklistWriter {
         "order", "status", "priority", "score", "lung_rads", "finding_count", "actionable_count",
         "largest_diameter_mm", "largest_type", "largest_lung_rads", "largest_score", "patient_id", "patient_name", "study_date",
         "accession_number", "study_instance_uid", "series_instance_uid", "series_description", "failed_stage",
-        "error", "report", "folder",
+        "error", "report", "folder", "leading_diameter_mm", "leading_type", "leading_lung_rads", "leading_score",
     ]
 
     /// RFC 4180 CSV (CRLF line ends; a field with a comma, quote, CR or LF is quoted and its
@@ -229,6 +254,9 @@ public enum WorklistWriter {
                 text(e.patientID), text(e.patientName), text(e.studyDate), text(e.accessionNumber),
                 text(e.studyInstanceUID), text(e.seriesInstanceUID), text(e.seriesDescription),
                 e.failedStage ?? "", text(e.error), e.report, e.folder,
+                e.leadingFinding.map { String(format: "%.1f", $0.diameterMM) } ?? "",
+                e.leadingFinding?.type ?? "", e.leadingFinding?.lungRADS ?? "",
+                e.leadingFinding.map { String(format: "%.4f", $0.score) } ?? "",
             ]
             out += fields.map(csvField).joined(separator: ",") + "\r\n"
         }
@@ -277,7 +305,8 @@ public enum WorklistWriter {
             h += "<p>No assessed studies.</p>\n"
         } else {
             h += "<table class=\"worklist\">\n<thead><tr><th>#</th><th>Priority</th><th>Score</th><th>Patient</th>"
-            h += "<th>Study date</th><th>Accession</th><th>Findings (actionable)</th><th>Largest finding</th>"
+            h += "<th>Study date</th><th>Accession</th><th>Findings (actionable)</th><th>Leading finding</th>"
+            h += "<th>Largest finding</th>"
             h += "<th>Study Lung-RADS</th><th>Key image</th><th>Report</th></tr></thead>\n<tbody>\n"
             for (i, e) in assessed.enumerated() {
                 let priority = e.priority ?? "routine"
@@ -288,14 +317,15 @@ public enum WorklistWriter {
                 h += "<td>\(HTMLText.escape(e.accessionNumber))</td>"
                 h += "<td class=\"num\">\(e.findingCount) (\(e.actionableCount))</td>"
                 // The Lung-RADS column is the study's category (from findings at or above the
-                // actionable score), the same one that sets the priority; the largest finding
-                // shows its own category and score beside it, as it may be a low-score one
-                // (a routine study's "14 mm solid (4A)" read as alarming without its 0.05).
-                if let l = e.largestFinding {
-                    h += "<td>\(HTMLText.number(l.diameterMM, decimals: 1)) mm \(HTMLText.escape(l.type)) "
-                        + "(\(HTMLText.escape(l.lungRADS)), score \(HTMLText.number(l.score, decimals: 2)))</td>"
+                // actionable score), the same one that sets the priority; the leading finding is
+                // the one that sets it. The largest finding shows its own category and score, as
+                // it may be a low-score one (a routine study's "14 mm solid (4A)" read as
+                // alarming without its 0.05); "the leading one" when it is the same finding.
+                h += "<td>\(e.leadingFinding.map(summaryText) ?? "&mdash;")</td>"
+                if let l = e.largestFinding, l != e.leadingFinding {
+                    h += "<td>\(summaryText(l))</td>"
                 } else {
-                    h += "<td>&mdash;</td>"
+                    h += e.largestFinding == nil ? "<td>&mdash;</td>" : "<td class=\"muted\">the leading one</td>"
                 }
                 h += "<td>\(HTMLText.escape(e.lungRADS))</td>"
                 let report = HTMLText.relativeURL(e.report)
@@ -312,6 +342,12 @@ public enum WorklistWriter {
         h += "<footer><p>Ranked by priority (urgent, soon, routine), then triage score. "
         h += "Also as worklist.csv and worklist.json.</p></footer>\n</body>\n</html>\n"
         return h
+    }
+
+    /// "12.0 mm part-solid (4A, score 0.80)".
+    private static func summaryText(_ f: WorklistEntry.FindingSummary) -> String {
+        "\(HTMLText.number(f.diameterMM, decimals: 1)) mm \(HTMLText.escape(f.type)) "
+            + "(\(HTMLText.escape(f.lungRADS)), score \(HTMLText.number(f.score, decimals: 2)))"
     }
 
     private static func patientCell(_ e: WorklistEntry) -> String {

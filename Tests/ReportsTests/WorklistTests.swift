@@ -100,10 +100,65 @@ func parseCSV(_ text: String) -> [[String]] {
         #expect(positions == positions.sorted())
         #expect(html.contains("Failed: not assessed (1)"))
         #expect(html.contains("12.0 mm part-solid (4A, score 0.80)"))
+        // There the largest finding is also the leading one (4A at 0.8 beats 4A at 0.7).
+        let leading = try #require(top["leading_finding"] as? [String: Any])
+        #expect(leading["rank"] as? Int == 2 && leading["lung_rads"] as? String == "4A")
+        #expect(html.contains("the leading one"))
         // Every thumbnail referenced exists.
         for src in html.components(separatedBy: "src=\"").dropFirst().map({ $0.components(separatedBy: "\"")[0] }) {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(src).path), "\(src)")
         }
+    }
+
+    /// The worklist's leading finding is the one that sets the study's category: among findings
+    /// at or above the actionable score, the highest category, then score; the largest may be
+    /// another (here a 23 mm ground-glass category 2 at 0.31, below the actionable score).
+    @Test func leadingFindingIsTheOneThatSetsTheCategoryNotTheLargest() throws {
+        let out = try SyntheticStudy.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let writer = StudyReportWriter(outputDirectory: out, provenance: SyntheticStudy.provenance)
+        let series = SyntheticStudy.ballSeries(columns: 24, rows: 24, slices: 6, center: SIMD3(12, 12, 3), diameterMM: 6)
+        func write(_ folder: String, _ spec: [(diameterMM: Double, score: Double, type: NoduleType, lungRADS: LungRADSCategory)],
+                   priority: TriagePriority) throws {
+            let findings = spec.enumerated().map { i, f in
+                SyntheticStudy.finding(rank: i + 1, series: series, center: SIMD3(12, 12, 3), diameterMM: f.diameterMM,
+                                       score: f.score, type: f.type, lungRADS: f.lungRADS)
+            }
+            var assessment = SyntheticStudy.assessment(findings, priority: priority, score: spec.map(\.score).max() ?? 0)
+            assessment.actionableScore = 0.5
+            try writer.writeReport(folderName: folder, series: series, assessment: assessment)
+        }
+        // Category before score: the 4B at 0.62 leads, not the 3 at 0.97 or the large 2 at 0.31.
+        try write("s-a", [(6.5, 0.97, .solid, .category3), (16.9, 0.62, .solid, .category4B),
+                          (23.4, 0.31, .groundGlass, .category2)], priority: .urgent)
+        // Nothing at or above the actionable score: no leading finding, a largest one.
+        try write("s-b", [(14, 0.05, .solid, .category4A)], priority: .routine)
+        try WorklistWriter.writeFromReports(outputDirectory: out)
+
+        let studies = try #require(try jsonObject(out.appendingPathComponent("worklist.json"))["studies"] as? [[String: Any]])
+        let a = try #require(studies.first { $0["folder"] as? String == "s-a" })
+        let leading = try #require(a["leading_finding"] as? [String: Any])
+        #expect(leading["diameter_mm"] as? Double == 16.9 && leading["lung_rads"] as? String == "4B")
+        #expect(leading["rank"] as? Int == 2)
+        let largest = try #require(a["largest_finding"] as? [String: Any])
+        #expect(largest["diameter_mm"] as? Double == 23.4 && largest["lung_rads"] as? String == "2")
+        let b = try #require(studies.first { $0["folder"] as? String == "s-b" })
+        #expect(b["leading_finding"] is NSNull)
+        #expect((b["largest_finding"] as? [String: Any])?["diameter_mm"] as? Double == 14)
+
+        let html = try String(contentsOf: out.appendingPathComponent("worklist.html"), encoding: .utf8)
+        #expect(html.contains("<td>16.9 mm solid (4B, score 0.62)</td><td>23.4 mm ground-glass (2, score 0.31)</td>"))
+        #expect(html.contains("<td>&mdash;</td><td>14.0 mm solid (4A, score 0.05)</td>"))
+
+        let rows = parseCSV(try String(contentsOf: out.appendingPathComponent("worklist.csv"), encoding: .utf8))
+        let header = rows[0]
+        let folder = try #require(header.firstIndex(of: "folder"))
+        let diameter = try #require(header.firstIndex(of: "leading_diameter_mm"))
+        let category = try #require(header.firstIndex(of: "leading_lung_rads"))
+        let rowA = try #require(rows.first { $0[folder] == "s-a" })
+        let rowB = try #require(rows.first { $0[folder] == "s-b" })
+        #expect(rowA[diameter] == "16.9" && rowA[category] == "4B")
+        #expect(rowB[diameter] == "" && rowB[category] == "")
     }
 
     @Test func csvQuotesCommasQuotesAndNewlines() throws {
