@@ -188,6 +188,22 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
         }
     }
 
+    /// The finding that sets the study's Lung-RADS category and priority: of the findings at
+    /// or above `actionableScore` (all of them when nil), the highest category, then the
+    /// highest score, then the better rank; nil when none is. The worklist shows it and its
+    /// zoom is the study's thumbnail: the reason to open the study, often not the largest
+    /// finding (a ground-glass category 2 beside a smaller solid 4B) nor the top-ranked one.
+    public static func leadingFinding(of findings: [FindingRecord], actionableScore: Double?) -> FindingRecord? {
+        findings.filter { f in actionableScore.map { f.score >= $0 } ?? true }.max {
+            (categoryOrder($0.lungRADS), $0.score, -$0.rank) < (categoryOrder($1.lungRADS), $1.score, -$1.rank)
+        }
+    }
+
+    /// Order of the Lung-RADS categories as `lung_rads` writes them (unknown text lowest).
+    static func categoryOrder(_ lungRADS: String) -> Int {
+        ["0", "1", "2", "3", "4A", "4B", "4X"].firstIndex(of: lungRADS) ?? -1
+    }
+
     public struct FindingRecord: Codable, Sendable, Equatable {
         public var id: String
         public var rank: Int

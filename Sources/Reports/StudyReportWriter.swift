@@ -106,8 +106,11 @@ public struct StudyReportWriter: Sendable {
                 records.append(FindingsDocument.FindingRecord(finding: finding, keyImages: images))
                 figures[finding.id] = figureList
             }
+            // The worklist's thumbnail: the leading finding's zoom (the one that makes the
+            // study urgent), else the top-ranked finding's.
             var thumbnail: String?
-            if let zoom = records.first?.keyImages?.zoom {
+            let leading = FindingsDocument.leadingFinding(of: records, actionableScore: assessment.actionableScore)
+            if let zoom = leading?.keyImages?.zoom ?? records.first?.keyImages?.zoom {
                 thumbnail = zoom
             } else if volume.voxelCount == 0 {
                 thumbnail = nil

@@ -22,9 +22,9 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
     public var findingCount: Int
     /// Findings of Lung-RADS 3 or higher.
     public var actionableCount: Int
-    /// The finding that sets the study's Lung-RADS category and priority: of those at or above
-    /// the actionable score, the highest category, then the highest score; nil when none is.
-    /// It is what the radiologist opens the report for, and is often not the largest.
+    /// The finding that sets the study's Lung-RADS category and priority
+    /// (`FindingsDocument.leadingFinding`); nil when no finding is at or above the actionable
+    /// score. It is what the radiologist opens the report for, and is often not the largest.
     public var leadingFinding: FindingSummary?
     /// The finding with the largest diameter, if any (whatever its score).
     public var largestFinding: FindingSummary?
@@ -57,11 +57,6 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
             self.lungRADS = lungRADS
             self.score = score
         }
-    }
-
-    /// Order of the Lung-RADS categories as findings.json writes them (unknown text lowest).
-    static func categoryOrder(_ lungRADS: String) -> Int {
-        ["0", "1", "2", "3", "4A", "4B", "4X"].firstIndex(of: lungRADS) ?? -1
     }
 
     enum CodingKeys: String, CodingKey {
@@ -115,10 +110,8 @@ public struct WorklistEntry: Codable, Sendable, Equatable {
         lungRADS = d.triage?.lungRADS
         findingCount = d.findings.count
         actionableCount = d.triage?.actionableCount ?? 0
-        let counting = d.findings.filter { StudyReportHTML.counts($0, in: d) }
-        leadingFinding = counting.max {
-            (Self.categoryOrder($0.lungRADS), $0.score, -$0.rank) < (Self.categoryOrder($1.lungRADS), $1.score, -$1.rank)
-        }.map(FindingSummary.init)
+        leadingFinding = FindingsDocument.leadingFinding(of: d.findings, actionableScore: d.triage?.actionableScore)
+            .map(FindingSummary.init)
         largestFinding = d.findings.max { ($0.diameterMM, -$0.rank) < ($1.diameterMM, -$1.rank) }.map(FindingSummary.init)
         thumbnail = d.thumbnail.map { "studies/\(folder)/\($0)" }
         report = "studies/\(folder)/\(d.reportHTML)"

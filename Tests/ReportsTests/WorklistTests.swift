@@ -142,6 +142,11 @@ func parseCSV(_ text: String) -> [[String]] {
         #expect(leading["rank"] as? Int == 2)
         let largest = try #require(a["largest_finding"] as? [String: Any])
         #expect(largest["diameter_mm"] as? Double == 23.4 && largest["lung_rads"] as? String == "2")
+        // The thumbnail is the leading finding's zoom (rank 2), not the top-ranked one's.
+        #expect(a["thumbnail"] as? String == "studies/s-a/key-images/finding-2-zoom.png")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("studies/s-a/key-images/finding-2-zoom.png").path))
+        // Without a leading finding: the top-ranked one's.
+        #expect(thumbnailOfStudyB(studies) == "studies/s-b/key-images/finding-1-zoom.png")
         let b = try #require(studies.first { $0["folder"] as? String == "s-b" })
         #expect(b["leading_finding"] is NSNull)
         #expect((b["largest_finding"] as? [String: Any])?["diameter_mm"] as? Double == 14)
@@ -159,6 +164,10 @@ func parseCSV(_ text: String) -> [[String]] {
         let rowB = try #require(rows.first { $0[folder] == "s-b" })
         #expect(rowA[diameter] == "16.9" && rowA[category] == "4B")
         #expect(rowB[diameter] == "" && rowB[category] == "")
+    }
+
+    private func thumbnailOfStudyB(_ studies: [[String: Any]]) -> String? {
+        studies.first { $0["folder"] as? String == "s-b" }?["thumbnail"] as? String
     }
 
     @Test func csvQuotesCommasQuotesAndNewlines() throws {
