@@ -7,7 +7,7 @@ plaques (`triage phantom --granuloma-fraction / --coronary-calcium-fraction /
 `aortic_calcified_plaques`, `parenchymal_bands`, `bronchiectasis.mucus_plugs`,
 `pleural_plaques`). Per case: how many of each, and every finding whose centre lies within
 --radius mm of one (of a band's axis or a plugged segment's, for those; of a pleural plaque's
-footprint centre). A finding on a vascular or pleural plaque is a false positive outside the
+footprint). A finding on a vascular or pleural plaque is a false positive outside the
 lungs, one on a band or a plug a false positive in them (unless it is also a hit on a nodule there:
 compare with `triage evaluate`); one on a granuloma should be Lung-RADS 1, which
 `triage evaluate` counts.
@@ -37,7 +37,10 @@ def mimics(case, key):
 
 
 def distance(point, mimic):
-    """mm from `point` to a ball's centre, or to a band's axis (a polyline)."""
+    """mm from `point` to a ball's centre, to a pleural plaque's footprint (the distance to its
+    centre less half its length, at least 0), or to a band's axis (a polyline)."""
+    if "inward_normal" in mimic:
+        return max(0.0, math.dist(point, mimic["center_mm"]) - mimic["length_mm"] / 2)
     if "center_mm" in mimic:
         return math.dist(point, mimic["center_mm"])
     best = math.inf
