@@ -77,3 +77,76 @@ private func options(calcium: Double?, size: Int = 256) -> PhantomOptions {
         #expect(checked >= 3)
     }
 }
+
+// Calcium in the aortic valve (`--valve-calcium-fraction`): opt-in, from its own stream, in
+// the aortic root inside the heart's outline, rendered as calcium, in truth.json.
+
+/// Test-sized options with `--valve-calcium-fraction`.
+private func valveOptions(_ fraction: Double?, size: Int = 256) -> PhantomOptions {
+    fastPhantomOptions(size: size, slices: 40).with { $0.valveCalciumFraction = fraction }
+}
+
+@Suite struct PhantomAorticValveCalciumTests {
+    @Test func offByDefaultAndDrawnFromItsOwnStream() throws {
+        let before = PhantomGenerator(options: valveOptions(nil, size: 128), seed: 1447).plan(case: 0)
+        let zero = PhantomGenerator(options: valveOptions(0, size: 128), seed: 1447).plan(case: 0)
+        #expect(before.valveCalcium == nil && zero.valveCalcium == nil)
+        #expect(PhantomTruth.entry(for: before, folder: "c", format: "dicom").aorticValveCalcifications == nil)
+        let with = PhantomGenerator(options: valveOptions(1, size: 128), seed: 1447).plan(case: 0)
+        let balls = try #require(with.valveCalcium)
+        #expect(balls.count >= 1 && balls.count <= 9)
+        #expect(with.nodules.map(\.center) == before.nodules.map(\.center))
+        // Below the valve the plane is the plane of before; through a ball it is not.
+        // (Compared first, so a failure does not print two whole planes.)
+        let lowest = balls.map { $0.center.z - $0.radiusMM }.min()!
+        let sameBelow = renderPlane(with, z: lowest - 10) == renderPlane(before, z: lowest - 10)
+        #expect(sameBelow)
+        let changedThrough = renderPlane(with, z: balls[0].center.z) != renderPlane(before, z: balls[0].center.z)
+        #expect(changedThrough)
+        #expect(throws: PhantomError.self) { try valveOptions(1.5).validate() }
+        let g = PhantomGenerator(options: valveOptions(0.5, size: 32), seed: 1448)
+        let calcified = (0..<8).filter { g.plan(case: $0).valveCalcium != nil }.count
+        #expect(calcified >= 1 && calcified <= 7, "\(calcified) of 8 with valve calcium at 0.5")
+    }
+
+    @Test func calciumLiesInTheAorticRootInsideTheHeartAndIsRendered() throws {
+        var checked = 0
+        for i in 0..<4 {
+            let p = PhantomGenerator(options: valveOptions(1, size: 512), seed: 1449).plan(case: i)
+            let a = p.anatomy
+            let balls = try #require(p.valveCalcium)
+            let aorta = a.mediastinalTubes[AorticCalcium.aortaTubes.lowerBound].segment
+            let along = aorta.end - aorta.start
+            let axis = along / (along * along).sum().squareRoot()
+            // Where the ascending aorta's axis leaves the heart, found independently (1 mm steps).
+            var exit = aorta.start
+            while a.heartDistance(x: exit.x, y: exit.y, z: exit.z) < 0 { exit += axis }
+            for ball in balls {
+                let d = ball.center - aorta.start
+                let t = (d * axis).sum()
+                let offAxis = d - t * axis
+                // Inside the root's lumen, within 0.85 of its radius, and within the 8 mm
+                // (+ up to 4 mm downstream, 1 mm of stepping) before the aorta leaves the heart.
+                #expect((offAxis * offAxis).sum().squareRoot() <= 0.85 * aorta.startRadiusMM + 1e-9)
+                let beforeExit = ((exit - aorta.start) * axis).sum() - t
+                #expect(beforeExit >= 8 * a.scale - 4 * a.scale - 1.5 && beforeExit <= 8 * a.scale + 1.5,
+                        "\(beforeExit) mm before the aorta leaves the heart")
+                // Calcium, in the heart and far from the lungs.
+                #expect(ball.hu >= 400 && ball.hu <= 1200 && ball.radiusMM >= a.scale - 1e-9 && ball.radiusMM <= 2.5 * a.scale + 1e-9)
+                #expect(a.lungDistance(ball.center).distanceMM > 5)
+                // Rendered: calcium-bright at its centre before the point spread (1.5 mm
+                // radius and more, so a pixel centre lies well inside).
+                guard ball.radiusMM >= 1.5, let k = nearestPixel(p, ball.center.x, ball.center.y) else { continue }
+                let hu = renderPlane(p, z: ball.center.z)
+                #expect(Double(hu[k]) >= 0.5 * (ball.hu + 40), "\(hu[k]) HU at a ball of \(ball.hu)")
+                checked += 1
+            }
+            let entry = PhantomTruth.entry(for: p, folder: "c", format: "dicom")
+            let recorded = try #require(entry.aorticValveCalcifications)
+            #expect(recorded.count == balls.count)
+            let c = p.patientPosition(ofAnatomy: balls[0].center)
+            #expect(abs(recorded[0].centerMM[2] - c.z) < 0.001 && abs(recorded[0].diameterMM - 2 * balls[0].radiusMM) < 0.001)
+        }
+        #expect(checked >= 2)
+    }
+}

@@ -73,6 +73,8 @@ public struct PhantomCase: Sendable {
     public let coronaries: CoronaryArteries?
     /// Calcified plaque in the aortic wall (`PhantomOptions.aorticCalciumFraction`), nil when none.
     public let aorticPlaques: [CalciumBall]?
+    /// Calcium in the aortic valve's cusps (`PhantomOptions.valveCalciumFraction`), nil when none.
+    public let valveCalcium: [CalciumBall]?
     /// Bronchiectasis (`PhantomOptions.bronchiectasisFraction`), nil when none.
     public let bronchiectasis: Bronchiectasis?
     /// Mucus plugs in the widened bronchi (`PhantomOptions.mucusPlugFraction`), nil when none.
@@ -436,6 +438,9 @@ public struct PhantomCase: Sendable {
         }
         aorticPlaques = Self.onRequest(options.aorticCalciumFraction, seed: seed, stream: UInt64(index) &+ 19_000_037) {
             AorticCalcium.draw(anatomy: a, random: &$0)
+        }
+        valveCalcium = Self.onRequest(options.valveCalciumFraction, seed: seed, stream: UInt64(index) &+ 25_000_057) {
+            AorticValveCalcium.draw(anatomy: a, random: &$0)
         }
         parenchymalBands = Self.onRequest(options.scarFraction, seed: seed, stream: UInt64(index) &+ 20_000_003) {
             ParenchymalBand.draw(anatomy: a, nodules: nodules, random: &$0, covered: hiddenByPathology)

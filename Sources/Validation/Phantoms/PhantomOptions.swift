@@ -76,6 +76,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// the chest wall and the domes, calcified in 30 %; truth.json's `pleural_plaques`, not
     /// nodules, and outside the lungs); nil or 0: none.
     public var pleuralPlaqueFraction: Double? = nil
+    /// Fraction of cases with a calcified aortic valve (clumps of calcium in 1-3 cusps;
+    /// truth.json's `aortic_valve_calcifications`, in the heart, not nodules); nil or 0: none.
+    public var valveCalciumFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
     /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
@@ -122,6 +125,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let s = scarFraction, !(0...1).contains(s) { throw fail("--scar-fraction must be in [0, 1]") }
         if let f = fibrosisFraction, !(0...1).contains(f) { throw fail("--fibrosis-fraction must be in [0, 1]") }
         if let f = pleuralPlaqueFraction, !(0...1).contains(f) { throw fail("--pleural-plaque-fraction must be in [0, 1]") }
+        if let f = valveCalciumFraction, !(0...1).contains(f) { throw fail("--valve-calcium-fraction must be in [0, 1]") }
         if let m = mucusPlugFraction {
             if !(0...1).contains(m) { throw fail("--mucus-plug-fraction must be in [0, 1]") }
             if m > 0 && (bronchiectasisFraction ?? 0) == 0 {

@@ -738,7 +738,8 @@ final class Scene: @unchecked Sendable {
         // Calcified granulomas in the parenchyma, calcified coronary and aortic plaque: calcium,
         // over everything drawn before (the great vessels' fat margins reach the coronary
         // origins).
-        for ball in (ph.granulomas?.granulomas ?? []) + (ph.coronaries?.plaques ?? []) + (ph.aorticPlaques ?? []) {
+        for ball in (ph.granulomas?.granulomas ?? []) + (ph.coronaries?.plaques ?? []) + (ph.aorticPlaques ?? [])
+            + (ph.valveCalcium ?? []) {
             let center = ball.center, radius = ball.radiusMM, hu = ball.hu
             guard let (c0, c1, r0, r1) = ballBox(center, radius) else { continue }
             for r in r0...r1 {

@@ -53,6 +53,8 @@ public struct PhantomTruth: Codable, Sendable {
         public var coronaryPlaques: [Calcification]?
         /// Calcified plaque in the aortic wall (each ball of it); absent when the case has none.
         public var aorticPlaques: [Calcification]?
+        /// Calcium in the aortic valve's cusps (each ball of it); absent when the case has none.
+        public var aorticValveCalcifications: [Calcification]? = nil
         /// Parenchymal bands (linear scars; not nodules: a finding on one is a false
         /// positive); absent when the case has none.
         public var parenchymalBands: [Band]?
@@ -79,6 +81,7 @@ public struct PhantomTruth: Codable, Sendable {
             case calcifiedGranulomas = "calcified_granulomas"
             case coronaryPlaques = "coronary_calcified_plaques"
             case aorticPlaques = "aortic_calcified_plaques"
+            case aorticValveCalcifications = "aortic_valve_calcifications"
             case parenchymalBands = "parenchymal_bands"
             case bronchiectasis
             case interstitialFibrosis = "interstitial_fibrosis"
@@ -385,6 +388,7 @@ public struct PhantomTruth: Codable, Sendable {
                                        mucusPlugs: phantom.mucusPlugged())
                     },
                     nodules: nodules)
+        entry.aorticValveCalcifications = phantom.valveCalcium.map { $0.map(calcification) }
         entry.pleuralPlaques = phantom.pleuralPlaques.map { $0.map { plaque in
             func r(_ v: Double, _ k: Double = 10) -> Double { (v * k).rounded() / k }
             let c = phantom.patientPosition(ofAnatomy: plaque.center)
