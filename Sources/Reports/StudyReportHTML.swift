@@ -110,6 +110,10 @@ enum StudyReportHTML {
         if let t = d.triage {
             h += "<span class=\"badge \(HTMLText.escape(t.priority))\">\(HTMLText.escape(t.priority))</span> "
             h += "score \(HTMLText.number(t.score, decimals: 2)) &middot; Lung-RADS \(HTMLText.escape(t.lungRADS))"
+            // Which finding sets the category and priority, linked: often not the first listed.
+            if let leading = FindingsDocument.leadingFinding(of: d.findings, actionableScore: t.actionableScore) {
+                h += " (from <a href=\"#finding-\(leading.rank)\">\(HTMLText.escape(leading.id))</a>)"
+            }
             h += " &middot; \(t.findingCount) finding\(t.findingCount == 1 ? "" : "s")"
         } else {
             h += "<span class=\"badge failed\">failed</span>"

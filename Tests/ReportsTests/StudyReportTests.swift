@@ -365,6 +365,17 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         #expect(html.contains("Lung-RADS 4B (not counted: score 0.05)"))
         #expect(!html.contains("Lung-RADS 4A (not counted"))
         #expect(html.contains("Greyed: 1 finding scored below 0.50, the actionable score."))
+        // The header names the finding that sets the category: F1 (4A at 0.93), not the 4B at 0.05.
+        #expect(html.contains("Lung-RADS 4A (from <a href=\"#finding-1\">F1</a>)"))
+        #expect(json["thumbnail"] as? String == "key-images/finding-1-zoom.png")
+    }
+
+    @Test func withoutAnActionableScoreTheHighestCategoryLeads() throws {
+        // Every finding counts: the 4B (F2, score 0.05) sets the category, not the 0.93 4A.
+        let (out, json, html) = try write(actionableScore: nil)
+        defer { try? FileManager.default.removeItem(at: out) }
+        #expect(html.contains("(from <a href=\"#finding-2\">F2</a>)"))
+        #expect(json["thumbnail"] as? String == "key-images/finding-2-zoom.png")
     }
 
     @Test func aFindingThatIsPartOfALargerOpacitySaysSoInJSONAndHTML() throws {
