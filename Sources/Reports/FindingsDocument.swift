@@ -194,14 +194,20 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
     /// zoom is the study's thumbnail: the reason to open the study, often not the largest
     /// finding (a ground-glass category 2 beside a smaller solid 4B) nor the top-ranked one.
     public static func leadingFinding(of findings: [FindingRecord], actionableScore: Double?) -> FindingRecord? {
-        findings.filter { f in actionableScore.map { f.score >= $0 } ?? true }.max {
+        findings.filter { counts(score: $0.score, actionableScore: actionableScore) }.max {
             (categoryOrder($0.lungRADS), $0.score, -$0.rank) < (categoryOrder($1.lungRADS), $1.score, -$1.rank)
         }
     }
 
-    /// Order of the Lung-RADS categories as `lung_rads` writes them (unknown text lowest).
+    /// Whether a finding of `score` counts for the study's category and priority: at or above
+    /// the actionable score (every finding when the document does not say what that score is).
+    static func counts(score: Double, actionableScore: Double?) -> Bool {
+        actionableScore.map { score >= $0 } ?? true
+    }
+
+    /// Order of a `lung_rads` text in `LungRADSCategory` (unknown text lowest).
     static func categoryOrder(_ lungRADS: String) -> Int {
-        ["0", "1", "2", "3", "4A", "4B", "4X"].firstIndex(of: lungRADS) ?? -1
+        LungRADSCategory(rawValue: lungRADS).flatMap { LungRADSCategory.allCases.firstIndex(of: $0) } ?? -1
     }
 
     public struct FindingRecord: Codable, Sendable, Equatable {

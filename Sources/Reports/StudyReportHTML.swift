@@ -80,8 +80,7 @@ enum StudyReportHTML {
     /// Whether a finding counts for the study's category and priority: at or above the
     /// actionable score (every finding when the document does not say what that score is).
     static func counts(_ f: FindingsDocument.FindingRecord, in d: FindingsDocument) -> Bool {
-        guard let a = d.triage?.actionableScore else { return true }
-        return f.score >= a
+        FindingsDocument.counts(score: f.score, actionableScore: d.triage?.actionableScore)
     }
 
     /// The finding's type; a calcified one says it is a benign pattern (why it is category 1).

@@ -52,15 +52,15 @@ public enum PhantomLungCheck {
             let offset = plan.patientPosition(ofAnatomy: .zero)
             for c in centers {
                 result.checked += 1
-                var distance = plan.anatomy.lungDistance(c - offset).distanceMM
+                let lungDistance = plan.anatomy.lungDistance(c - offset).distanceMM
+                var distance = lungDistance
                 // Pleural fluid lies inside the lung's outline but is not lung.
                 if let fluid = plan.pleuralEffusion?.fluidDepthMM(c - offset, anatomy: plan.anatomy) {
                     distance = Swift.max(distance, fluid)
                 }
                 // So is a pleural plaque (the parietal pleura): outside by the centre's depth in it.
                 for plaque in plan.pleuralPlaques ?? [] {
-                    let p = c - offset
-                    let depth = -plaque.signedDistance(p, lungDistanceMM: plan.anatomy.lungDistance(p).distanceMM)
+                    let depth = -plaque.signedDistance(c - offset, lungDistanceMM: lungDistance)
                     if depth > 0 { distance = Swift.max(distance, depth) }
                 }
                 if distance > marginMM {
