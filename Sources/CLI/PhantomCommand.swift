@@ -78,6 +78,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("pleural-plaque-fraction"),
             help: "Fraction of cases with 2-8 pleural plaques (flat, 1.5-5 mm thick, 10-50 mm long thickenings of the parietal pleura on the chest wall and the domes, calcified in 30%; in truth.json's pleural_plaques, outside the lungs, not nodules); default none.")
     var pleuralPlaqueFraction: Double?
+    @Option(name: .customLong("cardiac-motion-fraction"),
+            help: "Fraction of cases with a cardiac pulsation artefact (heart border and nearby lung vessels doubled, as on a scan without ECG gating; in truth.json's cardiac_pulsation); default none.")
+    var cardiacMotionFraction: Double?
     @Option(name: .customLong("valve-calcium-fraction"),
             help: "Fraction of cases with a calcified aortic valve (clumps of calcium, 1-2.5 mm balls, in 1-3 of its cusps; in truth.json's aortic_valve_calcifications, in the heart, not nodules); default none.")
     var valveCalciumFraction: Double?
@@ -126,6 +129,7 @@ struct PhantomCommand: ParsableCommand {
         o.fibrosisFraction = fibrosisFraction
         o.pleuralPlaqueFraction = pleuralPlaqueFraction
         o.valveCalciumFraction = valveCalciumFraction
+        o.cardiacMotionFraction = cardiacMotionFraction
         o.mediastinalNoduleFraction = mediastinalNoduleFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png

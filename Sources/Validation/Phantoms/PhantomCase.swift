@@ -64,6 +64,8 @@ public struct PhantomCase: Sendable {
     public let respiratoryMotion: RespiratoryMotion?
     /// Photon-starvation streaks (`PhantomOptions.streakFraction`), nil when none.
     public let streaks: StreakArtefact?
+    /// Cardiac pulsation artefact (`PhantomOptions.cardiacMotionFraction`), nil when none.
+    public let cardiacPulsation: CardiacPulsation?
     /// Cardiac pacemaker (`PhantomOptions.metalFraction`), nil when none.
     public let cardiacDevice: CardiacDevice?
     /// Calcified granulomas (`PhantomOptions.granulomaFraction`), nil when none.
@@ -447,6 +449,9 @@ public struct PhantomCase: Sendable {
         }
         pleuralPlaques = Self.onRequest(options.pleuralPlaqueFraction, seed: seed, stream: UInt64(index) &+ 24_000_041) {
             PleuralPlaque.draw(anatomy: a, nodules: nodules, random: &$0, covered: hiddenByPathology)
+        }
+        cardiacPulsation = Self.onRequest(options.cardiacMotionFraction, seed: seed, stream: UInt64(index) &+ 26_000_053) {
+            CardiacPulsation.draw(random: &$0)
         }
         storage = PhantomStorage(random: &r, options: options)
         identity = PhantomIdentity(seed: seed, index: index)

@@ -41,6 +41,11 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with a breathing artefact (a band of slices showing the anatomy
     /// displaced 3-10 mm cranio-caudally, clear of the nodules); nil or 0: none.
     public var motionFraction: Double? = nil
+    /// Fraction of cases with a cardiac pulsation artefact (the heart border and the lung
+    /// beside it shown at two phases of the heartbeat: doubled vessels in the lingula and left
+    /// lower lobe, steps along the heart in coronal views); nil or 0: none, and the scans are
+    /// unchanged.
+    public var cardiacMotionFraction: Double? = nil
     /// Fraction of cases with photon-starvation streaks (fine, nearly horizontal dark and
     /// bright lines, strongest at the shoulders and lung apices); nil or 0: none.
     public var streakFraction: Double? = nil
@@ -135,6 +140,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let m = mediastinalNoduleFraction, !(0...1).contains(m) { throw fail("--mediastinal-nodule-fraction must be in [0, 1]") }
         if let a = anatomyRevision, a != 3, a != 4 { throw fail("--anatomy must be 3 or 4, got \(a)") }
         if let m = motionFraction, !(0...1).contains(m) { throw fail("--motion-fraction must be in [0, 1]") }
+        if let m = cardiacMotionFraction, !(0...1).contains(m) { throw fail("--cardiac-motion-fraction must be in [0, 1]") }
         guard minNodules >= 0, maxNodules >= minNodules, maxNodules <= 20 else { throw fail("nodule count range invalid") }
         guard minDiameterMM >= 1, maxDiameterMM >= minDiameterMM, maxDiameterMM <= 40 else {
             throw fail("nodule diameter range must lie in 1...40 mm")

@@ -31,6 +31,12 @@ public struct PhantomRenderer {
                 var scratch = SliceScratch(count: cols * rows)
                 let dst = UnsafeMutableBufferPointer(start: base + k * cols * rows, count: cols * rows)
                 scene.renderSlice(k, into: dst, scratch: &scratch)
+                if let pulsation = ph.cardiacPulsation {
+                    var copy: [Float] = []
+                    pulsation.apply(to: dst, copy: &copy, columns: cols, rows: rows, originX: ph.gridOrigin.x,
+                                    originY: ph.gridOrigin.y, pixelMM: ph.pixelSpacingMM, z: ph.sliceCentreZ(k),
+                                    anatomy: ph.anatomy)
+                }
                 blur2D(dst, columns: cols, rows: rows, weights: psf, temp: &scratch.temp)
                 // Correlated noise, from a per-slice stream so threads do not change the result.
                 var random = PhantomRandom(seed: ph.seed, stream: UInt64(ph.index) << 20 | UInt64(k) | 1 << 62)

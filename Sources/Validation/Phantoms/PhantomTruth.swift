@@ -66,6 +66,9 @@ public struct PhantomTruth: Codable, Sendable {
         /// Pleural plaques (parietal pleura, outside the lungs; not nodules: a finding on one
         /// is a false positive outside the lungs); absent when the case has none.
         public var pleuralPlaques: [Plaque]? = nil
+        /// Cardiac pulsation artefact (the picture near the heart, not the anatomy); absent when
+        /// the case has none.
+        public var cardiacPulsation: Pulsation? = nil
 
         enum CodingKeys: String, CodingKey {
             case caseID = "case_id", patientID = "patient_id", studyInstanceUID = "study_instance_uid"
@@ -86,6 +89,7 @@ public struct PhantomTruth: Codable, Sendable {
             case bronchiectasis
             case interstitialFibrosis = "interstitial_fibrosis"
             case pleuralPlaques = "pleural_plaques"
+            case cardiacPulsation = "cardiac_pulsation"
         }
     }
 
@@ -213,6 +217,21 @@ public struct PhantomTruth: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case centerMM = "center_mm", diameterMM = "diameter_mm", hu
+        }
+    }
+
+    /// A cardiac pulsation artefact: the largest displacement of the left heart border between
+    /// the two phases a slice shows (mm), the displaced image's weight, how far outside the
+    /// heart the displacement reaches (mm), and the table travel per heartbeat (mm; the period
+    /// of the displacement along z).
+    public struct Pulsation: Codable, Sendable {
+        public var amplitudeMM: Double
+        public var ghostWeight: Double
+        public var reachMM: Double
+        public var beatMM: Double
+
+        enum CodingKeys: String, CodingKey {
+            case amplitudeMM = "amplitude_mm", ghostWeight = "ghost_weight", reachMM = "reach_mm", beatMM = "beat_mm"
         }
     }
 
@@ -389,6 +408,10 @@ public struct PhantomTruth: Codable, Sendable {
                     },
                     nodules: nodules)
         entry.aorticValveCalcifications = phantom.valveCalcium.map { $0.map(calcification) }
+        entry.cardiacPulsation = phantom.cardiacPulsation.map { p in
+            Pulsation(amplitudeMM: (p.amplitudeMM * 100).rounded() / 100, ghostWeight: (p.ghostWeight * 100).rounded() / 100,
+                      reachMM: (p.reachMM * 10).rounded() / 10, beatMM: (p.beatMM * 10).rounded() / 10)
+        }
         entry.pleuralPlaques = phantom.pleuralPlaques.map { $0.map { plaque in
             func r(_ v: Double, _ k: Double = 10) -> Double { (v * k).rounded() / k }
             let c = phantom.patientPosition(ofAnatomy: plaque.center)
