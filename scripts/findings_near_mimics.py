@@ -3,9 +3,9 @@
 granulomas, coronary and aortic plaque, parenchymal bands, mucus-plugged bronchi and pleural
 plaques (`triage phantom --granuloma-fraction / --coronary-calcium-fraction /
 --aortic-calcium-fraction / --scar-fraction / --mucus-plug-fraction /
---pleural-plaque-fraction / --valve-calcium-fraction`; truth.json's `calcified_granulomas`,
+--pleural-plaque-fraction / --valve-calcium-fraction / --mitral-calcium-fraction`; truth.json's `calcified_granulomas`,
 `coronary_calcified_plaques`, `aortic_calcified_plaques`, `parenchymal_bands`,
-`bronchiectasis.mucus_plugs`, `pleural_plaques`, `aortic_valve_calcifications`). Per case: how many of each, and every finding whose centre lies within
+`bronchiectasis.mucus_plugs`, `pleural_plaques`, `aortic_valve_calcifications`, `mitral_annular_calcifications`). Per case: how many of each, and every finding whose centre lies within
 --radius mm of one (of a band's axis or a plugged segment's, for those; of a pleural plaque's
 footprint). A finding on a vascular or pleural plaque is a false positive outside the
 lungs, one on a band or a plug a false positive in them (unless it is also a hit on a nodule there:
@@ -25,7 +25,8 @@ import sys
 
 KINDS = [("calcified_granulomas", "granuloma"), ("coronary_calcified_plaques", "coronary"),
          ("aortic_calcified_plaques", "aortic"), ("parenchymal_bands", "band"), ("mucus_plugs", "plugged segment"),
-         ("pleural_plaques", "pleural plaque"), ("aortic_valve_calcifications", "aortic valve")]
+         ("pleural_plaques", "pleural plaque"), ("aortic_valve_calcifications", "aortic valve"),
+         ("mitral_annular_calcifications", "mitral annulus")]
 
 
 def mimics(case, key):

@@ -78,6 +78,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("pleural-plaque-fraction"),
             help: "Fraction of cases with 2-8 pleural plaques (flat, 1.5-5 mm thick, 10-50 mm long thickenings of the parietal pleura on the chest wall and the domes, calcified in 30%; in truth.json's pleural_plaques, outside the lungs, not nodules); default none.")
     var pleuralPlaqueFraction: Double?
+    @Option(name: .customLong("mitral-calcium-fraction"),
+            help: "Fraction of cases with mitral annular calcification (a C-shaped band of calcium along the posterior mitral annulus; in truth.json's mitral_annular_calcifications, in the heart, not nodules); default none.")
+    var mitralCalciumFraction: Double?
     @Option(name: .customLong("cardiac-motion-fraction"),
             help: "Fraction of cases with a cardiac pulsation artefact (heart border and nearby lung vessels doubled, as on a scan without ECG gating; in truth.json's cardiac_pulsation); default none.")
     var cardiacMotionFraction: Double?
@@ -130,6 +133,7 @@ struct PhantomCommand: ParsableCommand {
         o.pleuralPlaqueFraction = pleuralPlaqueFraction
         o.valveCalciumFraction = valveCalciumFraction
         o.cardiacMotionFraction = cardiacMotionFraction
+        o.mitralCalciumFraction = mitralCalciumFraction
         o.mediastinalNoduleFraction = mediastinalNoduleFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png

@@ -394,6 +394,21 @@ public struct ChestAnatomy: Sendable {
         return (heartTiltCos * u0 - heartTiltSin * dz, v, heartTiltSin * u0 + heartTiltCos * dz)
     }
 
+    /// The anatomy-frame point at heart-frame (u, v, w): the inverse of `heartFrame`.
+    func anatomyPoint(u: Double, v: Double, w: Double) -> SIMD3<Double> {
+        let u0 = heartTiltCos * u + heartTiltSin * w
+        let dz = -heartTiltSin * u + heartTiltCos * w
+        let c = heartCos, s = heartSin
+        return heartCenter + SIMD3(c * u0 + s * v, -s * u0 + c * v, dz)
+    }
+
+    /// The atrioventricular plane's position along the heart's long axis (u, mm): the atria
+    /// lie below it, the ventricles above (`chamberBloodDistance`).
+    var atrioventricularU: Double { -0.2 * heartSemiAxes.x }
+
+    /// The left ventricle's offset across the septum (v, mm; posterior-left).
+    var leftVentricleOffsetV: Double { 0.22 * heartSemiAxes.y }
+
     /// Revision 4: the four chambers' blood in a contrast scan, as the signed distance (mm,
     /// negative inside) to the nearest chamber's blood pool and whether that is the right
     /// heart. The left ventricle is an ellipsoidal cavity in the heart's posterior-left,
@@ -404,7 +419,7 @@ public struct ChestAnatomy: Sendable {
     /// `outlineMM` is `heartDistance` at the point, which the caller has already computed.
     func chamberBloodDistance(x: Double, y: Double, z: Double, outlineMM outline: Double) -> (distanceMM: Double, rightHeart: Bool) {
         let (u, v, w) = heartFrame(x: x, y: y, z: z)
-        let valvesU = -0.2 * heartSemiAxes.x
+        let valvesU = atrioventricularU
         if u < valvesU {
             let septumV = -0.1 * heartSemiAxes.y
             let atrium = Swift.max(outline + 3 * scale, Swift.max(2 * scale - abs(v - septumV), u - (valvesU - 2.5 * scale)))
@@ -412,7 +427,7 @@ public struct ChestAnatomy: Sendable {
         }
         // Left ventricular cavity: an ellipsoid (radial approximation) from the valves to
         // near the apex, offset posterior-left.
-        let lvCentre = SIMD3(0.3 * heartSemiAxes.x, 0.22 * heartSemiAxes.y, 0)
+        let lvCentre = SIMD3(0.3 * heartSemiAxes.x, leftVentricleOffsetV, 0)
         let lvAxes = SIMD3(0.5 * heartSemiAxes.x, 0.36 * heartSemiAxes.y, 0.42 * heartSemiAxes.z)
         let d = SIMD3(u, v, w) - lvCentre
         let f = ((d / lvAxes) * (d / lvAxes)).sum().squareRoot()

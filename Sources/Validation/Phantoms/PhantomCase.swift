@@ -77,6 +77,8 @@ public struct PhantomCase: Sendable {
     public let aorticPlaques: [CalciumBall]?
     /// Calcium in the aortic valve's cusps (`PhantomOptions.valveCalciumFraction`), nil when none.
     public let valveCalcium: [CalciumBall]?
+    /// Mitral annular calcification (`PhantomOptions.mitralCalciumFraction`), nil when none.
+    public let mitralCalcium: [CalciumBall]?
     /// Bronchiectasis (`PhantomOptions.bronchiectasisFraction`), nil when none.
     public let bronchiectasis: Bronchiectasis?
     /// Mucus plugs in the widened bronchi (`PhantomOptions.mucusPlugFraction`), nil when none.
@@ -443,6 +445,9 @@ public struct PhantomCase: Sendable {
         }
         valveCalcium = Self.onRequest(options.valveCalciumFraction, seed: seed, stream: UInt64(index) &+ 25_000_057) {
             AorticValveCalcium.draw(anatomy: a, random: &$0)
+        }
+        mitralCalcium = Self.onRequest(options.mitralCalciumFraction, seed: seed, stream: UInt64(index) &+ 27_000_059) {
+            MitralAnnularCalcium.draw(anatomy: a, random: &$0)
         }
         parenchymalBands = Self.onRequest(options.scarFraction, seed: seed, stream: UInt64(index) &+ 20_000_003) {
             ParenchymalBand.draw(anatomy: a, nodules: nodules, random: &$0, covered: hiddenByPathology)

@@ -84,6 +84,10 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with a calcified aortic valve (clumps of calcium in 1-3 cusps;
     /// truth.json's `aortic_valve_calcifications`, in the heart, not nodules); nil or 0: none.
     public var valveCalciumFraction: Double? = nil
+    /// Fraction of cases with mitral annular calcification (a dense C-shaped band along the
+    /// posterior mitral annulus, deep in the heart; truth.json's
+    /// `mitral_annular_calcifications`, not nodules); nil or 0: none.
+    public var mitralCalciumFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
     /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
@@ -131,6 +135,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let f = fibrosisFraction, !(0...1).contains(f) { throw fail("--fibrosis-fraction must be in [0, 1]") }
         if let f = pleuralPlaqueFraction, !(0...1).contains(f) { throw fail("--pleural-plaque-fraction must be in [0, 1]") }
         if let f = valveCalciumFraction, !(0...1).contains(f) { throw fail("--valve-calcium-fraction must be in [0, 1]") }
+        if let f = mitralCalciumFraction, !(0...1).contains(f) { throw fail("--mitral-calcium-fraction must be in [0, 1]") }
         if let m = mucusPlugFraction {
             if !(0...1).contains(m) { throw fail("--mucus-plug-fraction must be in [0, 1]") }
             if m > 0 && (bronchiectasisFraction ?? 0) == 0 {

@@ -745,7 +745,7 @@ final class Scene: @unchecked Sendable {
         // over everything drawn before (the great vessels' fat margins reach the coronary
         // origins).
         for ball in (ph.granulomas?.granulomas ?? []) + (ph.coronaries?.plaques ?? []) + (ph.aorticPlaques ?? [])
-            + (ph.valveCalcium ?? []) {
+            + (ph.valveCalcium ?? []) + (ph.mitralCalcium ?? []) {
             let center = ball.center, radius = ball.radiusMM, hu = ball.hu
             guard let (c0, c1, r0, r1) = ballBox(center, radius) else { continue }
             for r in r0...r1 {

@@ -55,6 +55,8 @@ public struct PhantomTruth: Codable, Sendable {
         public var aorticPlaques: [Calcification]?
         /// Calcium in the aortic valve's cusps (each ball of it); absent when the case has none.
         public var aorticValveCalcifications: [Calcification]? = nil
+        /// Calcium in the mitral annulus (each ball of it); absent when the case has none.
+        public var mitralAnnularCalcifications: [Calcification]? = nil
         /// Parenchymal bands (linear scars; not nodules: a finding on one is a false
         /// positive); absent when the case has none.
         public var parenchymalBands: [Band]?
@@ -85,6 +87,7 @@ public struct PhantomTruth: Codable, Sendable {
             case coronaryPlaques = "coronary_calcified_plaques"
             case aorticPlaques = "aortic_calcified_plaques"
             case aorticValveCalcifications = "aortic_valve_calcifications"
+            case mitralAnnularCalcifications = "mitral_annular_calcifications"
             case parenchymalBands = "parenchymal_bands"
             case bronchiectasis
             case interstitialFibrosis = "interstitial_fibrosis"
@@ -408,6 +411,7 @@ public struct PhantomTruth: Codable, Sendable {
                     },
                     nodules: nodules)
         entry.aorticValveCalcifications = phantom.valveCalcium.map { $0.map(calcification) }
+        entry.mitralAnnularCalcifications = phantom.mitralCalcium.map { $0.map(calcification) }
         entry.cardiacPulsation = phantom.cardiacPulsation.map { p in
             Pulsation(amplitudeMM: (p.amplitudeMM * 100).rounded() / 100, ghostWeight: (p.ghostWeight * 100).rounded() / 100,
                       reachMM: (p.reachMM * 10).rounded() / 10, beatMM: (p.beatMM * 10).rounded() / 10)
