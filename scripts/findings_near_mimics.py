@@ -3,9 +3,10 @@
 granulomas, coronary and aortic plaque, parenchymal bands, mucus-plugged bronchi and pleural
 plaques (`triage phantom --granuloma-fraction / --coronary-calcium-fraction /
 --aortic-calcium-fraction / --scar-fraction / --mucus-plug-fraction /
---pleural-plaque-fraction / --valve-calcium-fraction / --mitral-calcium-fraction`; truth.json's `calcified_granulomas`,
+--pleural-plaque-fraction / --valve-calcium-fraction / --mitral-calcium-fraction /
+--bronchial-cyst-fraction`; truth.json's `calcified_granulomas`,
 `coronary_calcified_plaques`, `aortic_calcified_plaques`, `parenchymal_bands`,
-`bronchiectasis.mucus_plugs`, `pleural_plaques`, `aortic_valve_calcifications`, `mitral_annular_calcifications`). Per case: how many of each, and every finding whose centre lies within
+`bronchiectasis.mucus_plugs`, `pleural_plaques`, `aortic_valve_calcifications`, `mitral_annular_calcifications`, `bronchiectasis.cysts`). Per case: how many of each, and every finding whose centre lies within
 --radius mm of one (of a band's axis or a plugged segment's, for those; of a pleural plaque's
 footprint). A finding on a vascular or pleural plaque is a false positive outside the
 lungs, one on a band or a plug a false positive in them (unless it is also a hit on a nodule there:
@@ -14,7 +15,7 @@ compare with `triage evaluate`); one on a granuloma should be Lung-RADS 1, which
 
     python3 scripts/findings_near_mimics.py --truth DIR/truth.json REPORTS_DIR [--radius 10]
 
-Standard library only. Exit code 1 when a finding lies near a plaque, a band or a plug.
+Standard library only. Exit code 1 when a finding lies near a mimic other than a granuloma.
 """
 import argparse
 import glob
@@ -26,7 +27,7 @@ import sys
 KINDS = [("calcified_granulomas", "granuloma"), ("coronary_calcified_plaques", "coronary"),
          ("aortic_calcified_plaques", "aortic"), ("parenchymal_bands", "band"), ("mucus_plugs", "plugged segment"),
          ("pleural_plaques", "pleural plaque"), ("aortic_valve_calcifications", "aortic valve"),
-         ("mitral_annular_calcifications", "mitral annulus")]
+         ("mitral_annular_calcifications", "mitral annulus"), ("bronchial_cysts", "bronchial cyst")]
 
 
 def mimics(case, key):
@@ -34,12 +35,17 @@ def mimics(case, key):
     if key == "mucus_plugs":
         plugs = (case.get("bronchiectasis") or {}).get("mucus_plugs") or {}
         return [{"points_mm": [s[:3], s[3:]]} for s in plugs.get("segments_mm", [])]
+    if key == "bronchial_cysts":
+        return (case.get("bronchiectasis") or {}).get("cysts") or []
     return case.get(key) or []
 
 
 def distance(point, mimic):
     """mm from `point` to a ball's centre, to a pleural plaque's footprint (the distance to its
-    centre less half its length, at least 0), or to a band's axis (a polyline)."""
+    centre less half its length, at least 0), to a bronchial cyst's outer surface (0 inside
+    it), or to a band's axis (a polyline)."""
+    if "wall_mm" in mimic:
+        return max(0.0, math.dist(point, mimic["center_mm"]) - mimic["diameter_mm"] / 2 - mimic["wall_mm"])
     if "inward_normal" in mimic:
         return max(0.0, math.dist(point, mimic["center_mm"]) - mimic["length_mm"] / 2)
     if "center_mm" in mimic:
@@ -86,5 +92,5 @@ for case in json.load(open(args.truth))["cases"]:
                     near_mimic += 1
     print(f"{case['case_id']}: {len(found)} findings; mimics: {', '.join(counts)}")
 print(f"mimics: {', '.join(f'{n} {label}' for label, n in totals.items())}; "
-      f"findings within {args.radius:g} mm of plaque, a band or a plug: {near_mimic}")
+      f"findings within {args.radius:g} mm of a mimic other than a granuloma: {near_mimic}")
 sys.exit(1 if near_mimic else 0)

@@ -72,6 +72,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("mucus-plug-fraction"),
             help: "Fraction of the bronchiectasis cases with 2-4 mucus-plugged branches (widened bronchi filled to their tips with mucus, branching soft-tissue opacities; in truth.json's bronchiectasis.mucus_plugs); needs --bronchiectasis-fraction; default none.")
     var mucusPlugFraction: Double?
+    @Option(name: .customLong("bronchial-cyst-fraction"),
+            help: "Fraction of the cases with bronchiectasis whose widened bronchi end in cysts, some filled with fluid (cystic bronchiectasis; in truth.json's bronchiectasis.cysts, not nodules); needs --bronchiectasis-fraction; default none.")
+    var bronchialCystFraction: Double?
     @Option(name: .customLong("fibrosis-fraction"),
             help: "Fraction of cases with fibrotic interstitial lung disease (subpleural, basal-predominant reticulation, half of them with honeycombing; in truth.json's interstitial_fibrosis); default none.")
     var fibrosisFraction: Double?
@@ -129,6 +132,7 @@ struct PhantomCommand: ParsableCommand {
         o.scarFraction = scarFraction
         o.bronchiectasisFraction = bronchiectasisFraction
         o.mucusPlugFraction = mucusPlugFraction
+        o.bronchialCystFraction = bronchialCystFraction
         o.fibrosisFraction = fibrosisFraction
         o.pleuralPlaqueFraction = pleuralPlaqueFraction
         o.valveCalciumFraction = valveCalciumFraction

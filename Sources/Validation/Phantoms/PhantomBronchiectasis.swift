@@ -91,3 +91,77 @@ public struct MucusPlugs: Sendable, Equatable {
     }
 }
 
+
+/// Cystic bronchiectasis (`PhantomOptions.bronchialCystFraction`): the severe form, in which
+/// widened bronchi end in thin-walled cysts, often in clusters ("string of pearls", "cluster
+/// of grapes"), some holding fluid (Fleischner glossary, Hansell et al. 2008: "cystic
+/// bronchiectasis ... may have air-fluid levels"; Milliron et al., RadioGraphics
+/// 2015;35:1011-1030).
+///
+/// Why the generator draws it: an air cyst with a wall is a ring, but a cyst full of fluid is a
+/// round soft-tissue ball of 6-14 mm at the end of a bronchus: the closest thing to a nodule
+/// the airways make, which the detector must not call a nodule (a finding on one is a false
+/// positive; truth.json lists them).
+///
+/// Geometry: 4-12 of the widened lobe's bronchial tips (drawn bronchi with no drawn bronchus
+/// beyond them) are chosen; each ends in a sphere of 3-7 mm lumen radius with a 0.8-1.5 mm
+/// wall, centred 0.8 radii beyond the tip along the bronchus, wholly in the lung and clear of
+/// the nodules (3 mm beyond both) and of fluid, consolidation and ground glass, sharing at
+/// most a wall with another cyst. Each holds
+/// air (chance 0.5), fluid up to a level (0.35; 20-70 % of its height, the fluid dependent,
+/// posterior, the patient supine) or only fluid (0.15), at least one some fluid: the case's
+/// fluid, the mucus plugs' when the case has them, else 5-30 HU. Own random stream: the rest
+/// of the case is the same with or without cysts.
+public struct BronchialCysts: Sendable, Equatable {
+    public struct Cyst: Sendable, Equatable {
+        public var center: SIMD3<Double>
+        /// Lumen radius (mm); the wall lies outside it.
+        public var radiusMM: Double
+        public var wallMM: Double
+        /// How much of its height holds fluid: 0 air, 1 full, in between an air-fluid level.
+        public var fluidFraction: Double
+        /// Anatomy-frame y (mm) of the fluid's level: the fluid lies behind it (dependent, the
+        /// patient supine).
+        public var fluidLevelY: Double { center.y + radiusMM * (1 - 2 * fluidFraction) }
+    }
+    public var cysts: [Cyst]
+    /// HU of the fluid in the filled cysts when the case has no mucus plugs.
+    public var fluidHU: Double
+
+    /// The cysts at `tips` (a bronchus's end, its unit direction and lumen radius), or nil
+    /// when none fits.
+    static func draw(tips: [(position: SIMD3<Double>, direction: SIMD3<Double>, lumenMM: Double)],
+                     anatomy a: ChestAnatomy, nodules: [PhantomNodule], random r: inout PhantomRandom,
+                     covered: (SIMD3<Double>, Double) -> Bool) -> BronchialCysts? {
+        let count = r.int(4...12)
+        let fluidHU = r.uniform(5, 30)
+        var pool = Array(tips.indices)
+        var cysts: [Cyst] = []
+        while cysts.count < count, !pool.isEmpty {
+            let tip = tips[pool.remove(at: r.int(0...(pool.count - 1)))]
+            let radius = Swift.max(r.uniform(3, 7) * a.scale, tip.lumenMM)
+            let wall = r.uniform(0.8, 1.5) * a.scale
+            let kind = r.uniform(0, 1)
+            let fluid = kind < 0.5 ? 0 : kind < 0.85 ? r.uniform(0.2, 0.7) : 1
+            let center = tip.position + 0.8 * radius * tip.direction
+            let outer = radius + wall
+            guard a.lungDistance(center).distanceMM < -(outer + 1), !covered(center, outer) else { continue }
+            let clear = nodules.allSatisfy { n in
+                let d = n.center - center
+                return (d * d).sum().squareRoot() > n.boundingRadiusMM + outer + 3
+            }
+            // Cysts of a cluster may share a wall but not a lumen (each keeps its own level).
+            let apart = cysts.allSatisfy { o in
+                let d = o.center - center
+                return (d * d).sum().squareRoot() >= o.radiusMM + radius + Swift.max(o.wallMM, wall)
+            }
+            guard clear, apart else { continue }
+            cysts.append(Cyst(center: center, radiusMM: radius, wallMM: wall, fluidFraction: fluid))
+        }
+        guard !cysts.isEmpty else { return nil }
+        if !cysts.contains(where: { $0.fluidFraction > 0 }) {
+            cysts[r.int(0...(cysts.count - 1))].fluidFraction = r.uniform(0.2, 0.7)
+        }
+        return BronchialCysts(cysts: cysts, fluidHU: fluidHU)
+    }
+}

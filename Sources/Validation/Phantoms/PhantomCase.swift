@@ -81,6 +81,9 @@ public struct PhantomCase: Sendable {
     public let mitralCalcium: [CalciumBall]?
     /// Bronchiectasis (`PhantomOptions.bronchiectasisFraction`), nil when none.
     public let bronchiectasis: Bronchiectasis?
+    /// Cysts at the ends of the widened bronchi (`PhantomOptions.bronchialCystFraction`), nil
+    /// when none.
+    public let bronchialCysts: BronchialCysts?
     /// Mucus plugs in the widened bronchi (`PhantomOptions.mucusPlugFraction`), nil when none.
     public let mucusPlugs: MucusPlugs?
     /// Fibrotic interstitial lung disease (`PhantomOptions.fibrosisFraction`), nil when none.
@@ -226,6 +229,8 @@ public struct PhantomCase: Sendable {
                 MucusPlugs.draw(random: &$0)
             }
         var treeRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 2_000_003)
+        // The widened bronchi's ends (position, direction, lumen): where cysts can form.
+        var widenedTips: [(position: SIMD3<Double>, direction: SIMD3<Double>, lumenMM: Double)] = []
         for side in 0..<2 {
             let arteryPoints = PhantomCase.sampleLobes(a, side: side, count: territories, random: &treeRandom)
             let veinPoints = PhantomCase.sampleLobes(a, side: side, count: territories, random: &treeRandom)
@@ -280,6 +285,8 @@ public struct PhantomCase: Sendable {
                 }
                 isPlugged = plugs.pluggedNodes(parents: arteries.nodes.map(\.parent), eligible: eligible)
             }
+            var drawn = [Bool](repeating: false, count: arteries.nodes.count)
+            var drawnBeyond = [Bool](repeating: false, count: arteries.nodes.count)
             for i in arteries.nodes.indices.dropFirst() {
                 let parent = arteries.nodes[i].parent
                 let smallest = isPlugged[i] ? MucusPlugs.smallestLumenMM : 1.0
@@ -287,7 +294,13 @@ public struct PhantomCase: Sendable {
                     airways.append(TubeSegment(offsetNode[parent], offsetNode[i], lumen[parent], lumen[i]))
                     walls.append((0.15 * lumen[i] + 0.25) * wallFactor[i])
                     plugged.append(isPlugged[i])
+                    drawn[i] = true
+                    drawnBeyond[parent] = true
                 }
+            }
+            for i in arteries.nodes.indices.dropFirst() where drawn[i] && widened[i] && !drawnBeyond[i] && !isPlugged[i] {
+                let from = offsetNode[arteries.nodes[i].parent]
+                widenedTips.append((offsetNode[i], BranchingTree.normalized(offsetNode[i] - from), lumen[i]))
             }
         }
         vesselSegments = vessels
@@ -428,6 +441,10 @@ public struct PhantomCase: Sendable {
                     < radius + Consolidation.marginMM + 3
                 || (groundGlass?.covers(c, seed: outlineSeed, marginMM: radius + GroundGlassOpacities.edgeMM + 2) ?? false)
         }
+        bronchialCysts = bronchiectasis == nil ? nil
+            : Self.onRequest(options.bronchialCystFraction, seed: seed, stream: UInt64(index) &+ 28_000_067) {
+                BronchialCysts.draw(tips: widenedTips, anatomy: a, nodules: nodules, random: &$0, covered: hiddenByPathology)
+            }
         granulomas = Self.onRequest(options.granulomaFraction, seed: seed, stream: UInt64(index) &+ 16_000_057) {
             CalcifiedGranulomas.draw(anatomy: a, nodules: nodules, random: &$0, covered: hiddenByPathology)
         }

@@ -73,6 +73,10 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// `bronchiectasis.mucus_plugs` in truth.json); nil or 0: none. Needs
     /// `bronchiectasisFraction`.
     public var mucusPlugFraction: Double? = nil
+    /// Fraction of the cases with bronchiectasis whose widened bronchi end in cysts (cystic
+    /// bronchiectasis; some filled with fluid, a nodule mimic; truth.json's
+    /// `bronchiectasis.cysts`); needs `bronchiectasisFraction`. nil or 0: none.
+    public var bronchialCystFraction: Double? = nil
     /// Fraction of cases with fibrotic interstitial lung disease (subpleural, basal
     /// reticulation, in half of them with honeycombing; truth.json's `interstitial_fibrosis`);
     /// nil or 0: none.
@@ -140,6 +144,12 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
             if !(0...1).contains(m) { throw fail("--mucus-plug-fraction must be in [0, 1]") }
             if m > 0 && (bronchiectasisFraction ?? 0) == 0 {
                 throw fail("--mucus-plug-fraction plugs widened bronchi: it needs --bronchiectasis-fraction")
+            }
+        }
+        if let c = bronchialCystFraction {
+            if !(0...1).contains(c) { throw fail("--bronchial-cyst-fraction must be in [0, 1]") }
+            if c > 0 && (bronchiectasisFraction ?? 0) == 0 {
+                throw fail("--bronchial-cyst-fraction ends widened bronchi in cysts: it needs --bronchiectasis-fraction")
             }
         }
         if let m = mediastinalNoduleFraction, !(0...1).contains(m) { throw fail("--mediastinal-nodule-fraction must be in [0, 1]") }

@@ -123,6 +123,10 @@ struct PaintTube {
     var hu: Float
     /// Thin vessels are only drawn where there is lung (so trees never poke out of it).
     var needsLung: Bool
+    /// An airway holding fluid up to a level (a bronchial cyst's air-fluid level): the
+    /// anatomy-frame y (mm, posterior: dependent in a supine patient) behind which its lumen
+    /// is fluid (`hu`) and in front of which air; nil: all `hu`.
+    var fluidLevelY: Float? = nil
 }
 
 /// Precomputed, read-only description of what to draw, shared by the slice workers.
@@ -165,12 +169,18 @@ final class Scene: @unchecked Sendable {
                       needsLung: seg.maxRadiusMM < 2.2 * anatomy.scale)
         }
         // An airway's `hu` is its lumen's: air, or mucus where plugged.
-        airwayMucusHU = Float(ph.mucusPlugs?.hu ?? 0)
+        airwayMucusHU = Float(ph.mucusPlugs?.hu ?? ph.bronchialCysts?.fluidHU ?? 0)
         let mucusHU = airwayMucusHU
+        // Bronchial cysts: spheres (capsules of no length) painted as airways, air or fluid.
+        let cysts = ph.bronchialCysts?.cysts ?? []
         airways = zip(ph.airwaySegments, ph.airwayIsPlugged).map {
             PaintTube(raster: TubeRaster($0), hu: $1 ? mucusHU : -1000, needsLung: true)
+        } + cysts.map {
+            PaintTube(raster: TubeRaster(TubeSegment($0.center, $0.center, $0.radiusMM, $0.radiusMM)),
+                      hu: $0.fluidFraction > 0 ? mucusHU : -1000, needsLung: true,
+                      fluidLevelY: $0.fluidFraction > 0 && $0.fluidFraction < 1 ? Float($0.fluidLevelY) : nil)
         }
-        airwayWalls = ph.airwayWallMM.map { Float($0) }
+        airwayWalls = ph.airwayWallMM.map { Float($0) } + cysts.map { Float($0.wallMM) }
         ribs = ph.ribSegments.map { PaintTube(raster: TubeRaster($0), hu: 750, needsLung: false) }
         ribCartilage = ph.ribIsCartilage
         mediastinal = anatomy.mediastinalTubes.map { (PaintTube(raster: TubeRaster($0.segment), hu: Float($0.hu), needsLung: false), $0.kind) }
@@ -639,7 +649,11 @@ final class Scene: @unchecked Sendable {
                     let gate = Swift.min(1, sc.lung[idx] * 1.5)
                     sc.wall[idx] = Swift.max(sc.wall[idx], coverageF(sd - w) * gate)
                     if tube.hu > -1000 {
-                        sc.mucus[idx] = Swift.max(sc.mucus[idx], coverageF(sd) * gate)
+                        // Fluid behind its level, air in front (partial volume across it).
+                        let fluid = tube.fluidLevelY.map { coverageF($0 - y) } ?? 1
+                        let cover = coverageF(sd) * gate
+                        sc.mucus[idx] = Swift.max(sc.mucus[idx], cover * fluid)
+                        if fluid < 1 { sc.lumen[idx] = Swift.max(sc.lumen[idx], cover * (1 - fluid)) }
                     } else {
                         sc.lumen[idx] = Swift.max(sc.lumen[idx], coverageF(sd) * gate)
                     }

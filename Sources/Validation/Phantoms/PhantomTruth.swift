@@ -177,9 +177,28 @@ public struct PhantomTruth: Codable, Sendable {
         public var wallThickening: Double
         /// Absent when the bronchi hold no mucus (`--mucus-plug-fraction`).
         public var mucusPlugs: MucusPlugged?
+        /// Cysts at the bronchi's ends (`--bronchial-cyst-fraction`); absent when none.
+        public var cysts: [BronchialCyst]? = nil
 
         enum CodingKeys: String, CodingKey {
-            case lobe, dilation, taper, wallThickening = "wall_thickening", mucusPlugs = "mucus_plugs"
+            case lobe, dilation, taper, wallThickening = "wall_thickening", mucusPlugs = "mucus_plugs", cysts
+        }
+    }
+
+    /// A bronchial cyst: its centre (LPS mm), lumen diameter and wall thickness (mm), how much
+    /// of its height holds fluid (0 air, 1 full, between: an air-fluid level, the fluid
+    /// posterior) and the fluid's HU (absent when it holds air). Not a nodule: a finding on one
+    /// is a false positive in the lung.
+    public struct BronchialCyst: Codable, Sendable {
+        public var centerMM: [Double]
+        public var diameterMM: Double
+        public var wallMM: Double
+        public var fluidFraction: Double
+        public var fluidHU: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case centerMM = "center_mm", diameterMM = "diameter_mm", wallMM = "wall_mm"
+            case fluidFraction = "fluid_fraction", fluidHU = "fluid_hu"
         }
     }
 
@@ -407,7 +426,18 @@ public struct PhantomTruth: Codable, Sendable {
                                        dilation: (b.dilation * 1000).rounded() / 1000,
                                        taper: (b.taper * 1000).rounded() / 1000,
                                        wallThickening: (b.wallThickening * 1000).rounded() / 1000,
-                                       mucusPlugs: phantom.mucusPlugged())
+                                       mucusPlugs: phantom.mucusPlugged(),
+                                       cysts: phantom.bronchialCysts.map { cysts in
+                                           let fluid = phantom.mucusPlugs?.hu ?? cysts.fluidHU
+                                           return cysts.cysts.map { c in
+                                               let p = phantom.patientPosition(ofAnatomy: c.center)
+                                               return BronchialCyst(centerMM: [p.x, p.y, p.z].map { ($0 * 100).rounded() / 100 },
+                                                                    diameterMM: (2 * c.radiusMM * 100).rounded() / 100,
+                                                                    wallMM: (c.wallMM * 100).rounded() / 100,
+                                                                    fluidFraction: (c.fluidFraction * 1000).rounded() / 1000,
+                                                                    fluidHU: c.fluidFraction > 0 ? (fluid * 10).rounded() / 10 : nil)
+                                           }
+                                       })
                     },
                     nodules: nodules)
         entry.aorticValveCalcifications = phantom.valveCalcium.map { $0.map(calcification) }
