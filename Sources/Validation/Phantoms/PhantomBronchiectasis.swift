@@ -107,11 +107,10 @@ public struct MucusPlugs: Sendable, Equatable {
 /// beyond them) are chosen; each ends in a sphere of 3-7 mm lumen radius with a 0.8-1.5 mm
 /// wall, centred 0.8 radii beyond the tip along the bronchus, wholly in the lung and clear of
 /// the nodules (3 mm beyond both) and of fluid, consolidation and ground glass, sharing at
-/// most a wall with another cyst. Each holds
-/// air (chance 0.5), fluid up to a level (0.35; 20-70 % of its height, the fluid dependent,
-/// posterior, the patient supine) or only fluid (0.15), at least one some fluid: the case's
-/// fluid, the mucus plugs' when the case has them, else 5-30 HU. Own random stream: the rest
-/// of the case is the same with or without cysts.
+/// most a wall with another cyst. Each holds air (chance 0.5), fluid up to a level (0.35;
+/// 20-70 % of its height, the fluid dependent, posterior, the patient supine) or only fluid
+/// (0.15), and at least one some fluid: the mucus plugs' when the case has them, else 5-30 HU.
+/// Own random stream: the rest of the case is the same with or without cysts.
 public struct BronchialCysts: Sendable, Equatable {
     public struct Cyst: Sendable, Equatable {
         public var center: SIMD3<Double>
@@ -125,7 +124,7 @@ public struct BronchialCysts: Sendable, Equatable {
         public var fluidLevelY: Double { center.y + radiusMM * (1 - 2 * fluidFraction) }
     }
     public var cysts: [Cyst]
-    /// HU of the fluid in the filled cysts when the case has no mucus plugs.
+    /// HU of the fluid in the cysts that hold some, when the case has no mucus plugs.
     public var fluidHU: Double
 
     /// The cysts at `tips` (a bronchus's end, its unit direction and lumen radius), or nil
