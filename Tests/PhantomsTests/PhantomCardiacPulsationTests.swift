@@ -119,6 +119,32 @@ private func heartIndicator(_ p: PhantomCase, z: Double, pulsation: CardiacPulsa
             #expect(far > 10_000 && farChanged == 0)
             // Half-way to the reach the lung still moves (the fade is gradual).
             #expect(nearChanged > 100)
+            // The displacement fades with the distance from the heart: on a plane that rises
+            // 1 HU per column (bilinear sampling reproduces it exactly) the change along the
+            // row through the heart's centre is w s gx / px, so half-way to the reach it is
+            // about (1 - 0.5) / (1 - 0.1) of what it is at a tenth of the reach.
+            var ramp = [Float](repeating: 0, count: p.columns * p.rows)
+            for k in ramp.indices { ramp[k] = Float(k % p.columns) }
+            var rampMoved = ramp
+            var scratch: [Float] = []
+            rampMoved.withUnsafeMutableBufferPointer {
+                pulsation.apply(to: $0, copy: &scratch, columns: p.columns, rows: p.rows, originX: p.gridOrigin.x,
+                                originY: p.gridOrigin.y, pixelMM: px, z: z, anatomy: a)
+            }
+            func changeAt(fractionOfReach f: Double) -> Double? {
+                var c = centre
+                while c < p.columns - 1 {
+                    let x = p.gridOrigin.x + Double(c) * px, y = p.gridOrigin.y + Double(row) * px
+                    if a.heartDistance(x: x, y: y, z: z) >= f * pulsation.reachMM {
+                        return Double(abs(rampMoved[row * p.columns + c] - ramp[row * p.columns + c]))
+                    }
+                    c += 1
+                }
+                return nil
+            }
+            let near = try #require(changeAt(fractionOfReach: 0.1)), half = try #require(changeAt(fractionOfReach: 0.5))
+            #expect(near > 0.5, "\(near) HU of change near the heart")
+            #expect(half / near > 0.35 && half / near < 0.8, "change half-way to the reach \(half), near the heart \(near)")
             // Half a beat later, diastole: the plane is the plane of before.
             let diastole = z + beat / 2
             #expect(pulsation.displacementMM(z: diastole) < 1e-9)
