@@ -209,6 +209,12 @@ struct BranchingTree {
         }
     }
 
+    /// Cross product a x b.
+    @inline(__always)
+    static func cross(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> SIMD3<Double> {
+        SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
+    }
+
     @inline(__always)
     static func normalized(_ v: SIMD3<Double>) -> SIMD3<Double> {
         let n = (v * v).sum().squareRoot()

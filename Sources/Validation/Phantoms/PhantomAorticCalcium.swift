@@ -26,10 +26,7 @@ enum AorticCalcium {
         var across = r.unitVector()
         across -= (across * axis).sum() * axis
         across /= Swift.max(1e-9, (across * across).sum().squareRoot())
-        let third = SIMD3(axis.y * across.z - axis.z * across.y,
-                          axis.z * across.x - axis.x * across.z,
-                          axis.x * across.y - axis.y * across.x)
-        return (across, third)
+        return (across, BranchingTree.cross(axis, across))
     }
 
     static func draw(anatomy a: ChestAnatomy, random r: inout PhantomRandom) -> [CalciumBall] {

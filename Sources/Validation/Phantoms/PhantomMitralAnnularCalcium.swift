@@ -42,9 +42,7 @@ enum MitralAnnularCalcium {
         // In the ring's plane: towards the heart's posterior-left (+v), and the third axis.
         let vAxis = a.anatomyPoint(u: 0, v: 1, w: 0) - a.anatomyPoint(u: 0, v: 0, w: 0)
         let posterior = BranchingTree.normalized(vAxis - (vAxis * normal).sum() * normal)
-        let third = SIMD3(normal.y * posterior.z - normal.z * posterior.y,
-                          normal.z * posterior.x - normal.x * posterior.z,
-                          normal.x * posterior.y - normal.y * posterior.x)
+        let third = BranchingTree.cross(normal, posterior)
         var balls: [CalciumBall] = []
         var angle = middle - span / 2
         while angle <= middle + span / 2 {

@@ -157,12 +157,12 @@ public struct PleuralPlaque: Sendable, Equatable {
                     // costophrenic angle) and a surface that faces sideways.
                     guard abs(inward.z) < 0.5, !a.isBeyondMediastinalSurface(q + 1.0 * direction, side: side),
                           a.lungDistance(q - 6 * direction + SIMD3(0, 0, -halfLength - 8)).distanceMM < 0 else { continue }
-                    longAxis = cross(inward, SIMD3(0, 0, 1))
+                    longAxis = BranchingTree.cross(inward, SIMD3(0, 0, 1))
                 }
                 // Tangent frame: the long axis projected onto the surface, the short one across.
                 longAxis -= (longAxis * inward).sum() * inward
                 longAxis /= Swift.max(1e-9, (longAxis * longAxis).sum().squareRoot())
-                let shortAxis = cross(inward, longAxis)
+                let shortAxis = BranchingTree.cross(inward, longAxis)
                 let plaque = PleuralPlaque(center: q, inward: inward, longAxis: longAxis, shortAxis: shortAxis,
                                            halfLengthMM: halfLength, halfWidthMM: halfWidth, thicknessMM: thickness,
                                            hu: hu, calciumHU: calcium, side: side, onDiaphragm: diaphragm)
@@ -194,9 +194,4 @@ public struct PleuralPlaque: Sendable, Equatable {
         }
         return placed.isEmpty ? nil : placed
     }
-}
-
-/// Cross product a x b.
-private func cross(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> SIMD3<Double> {
-    SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
 }

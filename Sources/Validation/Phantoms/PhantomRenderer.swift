@@ -32,8 +32,8 @@ public struct PhantomRenderer {
                 let dst = UnsafeMutableBufferPointer(start: base + k * cols * rows, count: cols * rows)
                 scene.renderSlice(k, into: dst, scratch: &scratch)
                 if let pulsation = ph.cardiacPulsation {
-                    var copy: [Float] = []
-                    pulsation.apply(to: dst, copy: &copy, columns: cols, rows: rows, originX: ph.gridOrigin.x,
+                    // The blur's scratch plane holds the unmoved copy (the blur comes after).
+                    pulsation.apply(to: dst, copy: &scratch.temp, columns: cols, rows: rows, originX: ph.gridOrigin.x,
                                     originY: ph.gridOrigin.y, pixelMM: ph.pixelSpacingMM, z: ph.sliceCentreZ(k),
                                     anatomy: ph.anatomy)
                 }
