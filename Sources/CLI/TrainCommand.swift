@@ -29,8 +29,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Boosting rounds (trees).") var rounds: Int = 300
     @Option(help: "Depth of each tree.") var depth: Int = 3
     @Option(help: "Output JSON path.") var out: String = "Sources/Detection/Model/fp-model-3d.json"
-    @Option(name: .customLong("features-csv"), help: "Also write the labelled features as CSV here.")
+    @Option(name: .customLong("features-csv"),
+            help: "Also write the labelled candidates as CSV here (and their scans beside it, NAME.scans.csv), to refit with --features-from.")
     var featuresCSV: String?
+    @Option(name: .customLong("features-from"), parsing: .singleValue,
+            help: "Train on candidates collected earlier (a --features-csv table and its .scans.csv) instead of reading the scans again; repeatable, joined in the order given; --from folders are added after them.")
+    var featuresFrom: [String] = []
+    @Option(name: .customLong("table-seeds"),
+            help: "With --features-from: only the table's scans made with these seeds (comma-separated), in the table's order.")
+    var tableSeeds: String?
     @Option(name: .customLong("from"), parsing: .singleValue,
             help: "Train on phantom folders already written by `triage phantom` (their truth.json) instead of rendering in memory; repeatable.")
     var fromFolders: [String] = []
@@ -59,15 +66,26 @@ struct TrainCommand: ParsableCommand {
         let started = Date()
         // Either phantom folders on disk (--from) or phantoms rendered here from the seeds.
         var generators: Set<String> = []
-        let fromSeeds = try collect(fromFolders: fromFolders, detector: detector, into: &set, generators: &generators)
-        let renderSeeds = fromFolders.isEmpty ? seedRange : seed..<seed
+        var fromSeeds: [UInt64] = []
+        for table in featuresFrom {
+            let part = try Self.readTable(table, seeds: tableSeeds)
+            set.append(contentsOf: part)
+            print("\(part.scans) scans and \(part.features.count) candidates from \(table)")
+        }
+        for scan in set.scanRecords where fromSeeds.last != scan.source.seed { fromSeeds.append(scan.source.seed) }
+        generators.formUnion(set.scanRecords.map(\.source.generator))
+        if featuresFrom.isEmpty && tableSeeds != nil { throw ValidationError("--table-seeds needs --features-from") }
+        fromSeeds += try collect(fromFolders: fromFolders, detector: detector, into: &set, generators: &generators)
+        let fromDisk = !fromSeeds.isEmpty || !featuresFrom.isEmpty
+        let renderSeeds = fromDisk ? seed..<seed : seedRange
         for s in renderSeeds {
             let generator = PhantomGenerator(options: options, seed: s)
             for i in 0..<cases {
                 let (phantom, volume) = generator.render(case: i)
                 let entry = PhantomTruth.entry(for: phantom, folder: phantom.caseID, format: "dicom")
                 let truth = Self.truthNodules(entry)
-                try addCandidates(of: volume, truth: truth, detector: detector, to: &set)
+                let source = TrainingScan.Source(seed: s, generator: PhantomGenerator.generatorName(for: options), caseID: phantom.caseID)
+                try addCandidates(of: volume, truth: truth, source: source, detector: detector, to: &set)
                 print("seed \(s) \(phantom.caseID): \(truth.count) nodules, \(set.features.count) candidates so far, "
                       + "\(set.positives) positive, \(set.truthWithCandidate)/\(set.truthCount) nodules with a candidate")
             }
@@ -75,13 +93,13 @@ struct TrainCommand: ParsableCommand {
         guard set.positives > 0, set.positives < set.features.count else {
             throw ValidationError("need both positive and negative candidates (got \(set.positives) of \(set.features.count))")
         }
-        let command = fromFolders.isEmpty
+        let command = !fromDisk
             ? "triage train --seed \(seed) --seeds \(seeds) --cases \(cases) --size \(size) --slices \(slices) --mode \(mode) --l2 \(l2) --classifier \(classifier) --rounds \(rounds) --depth \(depth)"
             : "triage train --mode \(mode) --l2 \(l2) --classifier \(classifier) --rounds \(rounds) --depth \(depth) "
               + fromSeeds.map { "--from <phantom seed \($0)>" }.joined(separator: " ")
         let training: [String: String] = [
             "command": command,
-            "seeds": fromFolders.isEmpty ? "\(seedRange.lowerBound)-\(seedRange.upperBound - 1)"
+            "seeds": !fromDisk ? "\(seedRange.lowerBound)-\(seedRange.upperBound - 1)"
                 : fromSeeds.map(String.init).joined(separator: ","),
             "scans": "\(set.scans)",
             "candidates": "\(set.features.count)",
@@ -89,7 +107,7 @@ struct TrainCommand: ParsableCommand {
             "truth_nodules": "\(set.truthCount)",
             "truth_nodules_with_candidate": "\(set.truthWithCandidate)",
             // The phantom folders' generators (revision 3 or 4), or the one rendered here.
-            "generator": fromFolders.isEmpty ? PhantomGenerator.generatorName(for: options)
+            "generator": !fromDisk ? PhantomGenerator.generatorName(for: options)
                 : generators.sorted().joined(separator: ","),
         ]
         var parameters = BoostedTrees.Parameters()
@@ -117,31 +135,48 @@ struct TrainCommand: ParsableCommand {
         try FileManager.default.moveItem(at: tmp, to: url)
         print("wrote \(out)")
         if let csv = featuresCSV {
-            var text = (FalsePositiveModel.featureNames + ["label", "scan", "nodule", "x_mm", "y_mm", "z_mm"]).joined(separator: ",") + "\n"
-            for k in set.features.indices {
-                let c = set.centersMM[k]
-                text += (set.features[k] + [set.labels[k]]).map { String(format: "%.6g", $0) }.joined(separator: ",")
-                    + ",\(set.scanIndex[k]),\(set.noduleIndex[k]),"
-                    + String(format: "%.1f,%.1f,%.1f", c.x, c.y, c.z) + "\n"
+            try set.candidateTable(featureNames: FalsePositiveModel.featureNames)
+                .write(toFile: csv, atomically: true, encoding: .utf8)
+            try set.scanTable().write(toFile: TrainingSet.scanTablePath(besideCandidateTable: csv), atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// The training set of an earlier `--features-csv`, optionally only some seeds' scans.
+    static func readTable(_ path: String, seeds list: String?) throws -> TrainingSet {
+        var seeds: Set<UInt64>?
+        if let list {
+            let parsed = list.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty, !parsed.contains(nil) else { throw ValidationError("--table-seeds: a comma-separated list of seeds") }
+            seeds = Set(parsed.compactMap { $0 })
+        }
+        let scansPath = TrainingSet.scanTablePath(besideCandidateTable: path)
+        do {
+            let set = try TrainingSet(candidateTable: String(contentsOfFile: path, encoding: .utf8),
+                                      scanTable: String(contentsOfFile: scansPath, encoding: .utf8),
+                                      featureNames: FalsePositiveModel.featureNames, keepingSeeds: seeds)
+            guard !set.scanRecords.contains(where: { (9000...9099).contains($0.source.seed) }) else {
+                throw ValidationError("\(path) holds scans made with evaluation seeds 9000-9099; train on 1000-1999")
             }
-            try text.write(toFile: csv, atomically: true, encoding: .utf8)
+            return set
+        } catch let error as TrainingTableError {
+            throw ValidationError("\(path): \(error)")
         }
     }
 
     /// One scan's labelled candidates: the whole volume in 3D; in 2D the axial slices
     /// through its nodules (`trainingSlices`).
-    func addCandidates(of volume: Volume, truth: [TruthNodule], detector: NoduleDetector,
+    func addCandidates(of volume: Volume, truth: [TruthNodule], source: TrainingScan.Source, detector: NoduleDetector,
                        to set: inout TrainingSet) throws {
         if mode == "3d" {
             let (candidates, _) = try detector.detectCandidates(in: volume)
-            set.add(candidates: candidates, truth: truth)
+            set.add(candidates: candidates, truth: truth, source: source)
             return
         }
         for (slice, truthInSlice) in Self.trainingSlices(volume: volume, truth: truth) {
             // A slice near the apex or base may hold too little lung for the 2D lung mask;
             // the detector reports nothing there, so skip it.
             guard let (candidates, _) = try? detector.detectCandidates(in: slice) else { continue }
-            set.add(candidates: candidates, truth: truthInSlice)
+            set.add(candidates: candidates, truth: truthInSlice, source: source)
         }
     }
 
@@ -174,7 +209,8 @@ struct TrainCommand: ParsableCommand {
                 let volume = try descriptor.load().volume
                 let truth = Self.truthNodules(entry)
                 let before = set.truthWithCandidate
-                try addCandidates(of: volume, truth: truth, detector: detector, to: &set)
+                let source = TrainingScan.Source(seed: truthFile.seed, generator: truthFile.generator, caseID: entry.caseID)
+                try addCandidates(of: volume, truth: truth, source: source, detector: detector, to: &set)
                 print("seed \(truthFile.seed) \(entry.caseID): \(truth.count) nodules (\(set.truthWithCandidate - before) with a candidate), "
                       + "\(set.features.count) candidates so far, \(set.positives) positive, "
                       + "\(set.truthWithCandidate)/\(set.truthCount) nodules with a candidate")

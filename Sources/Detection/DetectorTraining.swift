@@ -13,6 +13,32 @@ public struct TruthNodule: Sendable, Equatable {
     }
 }
 
+/// One training scan: which phantom it is and how many of its truth nodules had a candidate.
+public struct TrainingScan: Sendable, Equatable {
+    /// The phantom a scan was rendered from (seed, generator revision, case).
+    public struct Source: Sendable, Equatable {
+        public var seed: UInt64
+        public var generator: String
+        public var caseID: String
+
+        public init(seed: UInt64 = 0, generator: String = "", caseID: String = "") {
+            self.seed = seed
+            self.generator = generator
+            self.caseID = caseID
+        }
+    }
+
+    public var source: Source
+    public var nodules: Int
+    public var nodulesWithCandidate: Int
+
+    public init(source: Source, nodules: Int, nodulesWithCandidate: Int) {
+        self.source = source
+        self.nodules = nodules
+        self.nodulesWithCandidate = nodulesWithCandidate
+    }
+}
+
 /// Labelled candidate features collected from training scans.
 public struct TrainingSet: Sendable {
     public var features: [[Double]] = []
@@ -28,6 +54,9 @@ public struct TrainingSet: Sendable {
     public var truthCount = 0
     public var truthWithCandidate = 0
     public var scans = 0
+    /// Per scan: where it came from and how many of its nodules had a candidate, for the
+    /// candidate table (`TrainingSet+Table.swift`) and the model's training record.
+    public var scanRecords: [TrainingScan] = []
     /// Per truth nodule of the last scan added, whether a candidate hit it.
     public private(set) var lastScanHits: [Bool] = []
 
@@ -39,7 +68,8 @@ public struct TrainingSet: Sendable {
     /// features describe and the committed models were trained with; the reported centre has
     /// been the nodule's body since 2026-12-06, and labels taken there gave a model that did
     /// worse on the development seeds (docs/detection.md, "Training").
-    public mutating func add(candidates: [DetectorCandidate], truth: [TruthNodule]) {
+    public mutating func add(candidates: [DetectorCandidate], truth: [TruthNodule],
+                             source: TrainingScan.Source = TrainingScan.Source()) {
         scans += 1
         var hit = [Bool](repeating: false, count: truth.count)
         for c in candidates {
@@ -58,6 +88,7 @@ public struct TrainingSet: Sendable {
         lastScanHits = hit
         truthCount += truth.count
         truthWithCandidate += hit.filter { $0 }.count
+        scanRecords.append(TrainingScan(source: source, nodules: truth.count, nodulesWithCandidate: hit.filter { $0 }.count))
     }
 
     public var positives: Int { labels.filter { $0 > 0.5 }.count }

@@ -1124,11 +1124,7 @@ struct LungRADSTests {
 @Suite("Training labels")
 struct TrainingLabelTests {
     private func candidate(body: SIMD3<Double>, region: SIMD3<Double>) -> DetectorCandidate {
-        DetectorCandidate(features: [1, 2], finding: Finding(
-            id: "", rank: 0, score: 0, centerMM: body, centerVoxel: .zero, diameterMM: 6,
-            longAxisMM: 6, shortAxisMM: 6, equivalentDiameterMM: 6, volumeMM3: 113, meanHU: -100, minHU: -600,
-            maxHU: 40, type: .solid, lungRADS: .category3, lungSide: "right", lungZone: "upper", sphericity: 0.9,
-            vesselness: 0.1, distanceToPleuraMM: 8), regionCentroidMM: region)
+        .trainingExample(features: [1, 2], body: body, region: region)
     }
 
     @Test("a candidate is labelled where its whole region's centroid lies, as the committed models were trained")
