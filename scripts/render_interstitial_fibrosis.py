@@ -6,8 +6,13 @@ that changed most
 against a folder rendered with the same seed and options but without it, whole (lung
 window) and as 100 mm crops of the same place with and without.
 
-usage: scripts/render_interstitial_fibrosis.py PHANTOM_DIR WITHOUT_DIR [OUT_PNG]
+With --traction, PHANTOM_DIR has fibrosis and traction bronchiectasis
+(`--traction-bronchiectasis-fraction`) and WITHOUT_DIR the same fibrosis without it: the
+pictures show what the widened bronchi change.
+
+usage: scripts/render_interstitial_fibrosis.py [--traction] PHANTOM_DIR WITHOUT_DIR [OUT_PNG]
   OUT_PNG  default docs/images/phantom-interstitial-fibrosis.png
+           (with --traction, docs/images/phantom-traction-bronchiectasis.png)
 Needs numpy, matplotlib, pydicom.
 """
 import json
@@ -22,9 +27,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ct_pictures as cp  # noqa: E402
 
-folder, without = sys.argv[1:3]
-out_png = sys.argv[3] if len(sys.argv) > 3 else os.path.join(cp.HERE, "..", "docs", "images",
-                                                              "phantom-interstitial-fibrosis.png")
+args = sys.argv[1:]
+traction = "--traction" in args
+args = [a for a in args if a != "--traction"]
+folder, without = args[0:2]
+out_png = args[2] if len(args) > 2 else os.path.join(
+    cp.HERE, "..", "docs", "images",
+    "phantom-traction-bronchiectasis.png" if traction else "phantom-interstitial-fibrosis.png")
 cases = [c for c in json.load(open(os.path.join(folder, "truth.json")))["cases"] if c.get("interstitial_fibrosis")]
 if not cases:
     sys.exit(f"{folder}: no case with interstitial fibrosis")
@@ -57,5 +66,6 @@ for row, case in zip(axes, shown):
     row[0].add_patch(plt.Rectangle((cx - r, cy - r), 2 * r, 2 * r, fill=False, edgecolor="yellow"))
     for a, image, label in [(row[1], vol[k], "with"), (row[2], plain[k], "without")]:
         cp.show_crop(a, image, cx, cy, r, f"{label}, 100 mm")
-cp.finish(fig, axes, "Fibrotic interstitial lung disease, subpleural and basal (phantom; lung window -600/1500)",
-          out_png)
+title = ("Traction bronchiectasis in fibrosis: with it, and the same fibrosis without (phantom; lung window -600/1500)"
+         if traction else "Fibrotic interstitial lung disease, subpleural and basal (phantom; lung window -600/1500)")
+cp.finish(fig, axes, title, out_png)

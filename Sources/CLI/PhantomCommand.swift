@@ -78,6 +78,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("fibrosis-fraction"),
             help: "Fraction of cases with fibrotic interstitial lung disease (subpleural, basal-predominant reticulation, half of them with honeycombing; in truth.json's interstitial_fibrosis); default none.")
     var fibrosisFraction: Double?
+    @Option(name: .customLong("traction-bronchiectasis-fraction"),
+            help: "Fraction of the fibrosis cases whose bronchi in the fibrotic zone are pulled open (traction bronchiectasis: irregularly widened bronchi reaching the subpleural lung; in truth.json's interstitial_fibrosis.traction_bronchiectasis); needs --fibrosis-fraction; default none.")
+    var tractionBronchiectasisFraction: Double?
     @Option(name: .customLong("pleural-plaque-fraction"),
             help: "Fraction of cases with 2-8 pleural plaques (flat, 1.5-5 mm thick, 10-50 mm long thickenings of the parietal pleura on the chest wall and the domes, calcified in 30%; in truth.json's pleural_plaques, outside the lungs, not nodules); default none.")
     var pleuralPlaqueFraction: Double?
@@ -134,6 +137,7 @@ struct PhantomCommand: ParsableCommand {
         o.mucusPlugFraction = mucusPlugFraction
         o.bronchialCystFraction = bronchialCystFraction
         o.fibrosisFraction = fibrosisFraction
+        o.tractionBronchiectasisFraction = tractionBronchiectasisFraction
         o.pleuralPlaqueFraction = pleuralPlaqueFraction
         o.valveCalciumFraction = valveCalciumFraction
         o.cardiacMotionFraction = cardiacMotionFraction

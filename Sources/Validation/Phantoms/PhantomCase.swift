@@ -88,6 +88,9 @@ public struct PhantomCase: Sendable {
     public let mucusPlugs: MucusPlugs?
     /// Fibrotic interstitial lung disease (`PhantomOptions.fibrosisFraction`), nil when none.
     public let interstitialFibrosis: InterstitialFibrosis?
+    /// Traction bronchiectasis in the fibrotic zone (`PhantomOptions.tractionBronchiectasisFraction`),
+    /// nil when none.
+    public let tractionBronchiectasis: TractionBronchiectasis?
     /// Parenchymal bands (`PhantomOptions.scarFraction`), nil when none.
     public let parenchymalBands: [ParenchymalBand]?
     /// Pleural plaques (`PhantomOptions.pleuralPlaqueFraction`), nil when none.
@@ -213,6 +216,10 @@ public struct PhantomCase: Sendable {
         interstitialFibrosis = Self.onRequest(options.fibrosisFraction, seed: seed, stream: UInt64(index) &+ 23_000_027) {
             InterstitialFibrosis.draw(random: &$0)
         }
+        tractionBronchiectasis = interstitialFibrosis == nil ? nil
+            : Self.onRequest(options.tractionBronchiectasisFraction, seed: seed, stream: UInt64(index) &+ 29_000_071) {
+                TractionBronchiectasis.draw(random: &$0)
+            }
 
         // Trees.
         let territories = options.vesselTerritories ?? Swift.max(150, Int(4500 * Swift.min(1, pow(Double(options.size) / 512, 1.3))))
@@ -273,6 +280,11 @@ public struct PhantomCase: Sendable {
                     lumen[i] = b.dilation * Swift.max(lumen[i], b.taper * p.radiusMM * 0.8)
                     wallFactor[i] = b.wallThickening
                     widened[i] = true
+                }
+                if let t = tractionBronchiectasis, let f = interstitialFibrosis,
+                   t.affects(n.position, side: lung, fibrosis: f, anatomy: a) {
+                    lumen[i] = Swift.max(lumen[i], t.widenedLumen(normalMM: n.radiusMM * 0.8,
+                                                                  parentNormalMM: p.radiusMM * 0.8, node: i))
                 }
                 offsetNode[i] = n.position + side * (n.radiusMM + lumen[i] * 1.2 + 0.6 * a.scale)
             }

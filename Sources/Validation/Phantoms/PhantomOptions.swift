@@ -81,6 +81,11 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// reticulation, in half of them with honeycombing; truth.json's `interstitial_fibrosis`);
     /// nil or 0: none.
     public var fibrosisFraction: Double? = nil
+    /// Fraction of the fibrosis cases whose bronchi in the fibrotic zone are pulled open
+    /// (traction bronchiectasis: widened irregularly, reaching the subpleural lung;
+    /// truth.json's `interstitial_fibrosis.traction_bronchiectasis`); needs `fibrosisFraction`.
+    /// nil or 0: none.
+    public var tractionBronchiectasisFraction: Double? = nil
     /// Fraction of cases with 2-8 pleural plaques (flat thickenings of the parietal pleura on
     /// the chest wall and the domes, calcified in 30 %; truth.json's `pleural_plaques`, not
     /// nodules, and outside the lungs); nil or 0: none.
@@ -150,6 +155,12 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
             if !(0...1).contains(c) { throw fail("--bronchial-cyst-fraction must be in [0, 1]") }
             if c > 0 && (bronchiectasisFraction ?? 0) == 0 {
                 throw fail("--bronchial-cyst-fraction ends widened bronchi in cysts: it needs --bronchiectasis-fraction")
+            }
+        }
+        if let t = tractionBronchiectasisFraction {
+            if !(0...1).contains(t) { throw fail("--traction-bronchiectasis-fraction must be in [0, 1]") }
+            if t > 0 && (fibrosisFraction ?? 0) == 0 {
+                throw fail("--traction-bronchiectasis-fraction widens bronchi in fibrotic lung: it needs --fibrosis-fraction")
             }
         }
         if let m = mediastinalNoduleFraction, !(0...1).contains(m) { throw fail("--mediastinal-nodule-fraction must be in [0, 1]") }

@@ -129,10 +129,20 @@ public struct PhantomTruth: Codable, Sendable {
         public var cystMM: Double?
         public var maximumDepthMM: Double
         public var honeycombDepthMM: Double?
+        /// Traction bronchiectasis: how far (mm) deeper than the reticulation the bronchi are
+        /// pulled open, and the range of their widening factors; absent without.
+        public var tractionBronchiectasis: Traction?
+
+        public struct Traction: Codable, Sendable {
+            public var marginMM: Double
+            public var dilation: [Double]
+            enum CodingKeys: String, CodingKey { case marginMM = "margin_mm", dilation }
+        }
 
         enum CodingKeys: String, CodingKey {
             case severity, honeycombing, lobuleMM = "lobule_mm", cystMM = "cyst_mm"
             case maximumDepthMM = "maximum_depth_mm", honeycombDepthMM = "honeycomb_depth_mm"
+            case tractionBronchiectasis = "traction_bronchiectasis"
         }
     }
 
@@ -459,7 +469,12 @@ public struct PhantomTruth: Codable, Sendable {
             func r(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
             return Fibrosis(severity: r(f.severity), honeycombing: f.honeycombing, lobuleMM: r(f.lobuleMM),
                             cystMM: f.honeycombing ? r(f.cystMM) : nil, maximumDepthMM: r(f.maximumDepthMM),
-                            honeycombDepthMM: f.honeycombing ? r(f.honeycombDepthMM) : nil)
+                            honeycombDepthMM: f.honeycombing ? r(f.honeycombDepthMM) : nil,
+                            tractionBronchiectasis: phantom.tractionBronchiectasis.map {
+                                Fibrosis.Traction(marginMM: r($0.marginMM),
+                                                  dilation: [TractionBronchiectasis.dilationRange.lowerBound,
+                                                             TractionBronchiectasis.dilationRange.upperBound])
+                            })
         }
         return entry
     }
