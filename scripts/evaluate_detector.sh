@@ -50,6 +50,10 @@
 #       (`--cardiac-motion-fraction 1`: the heart border and the lung beside it shown
 #       twice; added 2026-12-06), and E15-plain, the same 8 cases without; scored each on
 #       its own
+#   E16 seed 9016,  8 cases, 300 slices, half of them with bronchiectasis whose widened
+#       bronchi end in cysts, some holding fluid (`--bronchiectasis-fraction 0.5
+#       --bronchial-cyst-fraction 1`; added 2026-12-07); scored on its own, with
+#       `scripts/findings_near_mimics.py` (a finding in a cyst is a false positive)
 #   A4-E1, A4-E2  seeds 9001 and 9002 as E1 and E2 but with anatomy revision 4
 #       (`--anatomy 4`: heart on the diaphragm, mediastinum shaped by its vessels, a
 #       shallower chest; added 2026-12-05), scored together (WORK_DIR/evaluation-A4): the
@@ -58,8 +62,8 @@
 #       to the mediastinal pleura (`--mediastinal-nodule-fraction 1`; added 2026-12-05; the
 #       other nodules stay where they are), scored together (WORK_DIR/evaluation-M): nodules
 #       against the heart, the great vessels and the hilum, against E1 + E2
-# E3-E15 are scored on their own (WORK_DIR/evaluation-E3 ... -E15) and E1-E4 together
-# (WORK_DIR/evaluation-all; E5-E15 stay out of it, so that figure compares with earlier
+# E3-E16 are scored on their own (WORK_DIR/evaluation-E3 ... -E16) and E1-E4 together
+# (WORK_DIR/evaluation-all; E5-E16 stay out of it, so that figure compares with earlier
 # runs).
 #
 # Rendered scans are kept in WORK_DIR and reused; reports are written afresh each run.
@@ -82,6 +86,7 @@ for entry in "E1:9001:12:" "E2:9002:8:" "E3:9003:8:--slice-spacing 2.5 --slices 
              "E13:9013:8:--fibrosis-fraction 0.5" "E13-plain:9013:8:" \
              "E14:9014:8:--pleural-plaque-fraction 0.5" "E14-plain:9014:8:" \
              "E15:9015:8:--cardiac-motion-fraction 1" "E15-plain:9015:8:" \
+             "E16:9016:8:--bronchiectasis-fraction 0.5 --bronchial-cyst-fraction 1" \
              "A4-E1:9001:12:--anatomy 4" "A4-E2:9002:8:--anatomy 4" \
              "M-E1:9001:12:--mediastinal-nodule-fraction 1" "M-E2:9002:8:--mediastinal-nodule-fraction 1"; do
     IFS=: read -r name seed cases extra <<< "$entry"
@@ -95,7 +100,7 @@ done
 reports_of() {
     case $1 in
         E1|E2) echo "$WORK/reports/headline/$1" ;;
-        E5|E6|E7|E7-plain|E8|E9|E9-plain|E10|E10-plain|E11|E11-plain|E12|E13|E13-plain|E14|E14-plain|E15|E15-plain) echo "$WORK/reports-$1" ;;
+        E5|E6|E7|E7-plain|E8|E9|E9-plain|E10|E10-plain|E11|E11-plain|E12|E13|E13-plain|E14|E14-plain|E15|E15-plain|E16) echo "$WORK/reports-$1" ;;
         A4-*) echo "$WORK/reports-A4/$1" ;;
         M-*) echo "$WORK/reports-M/$1" ;;
         *) echo "$WORK/reports/$1" ;;
@@ -104,8 +109,8 @@ reports_of() {
 rm -rf "$WORK/reports" "$WORK/reports-E5" "$WORK/reports-E6" "$WORK/reports-E7" "$WORK/reports-E7-plain" "$WORK/reports-E8" \
     "$WORK/reports-E9" "$WORK/reports-E9-plain" "$WORK/reports-E10" "$WORK/reports-E10-plain" \
     "$WORK/reports-E11" "$WORK/reports-E11-plain" "$WORK/reports-E12" "$WORK/reports-E13" \
-    "$WORK/reports-E13-plain" "$WORK/reports-E14" "$WORK/reports-E14-plain" "$WORK/reports-E15" "$WORK/reports-E15-plain" "$WORK/reports-A4" "$WORK/reports-M"
-for name in E1 E2 E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 E13 E13-plain E14 E14-plain E15 E15-plain A4-E1 A4-E2 M-E1 M-E2; do
+    "$WORK/reports-E13-plain" "$WORK/reports-E14" "$WORK/reports-E14-plain" "$WORK/reports-E15" "$WORK/reports-E15-plain" "$WORK/reports-E16" "$WORK/reports-A4" "$WORK/reports-M"
+for name in E1 E2 E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 E13 E13-plain E14 E14-plain E15 E15-plain E16 A4-E1 A4-E2 M-E1 M-E2; do
     "$TRIAGE" detect "$WORK/$name" --out "$(reports_of "$name")" > "$WORK/detect-$name.log"
 done
 # One truth file for several seeds: their case lists concatenated.
@@ -124,14 +129,14 @@ merge all-truth.json E1 E2 E3 E4
 merge A4-truth.json A4-E1 A4-E2
 merge M-truth.json M-E1 M-E2
 "$TRIAGE" evaluate --truth "$WORK/merged-truth.json" "$WORK/reports/headline" --out "$WORK/evaluation"
-for name in E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 E13 E13-plain E14 E14-plain E15 E15-plain; do
+for name in E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 E13 E13-plain E14 E14-plain E15 E15-plain E16; do
     "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/evaluation-$name"
 done
 "$TRIAGE" evaluate --truth "$WORK/all-truth.json" "$WORK/reports" --out "$WORK/evaluation-all"
 "$TRIAGE" evaluate --truth "$WORK/A4-truth.json" "$WORK/reports-A4" --out "$WORK/evaluation-A4"
 "$TRIAGE" evaluate --truth "$WORK/M-truth.json" "$WORK/reports-M" --out "$WORK/evaluation-M"
 # The phantom-lung check re-plans each seed's lungs, so it runs per truth file.
-for name in E1 E2 E3 E4 E5 E6 E7 E8 E9 E10 E11 E12 E13 E14 E15 A4-E1 A4-E2 M-E1 M-E2; do
+for name in E1 E2 E3 E4 E5 E6 E7 E8 E9 E10 E11 E12 E13 E14 E15 E16 A4-E1 A4-E2 M-E1 M-E2; do
     "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/lungs-$name" \
         --phantom-lungs | grep -A20 "outside the phantom"
 done
@@ -143,6 +148,8 @@ python3 scripts/findings_near_mimics.py --truth "$WORK/E12/truth.json" "$(report
     || echo "E12: findings near mucus-plugged bronchi (above)"
 python3 scripts/findings_near_mimics.py --truth "$WORK/E14/truth.json" "$(reports_of E14)" \
     || echo "E14: findings near pleural plaques (above)"
+python3 scripts/findings_near_mimics.py --truth "$WORK/E16/truth.json" "$(reports_of E16)" \
+    || echo "E16: findings in bronchial cysts (above)"
 
 echo "evaluation: $WORK/evaluation (E1+E2: evaluation.json, froc.png); 2.5 mm: $WORK/evaluation-E3;" \
      "0.625 mm: $WORK/evaluation-E4; all: $WORK/evaluation-all;" \
@@ -153,5 +160,6 @@ echo "evaluation: $WORK/evaluation (E1+E2: evaluation.json, froc.png); 2.5 mm: $
      "bronchiectasis: $WORK/evaluation-E11 (without: -E11-plain); with mucus plugs: $WORK/evaluation-E12;" \
      "interstitial fibrosis: $WORK/evaluation-E13 (without: -E13-plain);" \
      "pleural plaques: $WORK/evaluation-E14 (without: -E14-plain);" \
+     "cardiac pulsation: $WORK/evaluation-E15 (without: -E15-plain); bronchial cysts: $WORK/evaluation-E16;" \
      "anatomy revision 4 (E1 + E2 seeds): $WORK/evaluation-A4;" \
      "nodules on the mediastinal pleura (E1 + E2 seeds): $WORK/evaluation-M"

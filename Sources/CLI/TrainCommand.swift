@@ -33,7 +33,7 @@ struct TrainCommand: ParsableCommand {
             help: "Also write the labelled candidates as CSV here (and their scans beside it, NAME.scans.csv), to refit with --features-from.")
     var featuresCSV: String?
     @Option(name: .customLong("features-from"), parsing: .singleValue,
-            help: "Train on candidates collected earlier (a --features-csv table and its .scans.csv) instead of reading the scans again; repeatable, joined in the order given; --from folders are added after them.")
+            help: "Train on candidates collected earlier with the same --mode (a --features-csv table and its .scans.csv) instead of reading the scans again; repeatable, joined in the order given; --from folders are added after them.")
     var featuresFrom: [String] = []
     @Option(name: .customLong("table-seeds"),
             help: "With --features-from: only the table's scans made with these seeds (comma-separated), in the table's order.")
