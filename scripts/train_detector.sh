@@ -9,6 +9,10 @@
 #   MODES="3d 2d" scripts/train_detector.sh   # also the 2D (single-slice) model
 #   PATCH=0 scripts/train_detector.sh         # without the patch network (it needs PyTorch)
 #
+# The candidates are also written as tables ($WORK/features-3d.csv and .scans.csv); `triage
+# train --features-from` refits on them in a minute without the scans (docs/detection.md,
+# "Training (reproducible)").
+#
 # The committed 2D model is still the one of commit 00a8604 (this script on phantom
 # generator 1): retrained on generator 3 it scored real vessels and opacities on the real
 # slices of ../shared/real-ct at up to 0.79 (5 findings >= 0.5, against none), so it was
@@ -24,7 +28,10 @@
 # seen any, and multifocal ground glass gave 15 false positives a scan): 1120 multifocal
 # ground glass and emphysema, 1121 bronchiectasis, parenchymal bands and atelectasis, 1122
 # effusion and consolidation with nodules on the mediastinal pleura, 1123 ground glass with
-# nodules on the mediastinal pleura, 1124 interstitial fibrosis (0.6; added the same day). On this 2-core machine rendering takes about 30-60 s per
+# nodules on the mediastinal pleura, 1124 interstitial fibrosis (0.6; added the same day).
+# The detector's candidates have changed since (2026-12-06, later sessions), so this script no
+# longer writes the committed trees byte for byte (docs/detection.md, "Refitted on the day's
+# candidates"). On this 2-core machine rendering takes about 30-60 s per
 # scan and collecting candidates about 7-15 s per scan.
 #
 # The patch network (Sources/Detection/PatchNetwork.swift) learns from the candidates of the
@@ -38,6 +45,8 @@ WORK=${WORK:-/tmp/triage-training}
 # pathology kinds are in `render` below.
 SEEDS=${SEEDS:-"1100:512:300 1101:512:300 1102:512:300 1103:512:300 1104:512:300 1105:512:300 1106:160:56 1107:256:120 1108:512:130 1109:512:300:small 1110:512:300:small"}
 # Pathology seeds: the trees' training only (the patch network was trained before them).
+# 1125:512:200:plaques and 1126:512:200:cysts were tried on 2026-12-07 and not adopted
+# (docs/detection.md, "Refitted on the day's candidates"): add them here to reproduce that.
 PATHOLOGY_SEEDS=${PATHOLOGY_SEEDS:-"1120:512:200:ground-glass 1121:512:200:airways 1122:512:200:fluid 1123:512:200:ground-glass-mediastinal 1124:512:200:fibrosis"}
 # More seeds for the patch network only (1.5-2 mm slices).
 PATCH_SEEDS=${PATCH_SEEDS:-"1117:512:140 1118:512:170 1119:512:140:small"}
@@ -58,6 +67,8 @@ render() {
         ground-glass-mediastinal) nodules=(--clean-fraction 0.25 --ground-glass-fraction 0.5
                                            --mediastinal-nodule-fraction 0.5) ;;
         fibrosis) nodules=(--clean-fraction 0.25 --fibrosis-fraction 0.6) ;;
+        plaques) nodules=(--clean-fraction 0.25 --pleural-plaque-fraction 0.6) ;;
+        cysts) nodules=(--clean-fraction 0.25 --bronchiectasis-fraction 0.6 --bronchial-cyst-fraction 1) ;;
         "") nodules=(--clean-fraction 0.1) ;;
         *) echo "unknown training seed kind: $kind" >&2; exit 1 ;;
     esac
