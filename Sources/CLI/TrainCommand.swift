@@ -150,6 +150,9 @@ struct TrainCommand: ParsableCommand {
             seeds = Set(parsed.compactMap { $0 })
         }
         let scansPath = TrainingSet.scanTablePath(besideCandidateTable: path)
+        for file in [path, scansPath] where !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("\(file): no such readable file (--features-from needs the table and its .scans.csv)")
+        }
         do {
             let set = try TrainingSet(candidateTable: String(contentsOfFile: path, encoding: .utf8),
                                       scanTable: String(contentsOfFile: scansPath, encoding: .utf8),
