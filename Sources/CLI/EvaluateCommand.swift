@@ -32,6 +32,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "False positives per scan of the per-group operating point.")
     var operatingFps: Double = 1
 
+    @Option(name: .customLong("actionable-score"),
+            help: "Score from which a false positive counts as actionable (the detector's actionable_score, default 0.5).")
+    var actionableScore: Double = 0.5
+
     @Flag(name: .long, help: "Print evaluation.json to stdout instead of the table.")
     var json = false
 
@@ -45,13 +49,14 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 or more") }
         guard operatingFps.isFinite, operatingFps > 0 else { throw ValidationError("--operating-fps must be positive") }
+        guard (0...1).contains(actionableScore) else { throw ValidationError("--actionable-score must be in [0, 1]") }
     }
 
     func run() throws {
         let reportsURL = URL(fileURLWithPath: reportsDir)
         let outURL = out.map { URL(fileURLWithPath: $0) } ?? reportsURL.appendingPathComponent("evaluation")
         let options = EvaluationOptions(bootstrapReplicates: bootstrap, seed: seed,
-                                        operatingFalsePositivesPerScan: operatingFps)
+                                        operatingFalsePositivesPerScan: operatingFps, actionableScore: actionableScore)
         let summary: EvaluationSummary
         let written: [URL]
         do {

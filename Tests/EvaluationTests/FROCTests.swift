@@ -44,6 +44,26 @@ struct FROCTests {
         #expect(summary.froc.nodules == 4)
     }
 
+    /// The false alarms a reader sees first: false positives at or above the actionable score
+    /// (the FROC's five are 0.95, 0.8, 0.6, 0.3 and 0.2; the duplicate hit at 0.5 is none), and
+    /// clean studies by the priority their report gave (one without a report).
+    @Test func actionableFalsePositivesAndCleanStudiesByPriority() {
+        let (truth, reports) = Self.twoScans()
+        let c = truthCase("c", []), d = truthCase("d", []), e = truthCase("e", [])
+        let all = GroundTruth(cases: truth.cases + [c, d, e])
+        let withClean = reports + [report(for: c, [finding(9, 9, 9, score: 0.55)], priority: "urgent"),
+                                   report(for: d, [], priority: "routine")]
+        let summary = Evaluator.evaluate(truth: all, reports: withClean, options: .init(bootstrapReplicates: 0))
+        #expect(summary.findings.actionableScore == 0.5)
+        #expect(summary.findings.actionableFalsePositives == 4)   // 0.95, 0.8, 0.6 and c's 0.55
+        #expect(summary.findings.cleanStudiesByPriority == ["urgent": 1, "routine": 1, "missing": 1])
+        let stricter = Evaluator.evaluate(truth: all, reports: withClean,
+                                          options: .init(bootstrapReplicates: 0, actionableScore: 0.7))
+        #expect(stricter.findings.actionableFalsePositives == 2)  // 0.95, 0.8
+        #expect(EvaluationTable.render(summary).contains(
+            "Actionable (score >= 0.50): 4 false positives; clean studies by priority: 1 missing, 1 routine, 1 urgent"))
+    }
+
     /// One scan, two nodules: a hit and a false positive tied at 0.8 (a sloped segment), two
     /// false positives at 0.5, a hit at 0.3. Points (0,0), (1,.5), (3,.5), (3,1).
     @Test func interpolationBetweenPointsAndBeyondTheLast() {

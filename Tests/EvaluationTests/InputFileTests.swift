@@ -93,6 +93,7 @@ struct InputFileTests {
         let b = collection.reports[1]
         #expect(b.findings == [finding(1, 2, 3, score: 0.75, diameter: 7.5, type: "solid")])
         #expect(b.triageScore == 0.5)
+        #expect(b.priority == "routine")
         #expect(collection.warnings.count == 5)
         #expect(collection.warnings[0].hasPrefix("studies/boolean/findings.json: skipped: wrong type at findings[0].score"))
         let reasons = [

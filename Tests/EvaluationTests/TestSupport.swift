@@ -17,10 +17,10 @@ func truthCase(_ id: String, _ nodules: [TruthNodule]) -> TruthCase {
 }
 
 func report(for truthCase: TruthCase, _ findings: [ReportedFinding], triageScore: Double? = nil,
-            failed: Bool = false) -> StudyReport {
+            priority: String? = nil, failed: Bool = false) -> StudyReport {
     StudyReport(path: "\(truthCase.caseID)/findings.json", seriesInstanceUID: truthCase.seriesInstanceUID,
                 succeeded: !failed, triageScore: triageScore ?? findings.map(\.score).max() ?? 0,
-                findings: failed ? [] : findings)
+                priority: priority, findings: failed ? [] : findings)
 }
 
 /// A fresh empty folder under the system temporary directory.

@@ -109,6 +109,14 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         public var duplicateHits: Int
         /// Findings inside more than one nodule (assigned to the nearest).
         public var insideSeveralNodules: Int
+        /// The score from which a finding is actionable (`EvaluationOptions.actionableScore`).
+        public var actionableScore: Double
+        /// False positives scoring at least `actionableScore`: the false alarms a reader sees
+        /// at the top of the worklist (a FROC counts every false positive alike).
+        public var actionableFalsePositives: Int
+        /// The clean studies (no nodule in the truth) by the priority their report gave:
+        /// a clean study marked "urgent" or "soon" is read before studies that matter.
+        public var cleanStudiesByPriority: [String: Int]
 
         enum CodingKeys: String, CodingKey {
             case total
@@ -116,6 +124,9 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
             case falsePositives = "false_positives"
             case duplicateHits = "duplicate_hits"
             case insideSeveralNodules = "inside_several_nodules"
+            case actionableScore = "actionable_score"
+            case actionableFalsePositives = "actionable_false_positives"
+            case cleanStudiesByPriority = "clean_studies_by_priority"
         }
     }
 

@@ -52,6 +52,9 @@ public enum EvaluationTable {
 
         let measurement = maximum.measurement
         lines.append("Measurement (best hit per detected nodule): diameter MAE \(number(measurement.diameterMeanAbsoluteErrorMM, digits: 2)) mm over \(measurement.diameterCompared); solid >= 6 mm: \(number(measurement.solid6MMOrLargerMeanAbsoluteErrorMM, digits: 2)) mm over \(measurement.solid6MMOrLargerCompared); Lung-RADS diameter of spheres: MAE \(number(measurement.sphereLungRADSMeanAbsoluteErrorMM, digits: 2)) mm, bias \(number(measurement.sphereLungRADSMeanErrorMM, digits: 2)) mm over \(measurement.sphereLungRADSCompared); type correct \(measurement.typeCorrect)/\(measurement.typeCompared) (\(number(measurement.typeAccuracy, digits: 3)))")
+        let f = summary.findings
+        let clean = f.cleanStudiesByPriority.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        lines.append("Actionable (score >= \(number(f.actionableScore, digits: 2))): \(f.actionableFalsePositives) false positives; clean studies by priority: \(clean.isEmpty ? "none" : clean)")
         let auc = summary.studyAUC
         lines.append("Study AUC (nodule >= 6 mm vs clean): \(cell(auc.auc, auc.ci)) with \(auc.positives) positive, \(auc.negatives) clean; \(auc.excludedSmallNodulesOnly) cases with only < 6 mm nodules excluded; \(auc.unscored) unscored")
         if !summary.warnings.isEmpty {

@@ -9,13 +9,17 @@ public struct EvaluationOptions: Sendable, Equatable {
     public var confidence: Double
     /// The false-positive budget of the per-group operating point.
     public var operatingFalsePositivesPerScan: Double
+    /// The score from which a finding counts as actionable false alarm when it hits no
+    /// nodule; the detector's default `actionable_score` (0.5).
+    public var actionableScore: Double
 
     public init(bootstrapReplicates: Int = 1000, seed: UInt64 = 0, confidence: Double = 0.95,
-                operatingFalsePositivesPerScan: Double = 1) {
+                operatingFalsePositivesPerScan: Double = 1, actionableScore: Double = 0.5) {
         self.bootstrapReplicates = bootstrapReplicates
         self.seed = seed
         self.confidence = confidence
         self.operatingFalsePositivesPerScan = operatingFalsePositivesPerScan
+        self.actionableScore = actionableScore
     }
 }
 
@@ -71,6 +75,7 @@ public enum Evaluator {
         var aucItems: [(study: Int, score: Double, positive: Bool)] = []
         var excludedSmallOnly = 0
         var unscored = 0
+        var cleanByPriority: [String: Int] = [:]
         for (index, truthCase) in truth.cases.enumerated() {
             let report = reportBySeries[truthCase.seriesInstanceUID]
             var findings: [ReportedFinding] = []
@@ -90,6 +95,10 @@ public enum Evaluator {
                 warnings.append("\(truthCase.caseID): no report found; its nodules count as missed")
             }
             totalFindings += findings.count
+            if truthCase.nodules.isEmpty {
+                let priority = report.map { $0.succeeded ? ($0.priority ?? "none") : "failed" } ?? "missing"
+                cleanByPriority[priority, default: 0] += 1
+            }
             matches.append(LUNA16Matcher.match(nodules: truthCase.nodules, findings: findings,
                                                granulomas: truthCase.calcifiedGranulomas ?? []))
 
@@ -152,7 +161,12 @@ public enum Evaluator {
                             detectedNodules: nodules.filter(\.isDetected).count,
                             falsePositives: matches.reduce(0) { $0 + $1.falsePositiveScores.count },
                             duplicateHits: matches.reduce(0) { $0 + $1.duplicateHits },
-                            insideSeveralNodules: matches.reduce(0) { $0 + $1.findingsInsideSeveralNodules }),
+                            insideSeveralNodules: matches.reduce(0) { $0 + $1.findingsInsideSeveralNodules },
+                            actionableScore: options.actionableScore,
+                            actionableFalsePositives: matches.reduce(0) { total, scan in
+                                total + scan.falsePositiveScores.filter { $0 >= options.actionableScore }.count
+                            },
+                            cleanStudiesByPriority: cleanByPriority),
             froc: summary(of: allCurve, included: "all", bootstrap: bootstrapAll, confidence: options.confidence),
             frocNodules6MMOrLarger: summary(of: largeCurve, included: "diameter_mm >= 6",
                                             bootstrap: bootstrapLarge, confidence: options.confidence),

@@ -11,14 +11,17 @@ public struct StudyReport: Sendable, Equatable {
     public var succeeded: Bool
     /// The study's `triage.score` in [0, 1]; nil when absent (or the study failed).
     public var triageScore: Double?
+    /// The study's `triage.priority` ("urgent", "soon", "routine"); nil when absent.
+    public var priority: String?
     public var findings: [ReportedFinding]
 
     public init(path: String, seriesInstanceUID: String, succeeded: Bool = true, triageScore: Double?,
-                findings: [ReportedFinding]) {
+                priority: String? = nil, findings: [ReportedFinding]) {
         self.path = path
         self.seriesInstanceUID = seriesInstanceUID
         self.succeeded = succeeded
         self.triageScore = triageScore
+        self.priority = priority
         self.findings = findings
     }
 }
@@ -158,7 +161,7 @@ public enum StudyReportCollector {
                                             lungRADS: item.lungRADS))
         }
         return StudyReport(path: path, seriesInstanceUID: seriesUID, succeeded: true,
-                           triageScore: body.triage?.score, findings: findings)
+                           triageScore: body.triage?.score, priority: body.triage?.priority, findings: findings)
     }
 
     /// The fields needed to decide how to read the rest.
@@ -175,6 +178,7 @@ public enum StudyReportCollector {
     private struct ReportBody: Decodable {
         struct Triage: Decodable {
             var score: Double?
+            var priority: String?
         }
         struct Finding: Decodable {
             var centerMM: [Double]
