@@ -51,9 +51,9 @@ public struct TrainingSet: Sendable {
     /// mm), to find it in the scan; the patch network's training cubes are centred there.
     public var centersMM: [SIMD3<Double>] = []
     /// Truth nodules seen and how many of them had at least one candidate.
-    public var truthCount = 0
-    public var truthWithCandidate = 0
-    public var scans = 0
+    public var truthCount: Int { scanRecords.reduce(0) { $0 + $1.nodules } }
+    public var truthWithCandidate: Int { scanRecords.reduce(0) { $0 + $1.nodulesWithCandidate } }
+    public var scans: Int { scanRecords.count }
     /// Per scan: where it came from and how many of its nodules had a candidate, for the
     /// candidate table (`TrainingSet+Table.swift`) and the model's training record.
     public var scanRecords: [TrainingScan] = []
@@ -70,24 +70,22 @@ public struct TrainingSet: Sendable {
     /// worse on the development seeds (docs/detection.md, "Training").
     public mutating func add(candidates: [DetectorCandidate], truth: [TruthNodule],
                              source: TrainingScan.Source = TrainingScan.Source()) {
-        scans += 1
+        let scan = scans, noduleOffset = truthCount
         var hit = [Bool](repeating: false, count: truth.count)
         for c in candidates {
             let center = c.regionCentroidMM ?? c.finding.centerMM
             var nodule = -1
             for (k, t) in truth.enumerated() {
                 let d = center - t.centerMM
-                if (d * d).sum().squareRoot() <= max(1.5, t.diameterMM / 2) { nodule = truthCount + k; hit[k] = true }
+                if (d * d).sum().squareRoot() <= max(1.5, t.diameterMM / 2) { nodule = noduleOffset + k; hit[k] = true }
             }
             features.append(c.features)
             labels.append(nodule >= 0 ? 1 : 0)
-            scanIndex.append(scans - 1)
+            scanIndex.append(scan)
             noduleIndex.append(nodule)
             centersMM.append(center)
         }
         lastScanHits = hit
-        truthCount += truth.count
-        truthWithCandidate += hit.filter { $0 }.count
         scanRecords.append(TrainingScan(source: source, nodules: truth.count, nodulesWithCandidate: hit.filter { $0 }.count))
     }
 

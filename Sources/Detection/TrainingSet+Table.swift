@@ -77,9 +77,6 @@ extension TrainingSet {
             oldNodules += nodules
             guard seeds?.contains(seed) ?? true else { newScan.append(nil); continue }
             newScan.append(scans)
-            scans += 1
-            truthCount += nodules
-            truthWithCandidate += withCandidate
             scanRecords.append(TrainingScan(source: TrainingScan.Source(seed: seed, generator: cells[2], caseID: cells[3]),
                                             nodules: nodules, nodulesWithCandidate: withCandidate))
         }
@@ -120,13 +117,11 @@ extension TrainingSet {
     public mutating func append(contentsOf other: TrainingSet) {
         features += other.features
         labels += other.labels
-        scanIndex += other.scanIndex.map { $0 + scans }
-        noduleIndex += other.noduleIndex.map { $0 < 0 ? -1 : $0 + truthCount }
+        let scanOffset = scans, noduleOffset = truthCount
+        scanIndex += other.scanIndex.map { $0 + scanOffset }
+        noduleIndex += other.noduleIndex.map { $0 < 0 ? -1 : $0 + noduleOffset }
         centersMM += other.centersMM
         scanRecords += other.scanRecords
-        scans += other.scans
-        truthCount += other.truthCount
-        truthWithCandidate += other.truthWithCandidate
     }
 }
 
