@@ -28,7 +28,15 @@ struct TrainCommand: ParsableCommand {
     var config: String?
     @Option(help: "Boosting rounds (trees).") var rounds: Int = 300
     @Option(help: "Depth of each tree.") var depth: Int = 3
-    @Option(help: "Output JSON path.") var out: String = "Sources/Detection/Model/fp-model-3d.json"
+    @Option(name: .customLong("learning-rate"), help: "The trees' learning rate (shrinkage).") var learningRate: Double = 0.08
+    @Option(name: .customLong("leaf-l2"), help: "The trees' L2 penalty on leaf outputs.") var leafL2: Double = 2.0
+    @Option(name: .customLong("min-child-weight"), help: "The trees' smallest sum of hessians in a leaf.")
+    var minimumChildWeight: Double = 1.0
+    @Option(help: "Output JSON path (default Sources/Detection/Model/fp-model-3d.json, the committed model).")
+    var out: String?
+    @Option(name: .customLong("holdout-seeds"),
+            help: "Fit without these seeds' scans (comma-separated) and print the model's candidate-level FROC on them; needs --out.")
+    var holdoutSeeds: String?
     @Option(name: .customLong("features-csv"),
             help: "Also write the labelled candidates as CSV here (and their scans beside it, NAME.scans.csv), to refit with --features-from.")
     var featuresCSV: String?
@@ -46,6 +54,14 @@ struct TrainCommand: ParsableCommand {
         guard mode == "3d" || mode == "2d" else { throw ValidationError("--mode must be 3d or 2d") }
         guard classifier == "trees" || classifier == "logistic" else { throw ValidationError("--classifier must be trees or logistic") }
         guard (1...5000).contains(rounds), (1...8).contains(depth) else { throw ValidationError("--rounds 1-5000, --depth 1-8") }
+        guard learningRate > 0, learningRate <= 1, leafL2 >= 0, minimumChildWeight >= 0 else {
+            throw ValidationError("--learning-rate in (0, 1], --leaf-l2 and --min-child-weight >= 0")
+        }
+        let heldOutSeeds = try holdoutSeeds.map { try Self.seedList($0, option: "--holdout-seeds") }
+        // A model fitted without some seeds is not the committed one: it must not replace it by default.
+        guard heldOutSeeds == nil || out != nil else { throw ValidationError("--holdout-seeds needs --out") }
+        guard heldOutSeeds == nil || featuresCSV == nil else { throw ValidationError("--holdout-seeds and --features-csv exclude each other") }
+        let outPath = out ?? "Sources/Detection/Model/fp-model-3d.json"
         let seedRange = seed..<(seed + UInt64(max(0, seeds)))
         guard !seedRange.contains(where: { (9000...9099).contains($0) }) else {
             throw ValidationError("seeds 9000-9099 are evaluation seeds; train on 1000-1999")
@@ -90,6 +106,16 @@ struct TrainCommand: ParsableCommand {
                       + "\(set.positives) positive, \(set.truthWithCandidate)/\(set.truthCount) nodules with a candidate")
             }
         }
+        var heldOut: TrainingSet?
+        if let heldOutSeeds {
+            let parts = set.split(holdingOut: heldOutSeeds)
+            guard parts.heldOut.scans > 0 else { throw ValidationError("--holdout-seeds: no scan made with those seeds") }
+            set = parts.training
+            heldOut = parts.heldOut
+            fromSeeds.removeAll { heldOutSeeds.contains($0) }
+            print("holding out \(parts.heldOut.scans) scans (\(parts.heldOut.features.count) candidates) of seeds "
+                  + heldOutSeeds.sorted().map(String.init).joined(separator: ","))
+        }
         guard set.positives > 0, set.positives < set.features.count else {
             throw ValidationError("need both positive and negative candidates (got \(set.positives) of \(set.features.count))")
         }
@@ -97,8 +123,14 @@ struct TrainCommand: ParsableCommand {
             ? "triage train --seed \(seed) --seeds \(seeds) --cases \(cases) --size \(size) --slices \(slices) --mode \(mode) --l2 \(l2) --classifier \(classifier) --rounds \(rounds) --depth \(depth)"
             : "triage train --mode \(mode) --l2 \(l2) --classifier \(classifier) --rounds \(rounds) --depth \(depth) "
               + fromSeeds.map { "--from <phantom seed \($0)>" }.joined(separator: " ")
-        let training: [String: String] = [
-            "command": command,
+        // Tree settings other than the defaults are part of the command that reproduces the model.
+        let defaults = BoostedTrees.Parameters()
+        let treeSettings = [("--learning-rate", learningRate, defaults.learningRate), ("--leaf-l2", leafL2, defaults.l2),
+                            ("--min-child-weight", minimumChildWeight, defaults.minimumChildWeight)]
+            .filter { $0.1 != $0.2 }.map { " \($0.0) \($0.1)" }.joined()
+        let recordedCommand = command + treeSettings
+        var training: [String: String] = [
+            "command": recordedCommand,
             "seeds": !fromDisk ? "\(seedRange.lowerBound)-\(seedRange.upperBound - 1)"
                 : fromSeeds.map(String.init).joined(separator: ","),
             "scans": "\(set.scans)",
@@ -110,9 +142,13 @@ struct TrainCommand: ParsableCommand {
             "generator": !fromDisk ? PhantomGenerator.generatorName(for: options)
                 : generators.sorted().joined(separator: ","),
         ]
+        if let heldOutSeeds { training["held_out_seeds"] = heldOutSeeds.sorted().map(String.init).joined(separator: ",") }
         var parameters = BoostedTrees.Parameters()
         parameters.rounds = rounds
         parameters.maximumDepth = depth
+        parameters.learningRate = learningRate
+        parameters.l2 = leafL2
+        parameters.minimumChildWeight = minimumChildWeight
         let model = classifier == "trees"
             ? FalsePositiveModel.fitBoostedTrees(features: set.features, labels: set.labels, mode: mode, l2: l2,
                                                  parameters: parameters, training: training)
@@ -128,12 +164,16 @@ struct TrainCommand: ParsableCommand {
         for (name, w) in zip(FalsePositiveModel.featureNames, model.weights) { print(String(format: "  %-26@ %+.3f", name as NSString, w)) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]   // compact: 300 trees pretty-printed are 600 kB
-        let url = URL(fileURLWithPath: out)
+        let url = URL(fileURLWithPath: outPath)
         let tmp = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".tmp")
         try encoder.encode(model).write(to: tmp)
         _ = try? FileManager.default.removeItem(at: url)
         try FileManager.default.moveItem(at: tmp, to: url)
-        print("wrote \(out)")
+        print("wrote \(outPath)")
+        if let heldOut {
+            let froc = CandidateFROC(scores: heldOut.features.map { model.score($0) }, set: heldOut)
+            print(Self.describe(froc))
+        }
         if let csv = featuresCSV {
             try set.candidateTable(featureNames: FalsePositiveModel.featureNames)
                 .write(toFile: csv, atomically: true, encoding: .utf8)
@@ -141,14 +181,27 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// A comma-separated list of seeds.
+    static func seedList(_ list: String, option: String) throws -> Set<UInt64> {
+        let parsed = list.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, !parsed.contains(nil) else { throw ValidationError("\(option): a comma-separated list of seeds") }
+        return Set(parsed.compactMap { $0 })
+    }
+
+    /// The held-out figures, one line each (the trees alone on candidates; docs/detection.md).
+    static func describe(_ froc: CandidateFROC) -> String {
+        let rates = zip(CandidateFROC.rates, froc.sensitivities).map { String(format: "%g:%.3f", $0, $1) }.joined(separator: " ")
+        return String(format: "held out: %d scans, %d nodules (%d with a candidate); candidate-level CPM %.3f (%@)\n", froc.scans,
+                      froc.nodules, froc.nodulesWithCandidate, froc.cpm, rates)
+            + String(format: "held out at score >= %.2f: %d false positives (%.2f per scan), %d of %d nodules found",
+                     froc.actionableScore, froc.actionableFalsePositives,
+                     Double(froc.actionableFalsePositives) / Double(max(1, froc.scans)),
+                     froc.nodulesFoundAtActionableScore, froc.nodules)
+    }
+
     /// The training set of an earlier `--features-csv`, optionally only some seeds' scans.
     static func readTable(_ path: String, seeds list: String?) throws -> TrainingSet {
-        var seeds: Set<UInt64>?
-        if let list {
-            let parsed = list.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parsed.isEmpty, !parsed.contains(nil) else { throw ValidationError("--table-seeds: a comma-separated list of seeds") }
-            seeds = Set(parsed.compactMap { $0 })
-        }
+        let seeds = try list.map { try seedList($0, option: "--table-seeds") }
         let scansPath = TrainingSet.scanTablePath(besideCandidateTable: path)
         for file in [path, scansPath] where !FileManager.default.isReadableFile(atPath: file) {
             throw ValidationError("\(file): no such readable file (--features-from needs the table and its .scans.csv)")
