@@ -37,6 +37,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("holdout-seeds"),
             help: "Fit without these seeds' scans (comma-separated) and print the model's candidate-level FROC on them; needs --out.")
     var holdoutSeeds: String?
+    @Option(name: .customLong("cross-validate"),
+            help: "Fit K times, each without one fold of seeds (dealt round-robin), and print the out-of-fold candidate-level FROC; writes no model.")
+    var crossValidateFolds: Int?
     @Option(name: .customLong("features-csv"),
             help: "Also write the labelled candidates as CSV here (and their scans beside it, NAME.scans.csv), to refit with --features-from.")
     var featuresCSV: String?
@@ -61,6 +64,12 @@ struct TrainCommand: ParsableCommand {
         // A model fitted without some seeds is not the committed one: it must not replace it by default.
         guard heldOutSeeds == nil || out != nil else { throw ValidationError("--holdout-seeds needs --out") }
         guard heldOutSeeds == nil || featuresCSV == nil else { throw ValidationError("--holdout-seeds and --features-csv exclude each other") }
+        if let k = crossValidateFolds {
+            guard k >= 2 else { throw ValidationError("--cross-validate needs at least 2 folds") }
+            guard heldOutSeeds == nil, featuresCSV == nil, out == nil else {
+                throw ValidationError("--cross-validate writes nothing: no --holdout-seeds, --features-csv or --out")
+            }
+        }
         let outPath = out ?? "Sources/Detection/Model/fp-model-3d.json"
         let seedRange = seed..<(seed + UInt64(max(0, seeds)))
         guard !seedRange.contains(where: { (9000...9099).contains($0) }) else {
@@ -106,6 +115,16 @@ struct TrainCommand: ParsableCommand {
                       + "\(set.positives) positive, \(set.truthWithCandidate)/\(set.truthCount) nodules with a candidate")
             }
         }
+        var parameters = BoostedTrees.Parameters()
+        parameters.rounds = rounds
+        parameters.maximumDepth = depth
+        parameters.learningRate = learningRate
+        parameters.l2 = leafL2
+        parameters.minimumChildWeight = minimumChildWeight
+        if let k = crossValidateFolds {
+            try crossValidate(set, folds: k, parameters: parameters)
+            return
+        }
         var heldOut: TrainingSet?
         if let heldOutSeeds {
             let parts = set.split(holdingOut: heldOutSeeds)
@@ -143,12 +162,6 @@ struct TrainCommand: ParsableCommand {
                 : generators.sorted().joined(separator: ","),
         ]
         if let heldOutSeeds { training["held_out_seeds"] = heldOutSeeds.sorted().map(String.init).joined(separator: ",") }
-        var parameters = BoostedTrees.Parameters()
-        parameters.rounds = rounds
-        parameters.maximumDepth = depth
-        parameters.learningRate = learningRate
-        parameters.l2 = leafL2
-        parameters.minimumChildWeight = minimumChildWeight
         let model = classifier == "trees"
             ? FalsePositiveModel.fitBoostedTrees(features: set.features, labels: set.labels, mode: mode, l2: l2,
                                                  parameters: parameters, training: training)
@@ -179,6 +192,27 @@ struct TrainCommand: ParsableCommand {
                 .write(toFile: csv, atomically: true, encoding: .utf8)
             try set.scanTable().write(toFile: TrainingSet.scanTablePath(besideCandidateTable: csv), atomically: true, encoding: .utf8)
         }
+    }
+
+    /// `--cross-validate`: one line per fold and one for the out-of-fold scores of all folds.
+    func crossValidate(_ set: TrainingSet, folds count: Int, parameters: BoostedTrees.Parameters) throws {
+        let folds = SeedCrossValidation.folds(of: set, count: count)
+        guard folds.count >= 2 else { throw ValidationError("--cross-validate needs scans of at least 2 seeds") }
+        let scores = SeedCrossValidation.outOfFoldScores(set, folds: folds) { part in
+            let model = classifier == "trees"
+                ? FalsePositiveModel.fitBoostedTrees(features: part.features, labels: part.labels, mode: mode, l2: l2,
+                                                     parameters: parameters, training: [:])
+                : FalsePositiveModel.fit(features: part.features, labels: part.labels, mode: mode, l2: l2, training: [:])
+            return model.score
+        }
+        for fold in folds {
+            let heldOut = set.split(holdingOut: fold).heldOut
+            let foldScores = set.features.indices.filter { fold.contains(set.scanRecords[set.scanIndex[$0]].source.seed) }.map { scores[$0] }
+            print("fold " + fold.sorted().map(String.init).joined(separator: ",") + ":")
+            print(Self.describe(CandidateFROC(scores: foldScores, set: heldOut)))
+        }
+        print("all \(folds.count) folds (out-of-fold scores):")
+        print(Self.describe(CandidateFROC(scores: scores, set: set)))
     }
 
     /// A comma-separated list of seeds.

@@ -101,3 +101,38 @@ public struct CandidateFROC: Sendable, Equatable {
         }
     }
 }
+
+/// Cross-validation by seed: a seed's scans are never split between fitting and scoring, since
+/// the scans of one seed share their options (size, slices, kind of disease).
+public enum SeedCrossValidation {
+    /// The set's seeds in order of first appearance, dealt round-robin into `count` folds
+    /// (fewer when there are fewer seeds).
+    public static func folds(of set: TrainingSet, count: Int) -> [Set<UInt64>] {
+        var seeds: [UInt64] = []
+        for record in set.scanRecords where !seeds.contains(record.source.seed) { seeds.append(record.source.seed) }
+        let k = max(1, min(count, seeds.count))
+        var folds = [Set<UInt64>](repeating: [], count: k)
+        for (i, seed) in seeds.enumerated() { folds[i % k].insert(seed) }
+        return folds
+    }
+
+    /// Every candidate scored by the model fitted without its fold (out-of-fold scores, in the
+    /// set's order), for one `CandidateFROC` over the whole set.
+    /// - Parameter fit: fits on a training part and returns its scoring function.
+    public static func outOfFoldScores(_ set: TrainingSet, folds: [Set<UInt64>],
+                                       fit: (TrainingSet) -> ([Double]) -> Double) -> [Double] {
+        var scores = [Double](repeating: .nan, count: set.features.count)
+        for fold in folds {
+            let (training, heldOut) = set.split(holdingOut: fold)
+            guard heldOut.scans > 0 else { continue }
+            let score = fit(training)
+            // `split` keeps the candidates' order, so the held-out ones come back in turn.
+            var next = 0
+            for k in set.features.indices where fold.contains(set.scanRecords[set.scanIndex[k]].source.seed) {
+                scores[k] = score(heldOut.features[next])
+                next += 1
+            }
+        }
+        return scores
+    }
+}

@@ -62,4 +62,37 @@ struct TrainingValidationTests {
         #expect(froc.sensitivities.allSatisfy { $0 == 0.75 })
         #expect(froc.actionableFalsePositives == 0 && froc.nodulesFoundAtActionableScore == 3)
     }
+
+    @Test("cross-validation by seed: folds dealt round-robin, every candidate scored by a model fitted without its seed")
+    func outOfFold() {
+        // Five scans of seeds 1100, 1100, 1101, 1102, 1103; a candidate's first feature is its seed.
+        var set = TrainingSet()
+        for seed: UInt64 in [1100, 1100, 1101, 1102, 1103] {
+            let candidates = (0..<4).map { k -> DetectorCandidate in
+                var features = [Double](repeating: 0, count: FalsePositiveModel.featureNames.count)
+                features[0] = Double(seed)
+                let at = SIMD3<Double>(Double(10 * k), 0, 0)
+                return .trainingExample(features: features, body: at, region: at)
+            }
+            set.add(candidates: candidates, truth: [TruthNodule(centerMM: .zero, diameterMM: 6)],
+                    source: TrainingScan.Source(seed: seed, caseID: "case"))
+        }
+        let folds = SeedCrossValidation.folds(of: set, count: 3)
+        #expect(folds == [[1100, 1103], [1101], [1102]])
+        #expect(SeedCrossValidation.folds(of: set, count: 9).count == 4)
+        var fitted: [Set<Double>] = []
+        // The "model" scores 1 for a candidate of a seed it was fitted on, and its training
+        // scan count x 10 otherwise.
+        let scores = SeedCrossValidation.outOfFoldScores(set, folds: folds) { part in
+            let seen = Set(part.features.map { $0[0] })
+            fitted.append(seen)
+            let scans = Double(part.scans)
+            return { seen.contains($0[0]) ? 1 : 10 * scans }
+        }
+        #expect(fitted == [[1101, 1102], [1100, 1102, 1103], [1100, 1101, 1103]])
+        // Fold 1100+1103 held out 3 scans (2 left); 1101 and 1102 one each (4 left).
+        let expected = set.features.map { [1100.0, 1103].contains($0[0]) ? 20.0 : 40.0 }
+        #expect(scores == expected)
+    }
 }
+
