@@ -4,7 +4,7 @@ extension TrainingSet {
     /// The scans made with `seeds` and the others, each renumbered as if collected alone (the
     /// split a held-out validation needs: `triage train --holdout-seeds`).
     public func split(holdingOut seeds: Set<UInt64>) -> (training: TrainingSet, heldOut: TrainingSet) {
-        var parts = (TrainingSet(), TrainingSet())
+        var training = TrainingSet(), heldOut = TrainingSet()
         // Per scan: which part it goes to, its new index there and its nodules' new offset.
         var newScan: [Int] = [], inHeldOut: [Bool] = [], oldOffset: [Int] = [], newOffset: [Int] = []
         var oldNodules = 0
@@ -13,20 +13,20 @@ extension TrainingSet {
             inHeldOut.append(held)
             oldOffset.append(oldNodules)
             oldNodules += record.nodules
-            newScan.append(held ? parts.1.scans : parts.0.scans)
-            newOffset.append(held ? parts.1.truthCount : parts.0.truthCount)
-            if held { parts.1.scanRecords.append(record) } else { parts.0.scanRecords.append(record) }
+            newScan.append(held ? heldOut.scans : training.scans)
+            newOffset.append(held ? heldOut.truthCount : training.truthCount)
+            if held { heldOut.scanRecords.append(record) } else { training.scanRecords.append(record) }
         }
         for k in features.indices {
             let scan = scanIndex[k]
             let nodule = noduleIndex[k] < 0 ? -1 : noduleIndex[k] - oldOffset[scan] + newOffset[scan]
             if inHeldOut[scan] {
-                parts.1.appendCandidate(features[k], label: labels[k], scan: newScan[scan], nodule: nodule, centerMM: centersMM[k])
+                heldOut.appendCandidate(features[k], label: labels[k], scan: newScan[scan], nodule: nodule, centerMM: centersMM[k])
             } else {
-                parts.0.appendCandidate(features[k], label: labels[k], scan: newScan[scan], nodule: nodule, centerMM: centersMM[k])
+                training.appendCandidate(features[k], label: labels[k], scan: newScan[scan], nodule: nodule, centerMM: centersMM[k])
             }
         }
-        return parts
+        return (training, heldOut)
     }
 
     mutating func appendCandidate(_ row: [Double], label: Double, scan: Int, nodule: Int, centerMM: SIMD3<Double>) {
@@ -85,7 +85,11 @@ public struct CandidateFROC: Sendable, Equatable {
             let score = scores[order[k]]
             while k < order.count && scores[order[k]] == score {
                 let i = order[k]
-                if set.labels[i] > 0.5, set.noduleIndex[i] >= 0 { found.insert(set.noduleIndex[i]) } else if set.labels[i] <= 0.5 { falsePositives += 1 }
+                if set.labels[i] <= 0.5 {
+                    falsePositives += 1
+                } else if set.noduleIndex[i] >= 0 {
+                    found.insert(set.noduleIndex[i])
+                }
                 k += 1
             }
             steps.append((falsePositives, found.count))
