@@ -29,14 +29,17 @@
 # ground glass and emphysema, 1121 bronchiectasis, parenchymal bands and atelectasis, 1122
 # effusion and consolidation with nodules on the mediastinal pleura, 1123 ground glass with
 # nodules on the mediastinal pleura, 1124 interstitial fibrosis (0.6; added the same day).
-# The detector's candidates have changed since (2026-12-06, later sessions), so this script no
-# longer writes the committed trees byte for byte (docs/detection.md, "Refitted on the day's
-# candidates"). On this 2-core machine rendering takes about 30-60 s per
-# scan and collecting candidates about 7-15 s per scan.
+# The committed trees are this script's, byte for byte, on the detector of 2026-12-07 (checked
+# that day: the seeds rendered afresh gave the same candidate tables and the same file;
+# docs/detection.md, "Training (reproducible)"); a change to the detector's candidates or
+# features needs the script run again. On this 2-core machine rendering takes about 30-60 s
+# per scan and collecting candidates about 7-15 s per scan.
 #
 # The patch network (Sources/Detection/PatchNetwork.swift) learns from the candidates of the
-# same scans and of three more seeds at 1.5-2 mm slices (PATCH_SEEDS; 24 scans), with
-# scripts/train_patch_network.py (PyTorch, CPU: about 25 min).
+# same scans, pathology seeds included (since 2026-12-07: trained before them, it lifted the
+# patches of multifocal ground glass to actionable scores), and of three more seeds at 1.5-2
+# mm slices (PATCH_SEEDS; 24 scans), with scripts/train_patch_network.py (PyTorch, CPU:
+# about 25 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH=${SCRATCH:-.build}
@@ -44,7 +47,7 @@ WORK=${WORK:-/tmp/triage-training}
 # seed:size:slices[:kind]; "small" seeds hold only 5-10 mm nodules and no clean case; the
 # pathology kinds are in `render` below.
 SEEDS=${SEEDS:-"1100:512:300 1101:512:300 1102:512:300 1103:512:300 1104:512:300 1105:512:300 1106:160:56 1107:256:120 1108:512:130 1109:512:300:small 1110:512:300:small"}
-# Pathology seeds: the trees' training only (the patch network was trained before them).
+# Pathology seeds (the trees' and, since 2026-12-07, the patch network's training).
 # 1125:512:200:plaques and 1126:512:200:cysts were tried on 2026-12-07 and not adopted
 # (docs/detection.md, "Refitted on the day's candidates"): add them here to reproduce that.
 PATHOLOGY_SEEDS=${PATHOLOGY_SEEDS:-"1120:512:200:ground-glass 1121:512:200:airways 1122:512:200:fluid 1123:512:200:ground-glass-mediastinal 1124:512:200:fibrosis"}
@@ -82,13 +85,15 @@ DIRS=()
 for entry in $SEEDS; do DIRS+=("$(render "$entry")"); done
 FROM=()
 for dir in "${DIRS[@]}"; do FROM+=(--from "$dir"); done
-for entry in $PATHOLOGY_SEEDS; do FROM+=(--from "$(render "$entry")"); done
+PATHOLOGY_DIRS=()
+for entry in $PATHOLOGY_SEEDS; do PATHOLOGY_DIRS+=("$(render "$entry")"); done
+for dir in "${PATHOLOGY_DIRS[@]}"; do FROM+=(--from "$dir"); done
 for mode in ${MODES:-3d}; do
     "$TRIAGE" train --mode "$mode" "${FROM[@]}" --features-csv "$WORK/features-$mode.csv" \
         --out "Sources/Detection/Model/fp-model-$mode.json"
 done
 if [ "${PATCH:-1}" = 1 ]; then
-    PATCH_DIRS=("${DIRS[@]}")
+    PATCH_DIRS=("${DIRS[@]}" "${PATHOLOGY_DIRS[@]}")
     for entry in $PATCH_SEEDS; do
         PATCH_DIRS+=("$(render "$entry")")
     done
