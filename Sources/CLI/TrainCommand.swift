@@ -1,5 +1,8 @@
 import ArgumentParser
 import Detection
+// Only the FROC: Evaluation has a TruthNodule of its own.
+import struct Evaluation.FROCCandidates
+import struct Evaluation.FROCCurve
 import Foundation
 import Phantoms
 import SeriesInput
@@ -184,8 +187,7 @@ struct TrainCommand: ParsableCommand {
         try FileManager.default.moveItem(at: tmp, to: url)
         print("wrote \(outPath)")
         if let heldOut {
-            let froc = CandidateFROC(scores: heldOut.features.map { model.score($0) }, set: heldOut)
-            print(Self.describe(froc))
+            print(Self.describe(scores: heldOut.features.map { model.score($0) }, set: heldOut))
         }
         if let csv = featuresCSV {
             try set.candidateTable(featureNames: FalsePositiveModel.featureNames)
@@ -209,10 +211,10 @@ struct TrainCommand: ParsableCommand {
             let heldOut = set.split(holdingOut: fold).heldOut
             let foldScores = set.features.indices.filter { fold.contains(set.scanRecords[set.scanIndex[$0]].source.seed) }.map { scores[$0] }
             print("fold " + fold.sorted().map(String.init).joined(separator: ",") + ":")
-            print(Self.describe(CandidateFROC(scores: foldScores, set: heldOut)))
+            print(Self.describe(scores: foldScores, set: heldOut))
         }
         print("all \(folds.count) folds (out-of-fold scores):")
-        print(Self.describe(CandidateFROC(scores: scores, set: set)))
+        print(Self.describe(scores: scores, set: set))
     }
 
     /// A comma-separated list of seeds.
@@ -222,15 +224,21 @@ struct TrainCommand: ParsableCommand {
         return Set(parsed.compactMap { $0 })
     }
 
-    /// The held-out figures, one line each (the trees alone on candidates; docs/detection.md).
-    static func describe(_ froc: CandidateFROC) -> String {
-        let rates = zip(CandidateFROC.rates, froc.sensitivities).map { String(format: "%g:%.3f", $0, $1) }.joined(separator: " ")
-        return String(format: "held out: %d scans, %d nodules (%d with a candidate); candidate-level CPM %.3f (%@)\n", froc.scans,
-                      froc.nodules, froc.nodulesWithCandidate, froc.cpm, rates)
+    /// The held-out figures, one line each: the trees alone on the labelled candidates,
+    /// counted as `triage evaluate` counts reports (LUNA16; Setio et al., Med. Image Anal. 42,
+    /// 2017; docs/detection.md, "Judging a refit on training seeds alone").
+    static func describe(scores: [Double], set: TrainingSet, actionableScore: Double = 0.5) -> String {
+        let curve = FROCCandidates(scores: scores, scanOfCandidate: set.scanIndex, noduleOfCandidate: set.candidateNodules,
+                                   nodulesPerScan: set.nodulesPerScan).curve()
+        let rates = FROCCurve.luna16Rates.map { String(format: "%g:%.3f", $0, curve.sensitivity(atFalsePositivesPerScan: $0)) }
+            .joined(separator: " ")
+        let actionable = curve.point(atScore: actionableScore)
+        let found = set.truthCount > 0 ? Int((actionable.sensitivity * Double(set.truthCount)).rounded()) : 0
+        let falsePositives = Int((actionable.falsePositivesPerScan * Double(set.scans)).rounded())
+        return String(format: "held out: %d scans, %d nodules (%d with a candidate); candidate-level CPM %.3f (%@)\n", set.scans,
+                      set.truthCount, set.truthWithCandidate, set.truthCount > 0 ? curve.cpm : 0, rates)
             + String(format: "held out at score >= %.2f: %d false positives (%.2f per scan), %d of %d nodules found",
-                     froc.actionableScore, froc.actionableFalsePositives,
-                     Double(froc.actionableFalsePositives) / Double(max(1, froc.scans)),
-                     froc.nodulesFoundAtActionableScore, froc.nodules)
+                     actionableScore, falsePositives, actionable.falsePositivesPerScan, found, set.truthCount)
     }
 
     /// The training set of an earlier `--features-csv`, optionally only some seeds' scans.

@@ -38,72 +38,14 @@ extension TrainingSet {
     }
 }
 
-/// A model's free-response operating characteristic on labelled candidates it was not fitted
-/// on (the scans of held-out training seeds), counted as `triage evaluate` counts reports: a
-/// nodule is found when one of its candidates scores at or above the threshold, several
-/// candidates on one nodule count once, every candidate on no nodule is a false positive, and
-/// the denominator holds the nodules without any candidate too (LUNA16; Setio et al., Med.
-/// Image Anal. 42, 2017).
-///
-/// It is the candidate stage seen through the trees alone: no merging of findings, no
-/// outside-lung rules, no patch network, no report threshold. So it compares fitting choices
-/// (seeds, tree settings) on training seeds alone, before a development set is run; it does
-/// not replace `triage evaluate` on whole reports.
-public struct CandidateFROC: Sendable, Equatable {
-    /// False positives per scan at which sensitivity is read (LUNA16's seven).
-    public static let rates = [0.125, 0.25, 0.5, 1, 2, 4, 8]
-
-    public var scans: Int
-    public var nodules: Int
-    public var nodulesWithCandidate: Int
-    /// Sensitivity at each of `rates`.
-    public var sensitivities: [Double]
-    /// Mean of `sensitivities` (the competition performance metric).
-    public var cpm: Double { sensitivities.isEmpty ? 0 : sensitivities.reduce(0, +) / Double(sensitivities.count) }
-    /// Candidates on no nodule scoring at or above `actionableScore`, and the nodules found there.
-    public var actionableScore: Double
-    public var actionableFalsePositives: Int
-    public var nodulesFoundAtActionableScore: Int
-
-    /// - Parameters:
-    ///   - scores: one per candidate of `set`, in its order.
-    ///   - actionableScore: the score from which a finding reaches the top of a worklist
-    ///     (`triage evaluate --actionable-score`, 0.5).
-    public init(scores: [Double], set: TrainingSet, actionableScore: Double = 0.5) {
-        precondition(scores.count == set.labels.count, "one score per candidate")
-        scans = set.scans
-        nodules = set.truthCount
-        nodulesWithCandidate = set.truthWithCandidate
-        self.actionableScore = actionableScore
-        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        var found = Set<Int>(), falsePositives = 0
-        // (false positives, nodules found) after each distinct score: a threshold cannot split ties.
-        var steps: [(fp: Int, found: Int)] = []
-        var actionableFP = 0, actionableFound = 0
-        var k = 0
-        while k < order.count {
-            let score = scores[order[k]]
-            while k < order.count && scores[order[k]] == score {
-                let i = order[k]
-                if set.labels[i] <= 0.5 {
-                    falsePositives += 1
-                } else if set.noduleIndex[i] >= 0 {
-                    found.insert(set.noduleIndex[i])
-                }
-                k += 1
-            }
-            steps.append((falsePositives, found.count))
-            if score >= actionableScore { actionableFP = falsePositives; actionableFound = found.count }
-        }
-        actionableFalsePositives = actionableFP
-        nodulesFoundAtActionableScore = actionableFound
-        let perScan = Double(max(1, set.scans)), total = set.truthCount
-        sensitivities = Self.rates.map { rate in
-            // The lowest threshold whose false positives stay within rate x scans.
-            let best = steps.last { Double($0.fp) <= rate * perScan }?.found ?? 0
-            return total > 0 ? Double(best) / Double(total) : 0
-        }
-    }
+extension TrainingSet {
+    /// Per candidate, the truth nodule it lies on (an index over all scans' nodules), nil for
+    /// none: with `scanIndex`, `nodulesPerScan` and a model's scores, what Evaluation's
+    /// `FROCCandidates(scores:scanOfCandidate:noduleOfCandidate:nodulesPerScan:)` counts as
+    /// `triage evaluate` counts reports (`triage train --holdout-seeds`, `--cross-validate`).
+    public var candidateNodules: [Int?] { noduleIndex.map { $0 < 0 ? nil : $0 } }
+    /// Per scan, its truth nodules, those without any candidate included (the FROC's denominator).
+    public var nodulesPerScan: [Int] { scanRecords.map(\.nodules) }
 }
 
 /// Cross-validation by seed: a seed's scans are never split between fitting and scoring, since
@@ -121,7 +63,7 @@ public enum SeedCrossValidation {
     }
 
     /// Every candidate scored by the model fitted without its fold (out-of-fold scores, in the
-    /// set's order), for one `CandidateFROC` over the whole set.
+    /// set's order), for one FROC over the whole set (`candidateNodules`).
     /// - Parameter fit: fits on a training part and returns its scoring function.
     public static func outOfFoldScores(_ set: TrainingSet, folds: [Set<UInt64>],
                                        fit: (TrainingSet) -> ([Double]) -> Double) -> [Double] {

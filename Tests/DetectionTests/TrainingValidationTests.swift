@@ -21,11 +21,9 @@ struct TrainingValidationTests {
         #expect(set.split(holdingOut: [1999]).heldOut.features.isEmpty)
     }
 
-    /// Two scans of two nodules each. Scan 0: n0 found, n1 without a candidate; scan 1: n2, n3.
-    /// Scores, best first: 0.9 n2, 0.8 FP, 0.7 n0 and 0.7 FP (a tie; the nodule comes first in
-    /// the set's order, so a ranking that split ties would count it alone), 0.6 n2 again,
-    /// 0.4 n3, 0.3 FP, 0.2 FP.
-    func handMade() -> (TrainingSet, [Double]) {
+    /// Two scans of two nodules each. Scan 0: n0 found, n1 without a candidate; scan 1: n2
+    /// (twice) and n3; three candidates on no nodule.
+    func handMade() -> TrainingSet {
         let nodules = [SIMD3<Double>(0, 0, 0), SIMD3(40, 0, 0)]
         let truth = nodules.map { TruthNodule(centerMM: $0, diameterMM: 8) }
         let away = SIMD3<Double>(100, 100, 100)
@@ -37,30 +35,18 @@ struct TrainingValidationTests {
                 truth: truth, source: TrainingScan.Source(seed: 1100, caseID: "case-000"))
         set.add(candidates: [nodules[0], away, nodules[0] + SIMD3(1, 0, 0), nodules[1], away + SIMD3(0, 9, 0)].map(candidate),
                 truth: truth, source: TrainingScan.Source(seed: 1100, caseID: "case-001"))
-        return (set, [0.8, 0.7, 0.3, 0.9, 0.7, 0.6, 0.4, 0.2])
+        return set
     }
 
-    @Test("the candidate FROC on a hand-made set: ties move together, a nodule counts once, missed nodules count")
-    func handMadeFROC() {
-        let (set, scores) = handMade()
+    @Test("the hand-made set's candidates matched to nodules as the FROC counts them, the nodule without a candidate counted")
+    func candidatesMatchedToNodules() {
+        let set = handMade()
         #expect(set.truthCount == 4 && set.truthWithCandidate == 3 && set.positives == 4)
-        let froc = CandidateFROC(scores: scores, set: set)
-        // At 1/8 and 1/4 FP/scan (0.25, 0.5 FP in all) only n2; at 1/2 (1 FP) the 0.7 tie
-        // would bring n0 with a second FP, so still only n2; at 1 (2 FP) n2, n0, n3; n1 never.
-        #expect(froc.sensitivities == [0.25, 0.25, 0.25, 0.75, 0.75, 0.75, 0.75])
-        #expect(abs(froc.cpm - (3 * 0.25 + 4 * 0.75) / 7) < 1e-12)
-        // Scores >= 0.5: 0.9, 0.8, 0.7, 0.7, 0.6 hold two false positives and n2, n0.
-        #expect(froc.actionableFalsePositives == 2 && froc.nodulesFoundAtActionableScore == 2)
-        let strict = CandidateFROC(scores: scores, set: set, actionableScore: 0.85)
-        #expect(strict.actionableFalsePositives == 0 && strict.nodulesFoundAtActionableScore == 1)
-    }
-
-    @Test("a perfect ranking finds every nodule with a candidate before any false positive")
-    func perfectRanking() {
-        let (set, _) = handMade()
-        let froc = CandidateFROC(scores: set.labels.map { $0 > 0.5 ? 0.9 : 0.1 }, set: set)
-        #expect(froc.sensitivities.allSatisfy { $0 == 0.75 })
-        #expect(froc.actionableFalsePositives == 0 && froc.nodulesFoundAtActionableScore == 3)
+        #expect(set.scanIndex == [0, 0, 0, 1, 1, 1, 1, 1])
+        #expect(set.candidateNodules == [nil, 0, nil, 2, nil, 2, 3, nil])
+        #expect(set.nodulesPerScan == [2, 2])
+        let heldOut = set.split(holdingOut: [1100]).heldOut
+        #expect(heldOut.candidateNodules == set.candidateNodules && heldOut.nodulesPerScan == [2, 2])
     }
 
     @Test("cross-validation by seed: folds dealt round-robin, every candidate scored by a model fitted without its seed")

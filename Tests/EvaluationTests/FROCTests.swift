@@ -44,6 +44,31 @@ struct FROCTests {
         #expect(summary.froc.nodules == 4)
     }
 
+    /// `twoScans`' findings already matched to nodules, as `triage train` has its labelled
+    /// candidates (nodule indices over both scans; n1 found twice): the curve the reports give.
+    @Test func matchedCandidatesGiveTheSameCurve() {
+        let curve = FROCCandidates(scores: [0.9, 0.5, 0.8, 0.3, 0.7, 0.95, 0.6, 0.2],
+                                   scanOfCandidate: [0, 0, 0, 0, 1, 1, 1, 1],
+                                   noduleOfCandidate: [0, 0, nil, nil, 3, nil, nil, nil],
+                                   nodulesPerScan: [2, 2]).curve()
+        #expect(curve.falsePositivesPerScan == [0, 0.5, 0.5, 1.0, 1.0, 1.5, 2.0, 2.5])
+        #expect(curve.sensitivity == [0, 0, 0.25, 0.25, 0.5, 0.5, 0.5, 0.5])
+        #expect(curve.thresholds == [.infinity, 0.95, 0.9, 0.8, 0.7, 0.6, 0.3, 0.2])
+        #expect(abs(curve.cpm - 2.25 / 7) < 1e-15)
+        // Everything scoring >= 0.5: the false positives 0.95, 0.8, 0.6 and n1, n4.
+        let actionable = curve.point(atScore: 0.5)
+        #expect(actionable.falsePositivesPerScan == 1.5 && actionable.sensitivity == 0.5)
+        let atHit = curve.point(atScore: 0.7)   // a candidate scoring exactly that counts
+        #expect(atHit.falsePositivesPerScan == 1.0 && atHit.sensitivity == 0.5)
+        let strict = curve.point(atScore: 0.85), none = curve.point(atScore: 0.99)
+        #expect(strict.falsePositivesPerScan == 0.5 && strict.sensitivity == 0.25)
+        #expect(none.falsePositivesPerScan == 0 && none.sensitivity == 0)
+        // A tie between a hit and a false positive is one point.
+        let tied = FROCCandidates(scores: [0.7, 0.7], scanOfCandidate: [0, 0], noduleOfCandidate: [0, nil],
+                                  nodulesPerScan: [1]).curve()
+        #expect(tied.falsePositivesPerScan == [0, 1] && tied.sensitivity == [0, 1])
+    }
+
     /// The false alarms a reader sees first: false positives at or above the actionable score
     /// (the FROC's five are 0.95, 0.8, 0.6, 0.3 and 0.2; the duplicate hit at 0.5 is none), and
     /// clean studies by the priority their report gave (one without a report).

@@ -46,6 +46,15 @@ public struct FROCCurve: Sendable, Equatable {
         return (thresholds[index], falsePositivesPerScan[index], sensitivity[index])
     }
 
+    /// The point of the lowest threshold at or above `score`: every candidate scoring at least
+    /// that counted (the starting point (0, 0) when none does). `triage train` reads the
+    /// actionable false positives and nodules found at 0.5 here.
+    public func point(atScore score: Double) -> (falsePositivesPerScan: Double, sensitivity: Double) {
+        // Thresholds fall from +infinity at the starting point.
+        let index = thresholds.lastIndex { $0 >= score } ?? 0
+        return (falsePositivesPerScan[index], sensitivity[index])
+    }
+
     /// The last point index with false positives per scan <= rate, or -1.
     private func lastIndex(atOrBelow rate: Double) -> Int {
         var low = 0, high = falsePositivesPerScan.count  // first index with fps > rate in [low, high]
@@ -71,7 +80,7 @@ public struct FROCCandidates: Sendable {
     /// nodule is not included are dropped (neither hits nor false positives), which is how a
     /// subset FROC such as "nodules >= 6 mm" treats hits on smaller nodules.
     public init(scans: [ScanMatch], includeNodule: (TruthNodule) -> Bool = { _ in true }) {
-        nodulesPerScan = Array(repeating: 0, count: scans.count)
+        var nodulesPerScan = Array(repeating: 0, count: scans.count)
         var entries: [(score: Double, hit: Bool, scan: Int32)] = []
         for (scanIndex, scanMatch) in scans.enumerated() {
             for outcome in scanMatch.nodules where includeNodule(outcome.nodule) {
@@ -80,11 +89,37 @@ public struct FROCCandidates: Sendable {
             }
             for score in scanMatch.falsePositiveScores { entries.append((score, false, Int32(scanIndex))) }
         }
+        self.init(nodulesPerScan: nodulesPerScan, entries: entries)
+    }
+
+    /// Builds the list from candidates already matched to nodules (`triage train`'s labelled
+    /// candidates): per candidate its score, its scan and the nodule it lies on (an index
+    /// unique over all scans, nil for none); per scan the nodules counted, those without any
+    /// candidate included. As with reports, a nodule counts once at its best candidate's score
+    /// and its other candidates are neither hits nor false positives.
+    public init(scores: [Double], scanOfCandidate: [Int], noduleOfCandidate: [Int?], nodulesPerScan: [Int]) {
+        precondition(scores.count == scanOfCandidate.count && scores.count == noduleOfCandidate.count,
+                     "one scan and one nodule (or nil) per score")
+        var best: [Int: (score: Double, scan: Int)] = [:]
+        var entries: [(score: Double, hit: Bool, scan: Int32)] = []
+        for (k, score) in scores.enumerated() {
+            guard let nodule = noduleOfCandidate[k] else {
+                entries.append((score, false, Int32(scanOfCandidate[k])))
+                continue
+            }
+            if score > best[nodule]?.score ?? -.infinity { best[nodule] = (score, scanOfCandidate[k]) }
+        }
+        for hit in best.values { entries.append((hit.score, true, Int32(hit.scan))) }
+        self.init(nodulesPerScan: nodulesPerScan, entries: entries)
+    }
+
+    private init(nodulesPerScan: [Int], entries: [(score: Double, hit: Bool, scan: Int32)]) {
+        self.nodulesPerScan = nodulesPerScan
         // Order within equal scores does not matter: a threshold takes a whole tie group.
-        entries.sort { $0.score > $1.score }
-        scores = entries.map(\.score)
-        isHit = entries.map(\.hit)
-        scan = entries.map(\.scan)
+        let sorted = entries.sorted { $0.score > $1.score }
+        scores = sorted.map(\.score)
+        isHit = sorted.map(\.hit)
+        scan = sorted.map(\.scan)
     }
 
     public var scanCount: Int { nodulesPerScan.count }
