@@ -48,8 +48,9 @@ WORK=${WORK:-/tmp/triage-training}
 # pathology kinds are in `render` below.
 SEEDS=${SEEDS:-"1100:512:300 1101:512:300 1102:512:300 1103:512:300 1104:512:300 1105:512:300 1106:160:56 1107:256:120 1108:512:130 1109:512:300:small 1110:512:300:small"}
 # Pathology seeds (the trees' and, since 2026-12-07, the patch network's training).
-# 1125:512:200:plaques and 1126:512:200:cysts were tried on 2026-12-07 and not adopted
-# (docs/detection.md, "Refitted on the day's candidates"): add them here to reproduce that.
+# 1125:512:200:plaques and 1126:512:200:cysts were tried on 2026-12-07 for the trees, then
+# for the trees and the network, and not adopted (docs/detection.md, "Refitted on the day's
+# candidates", "Plaques and cysts in training"): add them here to reproduce that.
 PATHOLOGY_SEEDS=${PATHOLOGY_SEEDS:-"1120:512:200:ground-glass 1121:512:200:airways 1122:512:200:fluid 1123:512:200:ground-glass-mediastinal 1124:512:200:fibrosis"}
 # More seeds for the patch network only (1.5-2 mm slices).
 PATCH_SEEDS=${PATCH_SEEDS:-"1117:512:140 1118:512:170 1119:512:140:small"}
