@@ -230,13 +230,16 @@ struct TrainCommand: ParsableCommand {
     static func describe(scores: [Double], set: TrainingSet, actionableScore: Double = 0.5) -> String {
         let curve = FROCCandidates(scores: scores, scanOfCandidate: set.scanIndex, noduleOfCandidate: set.candidateNodules,
                                    nodulesPerScan: set.nodulesPerScan).curve()
-        let rates = FROCCurve.luna16Rates.map { String(format: "%g:%.3f", $0, curve.sensitivity(atFalsePositivesPerScan: $0)) }
+        // A held-out part without nodules has no sensitivity (NaN in the curve): printed as 0.
+        let hasNodules = set.truthCount > 0
+        let rates = FROCCurve.luna16Rates
+            .map { String(format: "%g:%.3f", $0, hasNodules ? curve.sensitivity(atFalsePositivesPerScan: $0) : 0) }
             .joined(separator: " ")
         let actionable = curve.point(atScore: actionableScore)
-        let found = set.truthCount > 0 ? Int((actionable.sensitivity * Double(set.truthCount)).rounded()) : 0
+        let found = hasNodules ? Int((actionable.sensitivity * Double(set.truthCount)).rounded()) : 0
         let falsePositives = Int((actionable.falsePositivesPerScan * Double(set.scans)).rounded())
-        return String(format: "held out: %d scans, %d nodules (%d with a candidate); candidate-level CPM %.3f (%@)\n", set.scans,
-                      set.truthCount, set.truthWithCandidate, set.truthCount > 0 ? curve.cpm : 0, rates)
+        return String(format: "held out: %d scans, %d nodules (%d with a candidate); candidate-level CPM %.3f", set.scans,
+                      set.truthCount, set.truthWithCandidate, hasNodules ? curve.cpm : 0) + " (\(rates))\n"
             + String(format: "held out at score >= %.2f: %d false positives (%.2f per scan), %d of %d nodules found",
                      actionableScore, falsePositives, actionable.falsePositivesPerScan, found, set.truthCount)
     }
