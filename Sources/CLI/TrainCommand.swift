@@ -231,15 +231,18 @@ struct TrainCommand: ParsableCommand {
         let curve = FROCCandidates(scores: scores, scanOfCandidate: set.scanIndex, noduleOfCandidate: set.candidateNodules,
                                    nodulesPerScan: set.nodulesPerScan).curve()
         // A held-out part without nodules has no sensitivity (NaN in the curve): printed as 0.
+        // (Typed locals: inside String(format:)'s CVarArg list, `c ? x : 0` passes the Int 0.)
         let hasNodules = set.truthCount > 0
-        let rates = FROCCurve.luna16Rates
-            .map { String(format: "%g:%.3f", $0, hasNodules ? curve.sensitivity(atFalsePositivesPerScan: $0) : 0) }
-            .joined(separator: " ")
+        let rates = FROCCurve.luna16Rates.map { rate -> String in
+            let sensitivity: Double = hasNodules ? curve.sensitivity(atFalsePositivesPerScan: rate) : 0
+            return String(format: "%g:%.3f", rate, sensitivity)
+        }.joined(separator: " ")
+        let cpm: Double = hasNodules ? curve.cpm : 0
         let actionable = curve.point(atScore: actionableScore)
         let found = hasNodules ? Int((actionable.sensitivity * Double(set.truthCount)).rounded()) : 0
         let falsePositives = Int((actionable.falsePositivesPerScan * Double(set.scans)).rounded())
         return String(format: "held out: %d scans, %d nodules (%d with a candidate); candidate-level CPM %.3f", set.scans,
-                      set.truthCount, set.truthWithCandidate, hasNodules ? curve.cpm : 0) + " (\(rates))\n"
+                      set.truthCount, set.truthWithCandidate, cpm) + " (\(rates))\n"
             + String(format: "held out at score >= %.2f: %d false positives (%.2f per scan), %d of %d nodules found",
                      actionableScore, falsePositives, actionable.falsePositivesPerScan, found, set.truthCount)
     }
