@@ -238,8 +238,15 @@ def main():
     sampled = 0.25
     offset = float(np.log(sampled / (1 - sampled)))
     combination = {"weight": a.weight, "offset": offset, "tree_score_floor": a.floor}
+    # The command as `triage train` records its own: phantom folders by their seed, files by
+    # name, so the model does not carry this machine's scratch paths.
+    folder_seed = {os.path.abspath(f): s for f, s in zip(a.folders, seeds)}
+    def recorded(arg):
+        if os.path.abspath(arg) in folder_seed:
+            return f"<phantom seed {folder_seed[os.path.abspath(arg)]}>"
+        return os.path.basename(arg) if os.sep in arg else arg
     training = {
-        "command": "python3 scripts/train_patch_network.py " + " ".join(sys.argv[1:]),
+        "command": "python3 scripts/train_patch_network.py " + " ".join(recorded(x) for x in sys.argv[1:]),
         "seeds": " ".join(str(s) for s in seeds),
         "scans": str(len(scans)), "candidates": str(len(rows)), "positives": str(len(positives)),
         "truth_centred_positives": str(len(truth_rows) if a.truth_positives else 0),
