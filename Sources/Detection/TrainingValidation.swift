@@ -29,16 +29,6 @@ extension TrainingSet {
         return (training, heldOut)
     }
 
-    mutating func appendCandidate(_ row: [Double], label: Double, scan: Int, nodule: Int, centerMM: SIMD3<Double>) {
-        features.append(row)
-        labels.append(label)
-        scanIndex.append(scan)
-        noduleIndex.append(nodule)
-        centersMM.append(centerMM)
-    }
-}
-
-extension TrainingSet {
     /// Per candidate, the truth nodule it lies on (an index over all scans' nodules), nil for
     /// none: with `scanIndex`, `nodulesPerScan` and a model's scores, what Evaluation's
     /// `FROCCandidates(scores:scanOfCandidate:noduleOfCandidate:nodulesPerScan:)` counts as
@@ -46,6 +36,14 @@ extension TrainingSet {
     public var candidateNodules: [Int?] { noduleIndex.map { $0 < 0 ? nil : $0 } }
     /// Per scan, its truth nodules, those without any candidate included (the FROC's denominator).
     public var nodulesPerScan: [Int] { scanRecords.map(\.nodules) }
+
+    mutating func appendCandidate(_ row: [Double], label: Double, scan: Int, nodule: Int, centerMM: SIMD3<Double>) {
+        features.append(row)
+        labels.append(label)
+        scanIndex.append(scan)
+        noduleIndex.append(nodule)
+        centersMM.append(centerMM)
+    }
 }
 
 /// Cross-validation by seed: a seed's scans are never split between fitting and scoring, since
