@@ -35,6 +35,11 @@
 # features needs the script run again. On this 2-core machine rendering takes about 30-60 s
 # per scan and collecting candidates about 7-15 s per scan.
 #
+# A learned order of the faint candidates (`triage train-prior --from <the same folders>`, writing
+# Sources/Detection/Model/faint-prior-3d.json, then a rebuild before `triage train`) was tried on
+# 2026-12-07 and not adopted: one nodule more with a candidate of 106 on held-out training seeds
+# (docs/detection.md, "The learned faint order"); this script does not run it.
+#
 # The patch network (Sources/Detection/PatchNetwork.swift) learns from the candidates of the
 # same scans, pathology seeds included (since 2026-12-07: trained before them, it lifted the
 # patches of multifocal ground glass to actionable scores), and of three more seeds at 1.5-2

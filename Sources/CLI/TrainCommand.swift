@@ -296,6 +296,26 @@ struct TrainCommand: ParsableCommand {
     /// Returns the folders' seeds, for the model's training record.
     func collect(fromFolders folders: [String], detector: NoduleDetector, into set: inout TrainingSet,
                  generators: inout Set<String>) throws -> [UInt64] {
+        try Self.forEachScan(inFolders: folders) { truthFile, entry, volume in
+            generators.insert(truthFile.generator)
+            let truth = Self.truthNodules(entry)
+            let before = set.truthWithCandidate
+            let source = TrainingScan.Source(seed: truthFile.seed, generator: truthFile.generator, caseID: entry.caseID)
+            try addCandidates(of: volume, truth: truth, source: source, detector: detector, to: &set)
+            print("seed \(truthFile.seed) \(entry.caseID): \(truth.count) nodules (\(set.truthWithCandidate - before) with a candidate), "
+                  + "\(set.features.count) candidates so far, \(set.positives) positive, "
+                  + "\(set.truthWithCandidate)/\(set.truthCount) nodules with a candidate")
+            for (k, n) in entry.nodules.enumerated() where mode == "3d" && !set.lastScanHits[k] {
+                print(String(format: "  missed %@: %.1f mm %@ %@ %@", n.id, n.diameterMM, n.type, n.shape, n.location))
+            }
+        }
+    }
+
+    /// Reads every DICOM case of phantom folders written by `triage phantom` (through the
+    /// product's reader) and hands it to `body` with its truth. Refuses folders made with the
+    /// evaluation seeds. Returns the folders' seeds, in order.
+    static func forEachScan(inFolders folders: [String],
+                            _ body: (PhantomTruth, PhantomTruth.Case, Volume) throws -> Void) throws -> [UInt64] {
         var seeds: [UInt64] = []
         for folder in folders {
             let root = URL(fileURLWithPath: folder)
@@ -305,22 +325,11 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("\(folder) was made with evaluation seed \(truthFile.seed); train on 1000-1999")
             }
             seeds.append(truthFile.seed)
-            generators.insert(truthFile.generator)
             for entry in truthFile.cases where entry.format == "dicom" {
                 let discovery = SeriesDiscovery.discover(paths: [root.appendingPathComponent(entry.folder)])
                 guard let descriptor = discovery.series.first(where: { $0.identity.seriesInstanceUID == entry.seriesInstanceUID })
                 else { throw ValidationError("\(folder)/\(entry.folder): series \(entry.caseID) not found") }
-                let volume = try descriptor.load().volume
-                let truth = Self.truthNodules(entry)
-                let before = set.truthWithCandidate
-                let source = TrainingScan.Source(seed: truthFile.seed, generator: truthFile.generator, caseID: entry.caseID)
-                try addCandidates(of: volume, truth: truth, source: source, detector: detector, to: &set)
-                print("seed \(truthFile.seed) \(entry.caseID): \(truth.count) nodules (\(set.truthWithCandidate - before) with a candidate), "
-                      + "\(set.features.count) candidates so far, \(set.positives) positive, "
-                      + "\(set.truthWithCandidate)/\(set.truthCount) nodules with a candidate")
-                for (k, n) in entry.nodules.enumerated() where mode == "3d" && !set.lastScanHits[k] {
-                    print(String(format: "  missed %@: %.1f mm %@ %@ %@", n.id, n.diameterMM, n.type, n.shape, n.location))
-                }
+                try body(truthFile, entry, try descriptor.load().volume)
             }
         }
         return seeds

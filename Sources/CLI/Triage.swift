@@ -19,6 +19,7 @@ struct Triage: ParsableCommand {
             ValidateCommand.self,
             DetectCommand.self,
             TrainCommand.self,
+            TrainPriorCommand.self,
         ]
     )
 

@@ -29,8 +29,23 @@ struct BlobCandidate {
 /// which keeps the large scales cheap. Voxels outside the lung mask are set to -1000 HU first,
 /// so the chest wall does not hide nodules that touch the pleura.
 enum BlobFilter {
+    /// The candidates to measure: every local maximum (`maxima`), chosen by `select`; the
+    /// faint ones in 3D in the order of `faintPrior` when given.
     static func candidates(grid: WorkingGrid, lungs: LungMask, configuration: DetectorConfiguration,
-                           workers: Int) -> [BlobCandidate] {
+                           faintPrior: FaintCandidatePrior? = nil, workers: Int) -> [BlobCandidate] {
+        let all = maxima(grid: grid, lungs: lungs, configuration: configuration, workers: workers)
+        let threeD = lungs.size.nz > 1
+        // 2D keeps the suppression its model (fp-model-2d.json) was trained with: with the
+        // mutual rule the real slices of ../shared/real-ct got 2 and 1 findings more (0.40, 0.11).
+        return select(all, spacingMM: grid.spacingMM, configuration: configuration,
+                      coarseQuota: threeD ? configuration.maximumCoarseFaintCandidates : 0,
+                      faintSeparation: threeD ? .mutual : .withinKept, faintPrior: threeD ? faintPrior : nil)
+    }
+
+    /// Every local maximum of the dot response above `minimumBlobResponseHU`, at the best
+    /// scale, and in 3D also the faint maxima of each coarse scale on its own.
+    static func maxima(grid: WorkingGrid, lungs: LungMask, configuration: DetectorConfiguration,
+                       workers: Int) -> [BlobCandidate] {
         let crop = lungs.size
         let g = grid.spacingMM
         var f = [Float](repeating: -1000, count: crop.count)
@@ -105,10 +120,7 @@ enum BlobFilter {
                                         smoothedHU: smoothedAtBest[i]))
             }
         }
-        // 2D keeps the suppression its model (fp-model-2d.json) was trained with: with the
-        // mutual rule the real slices of ../shared/real-ct got 2 and 1 findings more (0.40, 0.11).
-        return select(result, spacingMM: g, configuration: configuration, coarseQuota: coarseQuota,
-                      faintSeparation: crop.nz > 1 ? .mutual : .withinKept)
+        return result
     }
 
     /// The candidate at voxel `i` of a level's map (level 1: the 2x block-averaged grid),
@@ -127,12 +139,13 @@ enum BlobFilter {
     /// suppression, then up to `coarseQuota` faint ones at coarse scales (3D),
     /// then up to `maximumFaintCandidates` faint ones (smoothed centre below
     /// `faintCandidateHU`) ranked by `faintRank`, suppressed against all kept with
-    /// `faintSeparation` (3D: `Separation.mutual`).
+    /// `faintSeparation` (3D: `Separation.mutual`); with `faintPrior`, the last ones in the
+    /// prior's order instead (the coarse ones keep `faintRank`'s).
     /// A ground-glass nodule's dot response is about a third of a solid one's, so ranking by
     /// response alone fills the list with vessels before it reaches them.
     static func select(_ candidates: [BlobCandidate], spacingMM g: Double,
                        configuration: DetectorConfiguration, coarseQuota: Int,
-                       faintSeparation: Separation) -> [BlobCandidate] {
+                       faintSeparation: Separation, faintPrior: FaintCandidatePrior? = nil) -> [BlobCandidate] {
         var kept = suppress(candidates, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
                             maximum: configuration.maximumCandidates)
         guard configuration.maximumFaintCandidates > 0 || coarseQuota > 0 else { return kept }
@@ -147,13 +160,22 @@ enum BlobFilter {
             }
         }
         var added = 0
-        for c in faint where added < configuration.maximumFaintCandidates {
+        for c in ordered(faint, by: faintPrior) where added < configuration.maximumFaintCandidates {
             if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
                            rule: faintSeparation) {
                 kept.append(c); added += 1
             }
         }
         return kept
+    }
+
+    /// `faint` (in `faintRank` order) reordered by the prior's log-odds, highest first; ties
+    /// keep `faintRank`'s order. Unchanged without a prior.
+    static func ordered(_ faint: [BlobCandidate], by prior: FaintCandidatePrior?) -> [BlobCandidate] {
+        guard let prior else { return faint }
+        let margins = faint.map { prior.margin($0) }
+        let order = faint.indices.sorted { margins[$0] > margins[$1] || (margins[$0] == margins[$1] && $0 < $1) }
+        return order.map { faint[$0] }
     }
 
     /// Parenchyma level (HU) that `faintRank` measures a faint blob's excess from.

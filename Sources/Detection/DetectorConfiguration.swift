@@ -45,6 +45,10 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// the maximum over scales, vessel twigs outrank it among the faint candidates, and the
     /// measurement seeds on the vessel. 3D only. Default 100; 0 turns the search off.
     public var maximumCoarseFaintCandidates: Int = 100
+    /// Take the faint candidates (all but the coarse ones) in the order of the learned prior
+    /// (`FaintCandidatePrior`, Sources/Detection/Model/faint-prior-3d.json) instead of
+    /// `BlobFilter.faintRank`'s, when the prior is bundled. 3D only. Default true.
+    public var learnedFaintOrder: Bool = true
     /// Scale (mm) from which a faint candidate is coarse. Default 2.7 mm.
     public var coarseFaintSigmaMM: Double = 2.7
     /// Candidates closer than this (mm), or inside a stronger candidate's radius, are merged
@@ -230,6 +234,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case maximumFaintCandidates = "maximum_faint_candidates"
         case faintCandidateHU = "faint_candidate_hu"
         case maximumCoarseFaintCandidates = "maximum_coarse_faint_candidates"
+        case learnedFaintOrder = "learned_faint_order"
         case coarseFaintSigmaMM = "coarse_faint_sigma_mm"
         case minimumSeparationMM = "minimum_separation_mm"
         case hilarOpeningRadiusMM = "hilar_opening_radius_mm"
@@ -277,6 +282,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         faintCandidateHU = try c.decodeIfPresent(Double.self, forKey: .faintCandidateHU) ?? d.faintCandidateHU
         maximumCoarseFaintCandidates = try c.decodeIfPresent(Int.self, forKey: .maximumCoarseFaintCandidates)
             ?? d.maximumCoarseFaintCandidates
+        learnedFaintOrder = try c.decodeIfPresent(Bool.self, forKey: .learnedFaintOrder) ?? d.learnedFaintOrder
         coarseFaintSigmaMM = try c.decodeIfPresent(Double.self, forKey: .coarseFaintSigmaMM) ?? d.coarseFaintSigmaMM
         minimumSeparationMM = try c.decodeIfPresent(Double.self, forKey: .minimumSeparationMM) ?? d.minimumSeparationMM
         hilarOpeningRadiusMM = try c.decodeIfPresent(Double.self, forKey: .hilarOpeningRadiusMM) ?? d.hilarOpeningRadiusMM

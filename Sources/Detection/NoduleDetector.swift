@@ -35,6 +35,10 @@ public struct NoduleDetector: Sendable {
     let modelProblem: String?
     /// Why the bundled patch network is not used (unreadable file), or nil.
     public let patchNetworkProblem: String?
+    /// The learned order of the faint candidates (nil: `BlobFilter.faintRank`'s).
+    let faintPrior: FaintCandidatePrior?
+    /// Why the bundled faint-candidate prior is not used (unreadable file), or nil.
+    public let faintPriorProblem: String?
 
     /// Uses the trained models bundled in Sources/Detection/Model/.
     public init(configuration: DetectorConfiguration = DetectorConfiguration()) {
@@ -55,6 +59,14 @@ public struct NoduleDetector: Sendable {
         patchNetwork = m3 == nil ? nil : network
         modelProblem = problem
         patchNetworkProblem = networkProblem
+        (faintPrior, faintPriorProblem) = Self.bundledFaintPrior()
+    }
+
+    /// The bundled faint-candidate prior, or why it cannot be used. It chooses which
+    /// candidates are measured, not how they are scored, so training and tests that pass
+    /// their own scoring model still get it.
+    static func bundledFaintPrior() -> (FaintCandidatePrior?, String?) {
+        do { return (try FaintCandidatePrior.bundled(), nil) } catch { return (nil, "\(error)") }
     }
 
     /// Uses the given model for both modes, and optionally a patch network (training, tests).
@@ -71,6 +83,7 @@ public struct NoduleDetector: Sendable {
         self.patchNetwork = patchNetwork
         modelProblem = nil
         self.patchNetworkProblem = patchNetworkProblem
+        (faintPrior, faintPriorProblem) = Self.bundledFaintPrior()
     }
 
     /// Whether the bundled trained model was loaded (false: the hand-set prior is in use).
@@ -90,6 +103,9 @@ public struct NoduleDetector: Sendable {
         if let warning = Self.noiseWarning(noiseHU: assessment.imageNoiseHU) { assessment.warnings.append(warning) }
         if let problem = patchNetworkProblem, Self.runsPatchNetwork(on: volume, configuration: configuration) {
             assessment.warnings.append("scored by the boosted trees alone: the bundled patch network is unreadable (\(problem))")
+        }
+        if let problem = faintPriorProblem, configuration.learnedFaintOrder, volume.slices >= configuration.minimumSlicesFor3D {
+            assessment.warnings.append("faint candidates in the hand-made order: the bundled faint-candidate prior is unreadable (\(problem))")
         }
         return assessment
     }
@@ -180,6 +196,34 @@ public struct NoduleDetector: Sendable {
     }
 
     /// Every measured candidate with its score (no score threshold, no de-duplication).
+    /// Whether the patient's head is towards higher z (nil when the slices are not axial).
+    static func superiorIsHighZ(_ volume: Volume) -> Bool? {
+        let step = volume.affine.sliceStep
+        let stepLength = (step * step).sum().squareRoot()
+        let axial = stepLength > 0 && abs(step.z) > 0.8 * stepLength
+        return axial ? step.z > 0 : nil
+    }
+
+    /// Every faint maximum of the dot filter in a 3D volume (smoothed centre below
+    /// `faintCandidateHU`), before the candidates are chosen: what `triage train-prior` learns
+    /// the faint order from. Empty for volumes the detector runs in 2D.
+    public func faintMaxima(in volume: Volume) throws -> [FaintMaximum] {
+        guard volume.voxelCount > 0, volume.columns >= 8, volume.rows >= 8 else { throw DetectionError.emptyVolume }
+        try configuration.validate()
+        guard volume.slices >= configuration.minimumSlicesFor3D else { return [] }
+        let workers = configuration.workerCount
+        let grid = WorkingGrid(volume: volume, spacingMM: configuration.workingSpacingMM, slice: nil, workers: workers)
+        let lungs = try LungSegmentation.segment(grid: grid, configuration: configuration,
+                                                 superiorIsHighZ: Self.superiorIsHighZ(volume), workers: workers)
+        return BlobFilter.maxima(grid: grid, lungs: lungs, configuration: configuration, workers: workers)
+            .filter { $0.smoothedHU < configuration.faintCandidateHU }
+            .map { c in
+                let n = grid.nativeIndex(c.gridPosition)
+                return FaintMaximum(centerMM: volume.patientPosition(column: n.x, row: n.y, slice: n.z),
+                                    features: FaintCandidatePrior.features(c), huMassRank: BlobFilter.faintRank(c))
+            }
+    }
+
     public func detectCandidates(in volume: Volume) throws -> ([DetectorCandidate], [String: Double]) {
         guard volume.voxelCount > 0, volume.columns >= 8, volume.rows >= 8 else { throw DetectionError.emptyVolume }
         try configuration.validate()
@@ -194,10 +238,7 @@ public struct NoduleDetector: Sendable {
         }
         let twoD = volume.slices < configuration.minimumSlicesFor3D
         let slicesToRun: [Int?] = twoD ? (0..<volume.slices).map { Optional($0) } : [nil]
-        let step = volume.affine.sliceStep
-        let stepLength = (step * step).sum().squareRoot()
-        let axial = stepLength > 0 && abs(step.z) > 0.8 * stepLength
-        let superiorIsHighZ: Bool? = axial ? step.z > 0 : nil
+        let superiorIsHighZ = Self.superiorIsHighZ(volume)
         var out: [DetectorCandidate] = []
         var opacityOffset = 0   // opacity labels unique over the slices of 2D mode
         var lungsFound = false
@@ -232,7 +273,8 @@ public struct NoduleDetector: Sendable {
                                    radiusMM: configuration.opacityRadiusMM, workers: workers)
             }
             let blobs = timed("candidates") {
-                BlobFilter.candidates(grid: grid, lungs: lungs, configuration: configuration, workers: workers)
+                BlobFilter.candidates(grid: grid, lungs: lungs, configuration: configuration,
+                                      faintPrior: configuration.learnedFaintOrder ? faintPrior : nil, workers: workers)
             }
             let model = twoD ? model2D : model3D
             let geometry = LungGeometry(grid: grid, lungs: lungs, volume: volume, superiorIsHighZ: superiorIsHighZ)

@@ -1287,7 +1287,11 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 38)
+        #expect(DetectorConfiguration.validKeys.count == 39)
+        let handMadeOrder = try JSONDecoder().decode(DetectorConfiguration.self,
+                                                     from: Data(#"{"learned_faint_order": false}"#.utf8))
+        #expect(!handMadeOrder.learnedFaintOrder)
+        #expect(DetectorConfiguration().learnedFaintOrder)
         let trees = try JSONDecoder().decode(DetectorConfiguration.self,
                                              from: Data(#"{"trees_decide_near_mediastinum": false}"#.utf8))
         #expect(!trees.treesDecideNearMediastinum && DetectorConfiguration().treesDecideNearMediastinum)
