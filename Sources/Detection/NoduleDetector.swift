@@ -97,7 +97,8 @@ public struct NoduleDetector: Sendable {
     /// Assesses one HU volume.
     public func assess(volume: Volume) throws -> StudyAssessment {
         let (candidates, timing) = try detectCandidates(in: volume)
-        var assessment = Self.assessment(from: candidates, configuration: configuration, timing: timing)
+        var assessment = Self.assessment(from: candidates, configuration: configuration, timing: timing,
+                                         twoD: volume.slices < configuration.minimumSlicesFor3D)
         if let warning = Self.thickSliceWarning(volume) { assessment.warnings.append(warning) }
         assessment.imageNoiseHU = ImageNoise.estimateHU(volume)
         if let warning = Self.noiseWarning(noiseHU: assessment.imageNoiseHU) { assessment.warnings.append(warning) }
@@ -139,6 +140,20 @@ public struct NoduleDetector: Sendable {
         return aerated < configuration.minimumAeratedShellFraction
     }
 
+    /// Whether a measured candidate is a plate on the pleura rather than a nodule: solid,
+    /// within `pleuralPlateDistanceMM` of the pleura, and its short axis below
+    /// `pleuralPlateAxisRatio` times its long axis. Pleural plaques (calcified or not) and
+    /// pleural thickening are flat; the phantoms' plaques measured 12.8 x 4.2 and 13.5 x 4.2 mm
+    /// and were reported as 4A "nodules" outside the lung (development seeds 1300-1301 with
+    /// plaques, docs/detection.md "A plate on the pleura"). A flat solid lesion on the pleura
+    /// that is a nodule is typically perifissural or an intrapulmonary lymph node, which
+    /// Lung-RADS counts as benign. Always false with the ratio 0.
+    static func isPleuralPlate(_ m: CandidateMeasurement, configuration: DetectorConfiguration) -> Bool {
+        configuration.pleuralPlateAxisRatio > 0 && m.type == .solid
+            && m.distanceToPleuraMM <= DetectorConfiguration.pleuralPlateDistanceMM
+            && m.shortAxisMM < configuration.pleuralPlateAxisRatio * m.longAxisMM
+    }
+
     /// Whether the patch network joins the trees' score: 3D series with slices at most
     /// `validatedSliceSpacingMM` apart. On development seed 1300 at 5 mm it raised CPM from 0.50
     /// to 0.60 but put 5 actionable findings (0.6-1.0, 13-20 mm, category 4A/4B) on the heart's
@@ -149,14 +164,16 @@ public struct NoduleDetector: Sendable {
             && volume.spacing.sliceMM <= validatedSliceSpacingMM + 0.01
     }
 
-    /// Turns scored candidates into the ranked findings and the study's triage.
+    /// Turns scored candidates into the ranked findings and the study's triage (`twoD`: a
+    /// series processed slice by slice, with its own report threshold).
     static func assessment(from candidates: [DetectorCandidate], configuration: DetectorConfiguration,
-                           timing: [String: Double]) -> StudyAssessment {
+                           timing: [String: Double], twoD: Bool = false) -> StudyAssessment {
         var kept: [Finding] = []
         var keptOpacities: Set<Int> = []
+        let minimumScore = twoD ? configuration.minimumScore2D : configuration.minimumScore
         for c in candidates.sorted(by: { $0.finding.score > $1.finding.score }) {
             let f = c.finding
-            guard f.score >= configuration.minimumScore, f.diameterMM >= configuration.minimumDiameterMM else { continue }
+            guard f.score >= minimumScore, f.diameterMM >= configuration.minimumDiameterMM else { continue }
             // The same nodule found from two candidates, or two pieces of one opacity: keep
             // the higher score.
             let duplicate = kept.contains { k in
@@ -360,6 +377,7 @@ public struct NoduleDetector: Sendable {
                     if twoD { reportedGridCenter.z = 0 }
                     if Self.isSurroundedByTissue(grid: grid, gridPosition: reportedGridCenter, longAxisMM: m.longAxisMM,
                                                  configuration: configuration) { continue }
+                    if !twoD && Self.isPleuralPlate(m, configuration: configuration) { continue }
                     kept.append((reported, model.score(m.features), nearMediastinum))
                 }
             }

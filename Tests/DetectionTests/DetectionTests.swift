@@ -637,6 +637,63 @@ struct AeratedShellTests {
     }
 }
 
+@Suite("A plate on the pleura")
+struct PleuralPlateTests {
+    /// A measured 6 mm ball touching the right lung's costal pleura (lateral edge at x = 8 mm).
+    func measuredBall() throws -> CandidateMeasurement {
+        var chest = SyntheticChest()
+        let center = SIMD3<Double>(10.5, 40, 30)
+        chest.objects = [(.ball(center: center, radiusMM: 3), 40)]
+        let volume = chest.makeVolume()
+        let (grid, lungs) = try segmentedLungs(chest, superiorIsHighZ: true)
+        let blob = BlobCandidate(gridPosition: grid.gridPosition(ofNative: center / SIMD3(1, 1, 1.25)), response: 100,
+                                 sigmaMM: 1.9, roundness: 0.9, tubularity: 0.95, smoothedHU: -300)
+        return try #require(NoduleMeasurement.measure(volume: volume, slice: nil, grid: grid, lungs: lungs, candidate: blob,
+                                                      configuration: DetectorConfiguration()))
+    }
+
+    @Test("solid, within 2 mm of the pleura and short axis below 0.4 of the long one: a plate; otherwise not")
+    func plateRule() throws {
+        let ball = try measuredBall()
+        let configuration = DetectorConfiguration()
+        // The ball itself: solid, round, its centre a radius from the pleura (on the 1.25 mm grid).
+        #expect(ball.type == .solid)
+        #expect(ball.distanceToPleuraMM <= 2.5)
+        #expect(!NoduleDetector.isPleuralPlate(ball, configuration: configuration))
+        var roundOnPleura = ball
+        roundOnPleura.distanceToPleuraMM = 1.25
+        #expect(!NoduleDetector.isPleuralPlate(roundOnPleura, configuration: configuration))
+        // Flattened like the phantoms' plaques (13.5 x 4.2 mm, centre 1.25 mm from the pleura): a plate.
+        var plate = roundOnPleura
+        plate.longAxisMM = 13.5
+        plate.shortAxisMM = 4.2
+        #expect(NoduleDetector.isPleuralPlate(plate, configuration: configuration))
+        // At the ratio itself, not flat enough.
+        var edge = plate
+        edge.shortAxisMM = 0.4 * edge.longAxisMM
+        #expect(!NoduleDetector.isPleuralPlate(edge, configuration: configuration))
+        // Away from the pleura, or ground glass (a flat ground-glass nodule is kept), or the rule off.
+        var away = plate
+        away.distanceToPleuraMM = 2.5
+        #expect(!NoduleDetector.isPleuralPlate(away, configuration: configuration))
+        var groundGlass = plate
+        groundGlass.type = .groundGlass
+        #expect(!NoduleDetector.isPleuralPlate(groundGlass, configuration: configuration))
+        var off = configuration
+        off.pleuralPlateAxisRatio = 0
+        #expect(!NoduleDetector.isPleuralPlate(plate, configuration: off))
+    }
+
+    @Test("the ratio must lie in [0, 1]")
+    func ratioValidated() throws {
+        var configuration = DetectorConfiguration()
+        configuration.pleuralPlateAxisRatio = 1.5
+        #expect(throws: DetectionError.self) { try configuration.validate() }
+        configuration.pleuralPlateAxisRatio = 0
+        try configuration.validate()
+    }
+}
+
 @Suite("Candidate selection")
 struct CandidateSelectionTests {
     /// A candidate on a 1 mm grid at x = `index` x 10 mm, far from every other.
@@ -1112,6 +1169,11 @@ struct LungRADSTests {
                                                  candidate(0.01, .category4A, x: 100)],
                                           configuration: config, timing: [:])
         #expect(a.findings.map(\.score) == [0.8, 0.3])      // 0.01 is below minimum_score
+        // 0.03: above the 3D threshold (0.02), below the 2D one (0.05).
+        let low = [candidate(0.03, .category2, x: 0)]
+        let defaults = DetectorConfiguration()
+        #expect(NoduleDetector.assessment(from: low, configuration: defaults, timing: [:]).findings.count == 1)
+        #expect(NoduleDetector.assessment(from: low, configuration: defaults, timing: [:], twoD: true).findings.isEmpty)
         #expect(a.findings.map(\.rank) == [1, 2])
         #expect(a.priority == .soon)                          // the 4B finding is not actionable at 0.3
         #expect(a.lungRADS == .category3)
@@ -1287,7 +1349,9 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 39)
+        #expect(DetectorConfiguration.validKeys.count == 41)
+        #expect(DetectorConfiguration.validKeys.contains("minimum_score_2d"))
+        #expect(DetectorConfiguration.validKeys.contains("pleural_plate_axis_ratio"))
         let handMadeOrder = try JSONDecoder().decode(DetectorConfiguration.self,
                                                      from: Data(#"{"learned_faint_order": false}"#.utf8))
         #expect(!handMadeOrder.learnedFaintOrder)
