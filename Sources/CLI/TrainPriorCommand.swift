@@ -6,8 +6,10 @@ import Volumes
 
 /// `triage train-prior`: learns the order of the detector's faint candidates
 /// (`FaintCandidatePrior`) from the dot filter's faint maxima in phantom folders made with
-/// TRAINING seeds (the evaluation seeds 9000-9099 are refused), and writes it as JSON.
-/// scripts/train_detector.sh calls it before `triage train`, whose candidates it chooses.
+/// TRAINING seeds (the evaluation seeds 9000-9099 are refused), and writes it as JSON. No
+/// prior is bundled (it gained one nodule of 106 on held-out training seeds, docs/detection.md
+/// "The learned faint order"), so scripts/train_detector.sh does not run it; a prior put in
+/// Sources/Detection/Model/ chooses the candidates `triage train` then learns from.
 ///
 ///     triage train-prior --from /tmp/triage-training/train1100 --from /tmp/triage-training/train1101
 ///     triage train-prior --from ... --holdout-seeds 1103,1104 --out /tmp/prior.json
@@ -36,7 +38,7 @@ struct TrainPriorCommand: ParsableCommand {
     @Option(help: "Faint maxima per scan the comparison counts (the detector's maximum_faint_candidates).")
     var budget: Int = 200
     @Option(help: "Detector settings as JSON (keys as in a pipeline's detect section).") var config: String?
-    @Option(help: "Output JSON path (default Sources/Detection/Model/faint-prior-3d.json, the committed prior).")
+    @Option(help: "Output JSON path (default Sources/Detection/Model/faint-prior-3d.json, where the detector looks for it).")
     var out: String?
 
     func run() throws {

@@ -146,8 +146,9 @@ public struct NoduleDetector: Sendable {
     /// pleural thickening are flat; the phantoms' plaques measured 12.8 x 4.2 and 13.5 x 4.2 mm
     /// and were reported as 4A "nodules" outside the lung (development seeds 1300-1301 with
     /// plaques, docs/detection.md "A plate on the pleura"). A flat solid lesion on the pleura
-    /// that is a nodule is typically perifissural or an intrapulmonary lymph node, which
-    /// Lung-RADS counts as benign. Always false with the ratio 0.
+    /// that is a nodule is typically a perifissural nodule or an intrapulmonary lymph node,
+    /// benign in practice (Lung-RADS v2022 puts perifissural nodules under 10 mm in category
+    /// 2). Always false with the ratio 0.
     static func isPleuralPlate(_ m: CandidateMeasurement, configuration: DetectorConfiguration) -> Bool {
         configuration.pleuralPlateAxisRatio > 0 && m.type == .solid
             && m.distanceToPleuraMM <= DetectorConfiguration.pleuralPlateDistanceMM
@@ -212,7 +213,6 @@ public struct NoduleDetector: Sendable {
                       + "there is limited", parts.count, largest)
     }
 
-    /// Every measured candidate with its score (no score threshold, no de-duplication).
     /// Whether the patient's head is towards higher z (nil when the slices are not axial).
     static func superiorIsHighZ(_ volume: Volume) -> Bool? {
         let step = volume.affine.sliceStep
@@ -241,6 +241,7 @@ public struct NoduleDetector: Sendable {
             }
     }
 
+    /// Every measured candidate with its score (no score threshold, no de-duplication).
     public func detectCandidates(in volume: Volume) throws -> ([DetectorCandidate], [String: Double]) {
         guard volume.voxelCount > 0, volume.columns >= 8, volume.rows >= 8 else { throw DetectionError.emptyVolume }
         try configuration.validate()
