@@ -11,6 +11,13 @@ public struct TruthNodule: Sendable, Equatable {
         self.diameterMM = diameterMM
         self.type = type
     }
+
+    /// Whether a training label taken at `p` (LPS, mm) hits this nodule: within its radius,
+    /// at least 1.5 mm, as LUNA16 counts a hit.
+    public func contains(_ p: SIMD3<Double>) -> Bool {
+        let d = p - centerMM
+        return (d * d).sum().squareRoot() <= max(1.5, diameterMM / 2)
+    }
 }
 
 /// One training scan: which phantom it is and how many of its truth nodules had a candidate.
@@ -75,10 +82,7 @@ public struct TrainingSet: Sendable {
         for c in candidates {
             let center = c.regionCentroidMM ?? c.finding.centerMM
             var nodule = -1
-            for (k, t) in truth.enumerated() {
-                let d = center - t.centerMM
-                if (d * d).sum().squareRoot() <= max(1.5, t.diameterMM / 2) { nodule = noduleOffset + k; hit[k] = true }
-            }
+            for (k, t) in truth.enumerated() where t.contains(center) { nodule = noduleOffset + k; hit[k] = true }
             features.append(c.features)
             labels.append(nodule >= 0 ? 1 : 0)
             scanIndex.append(scan)

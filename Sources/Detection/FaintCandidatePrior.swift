@@ -139,10 +139,7 @@ public struct FaintPriorTrainingSet: Sendable {
 
     /// Index of the first truth nodule whose radius (at least 1.5 mm) holds `p`, or nil.
     public static func nodule(at p: SIMD3<Double>, truth: [TruthNodule]) -> Int? {
-        truth.firstIndex { t in
-            let d = p - t.centerMM
-            return (d * d).sum().squareRoot() <= max(1.5, t.diameterMM / 2)
-        }
+        truth.firstIndex { $0.contains(p) }
     }
 
     /// Per truth nodule, whether one of the `budget` maxima ranked highest by `keys` (highest
