@@ -319,8 +319,14 @@ struct TrainCommand: ParsableCommand {
         var seeds: [UInt64] = []
         for folder in folders {
             let root = URL(fileURLWithPath: folder)
-            let truthFile = try JSONDecoder().decode(PhantomTruth.self,
-                                                     from: Data(contentsOf: root.appendingPathComponent("truth.json")))
+            let truthURL = root.appendingPathComponent("truth.json")
+            let truthFile: PhantomTruth
+            do {
+                truthFile = try JSONDecoder().decode(PhantomTruth.self, from: Data(contentsOf: truthURL))
+            } catch {
+                let reason = error is DecodingError ? "not a phantom truth file (\(error))" : "cannot be read"
+                throw ValidationError("\(truthURL.path): \(reason); --from takes a folder written by `triage phantom`")
+            }
             guard !(9000...9099).contains(truthFile.seed) else {
                 throw ValidationError("\(folder) was made with evaluation seed \(truthFile.seed); train on 1000-1999")
             }
