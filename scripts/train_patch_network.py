@@ -137,14 +137,15 @@ def f32_base64(t):
 
 
 def export(net, combination, training, path, patch_size=CROP):
-    """Batch normalisation folded into each convolution: w' = w g / s, b' = (b - mean) g / s + beta."""
+    """Batch normalisation folded into each convolution: w' = w g / s, b' = (b - mean) g / s + beta.
+    A max pool of 2 after every convolution but the last; also writes scripts/train_faint_network.py's network."""
     convolutions = []
     for k, (conv, norm) in enumerate(zip(net.convs, net.norms)):
         scale = norm.weight / (norm.running_var + norm.eps).sqrt()
         w = conv.weight * scale.view(-1, 1, 1, 1, 1)
         b = (conv.bias - norm.running_mean) * scale + norm.bias
         convolutions.append({"inputs": conv.in_channels, "outputs": conv.out_channels, "kernel": 3, "padding": 1,
-                             "pool": 2 if k < 3 else 1, "weights": f32_base64(w),
+                             "pool": 2 if k < len(net.convs) - 1 else 1, "weights": f32_base64(w),
                              "bias": [float(v) for v in b.detach().numpy()]})
     dense = [{"inputs": d.in_features, "outputs": d.out_features, "weights": f32_base64(d.weight),
               "bias": [float(v) for v in d.bias.detach().numpy()]} for d in (net.fc, net.out)]

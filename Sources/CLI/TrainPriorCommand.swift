@@ -23,7 +23,9 @@ struct TrainPriorCommand: ParsableCommand {
             trees learn the log-odds from its response, scale, smoothed HU, roundness and \
             tubularity. Prints, for the held-out seeds (or the training scans), how many nodules \
             the first --budget maxima reach in the learned order and in the hand-made one. \
-            See docs/detection.md, "The learned faint order".
+            With --maxima-csv it also writes every faint maximum as a table, the training \
+            material of scripts/train_faint_network.py. See docs/detection.md, "The learned \
+            faint order" and "The faint network".
             """)
 
     @Option(name: .customLong("from"), parsing: .singleValue,
@@ -40,6 +42,9 @@ struct TrainPriorCommand: ParsableCommand {
     @Option(help: "Detector settings as JSON (keys as in a pipeline's detect section).") var config: String?
     @Option(help: "Output JSON path (default Sources/Detection/Model/faint-prior-3d.json, where the detector looks for it).")
     var out: String?
+    @Option(name: .customLong("maxima-csv"),
+            help: "Also write every faint maximum of every scan (held-out ones too, negatives not thinned) as CSV: seed, case, LPS centre, features, hand-made rank, and the index of the truth nodule it lies in (-1: none). For training a next candidate stage outside Swift.")
+    var maximaCSV: String?
 
     func run() throws {
         guard !fromFolders.isEmpty else { throw ValidationError("give the phantom folders with --from") }
@@ -60,9 +65,11 @@ struct TrainPriorCommand: ParsableCommand {
         var trainingSeeds: [UInt64] = []
         var generators: Set<String> = []
         let started = Date()
+        let maximaTable = try maximaCSV.map { try FaintMaximaTable(path: $0) }
         _ = try TrainCommand.forEachScan(inFolders: fromFolders) { truthFile, entry, volume in
             let maxima = try detector.faintMaxima(in: volume)
             let truth = TrainCommand.truthNodules(entry)
+            try maximaTable?.append(maxima, truth: truth, seed: truthFile.seed, caseID: entry.caseID)
             let heldOut = heldOutSeeds?.contains(truthFile.seed) ?? false
             if heldOut || heldOutSeeds == nil { comparison.append((maxima, truth)) }
             if !heldOut {
@@ -73,6 +80,7 @@ struct TrainPriorCommand: ParsableCommand {
             print("seed \(truthFile.seed) \(entry.caseID): \(maxima.count) faint maxima, \(truth.count) nodules"
                   + (heldOut ? " (held out)" : ", \(set.positives) positive maxima so far"))
         }
+        if let table = maximaTable { try table.finish(); print("wrote \(table.path)") }
         guard set.positives > 0, set.positives < set.features.count else {
             throw ValidationError("need both positive and negative maxima (got \(set.positives) of \(set.features.count))")
         }
@@ -129,5 +137,36 @@ struct TrainPriorCommand: ParsableCommand {
                      + "among the first \(budget) of the scan (no suppression), hand-made order -> learned order"]
         for g in 0..<3 { lines.append("  \(names[g]): \(handMade[g]) -> \(learned[g]) of \(total[g])") }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// The faint maxima of `triage train-prior --maxima-csv` (`FaintMaximum.tableRows`), scan by
+/// scan, written to a temporary name and renamed when complete (a run stopped midway leaves
+/// no half table).
+final class FaintMaximaTable {
+    let path: String
+    private let temporaryURL: URL
+    private let handle: FileHandle
+
+    init(path: String) throws {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        temporaryURL = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".tmp")
+        guard FileManager.default.createFile(atPath: temporaryURL.path, contents: nil) else {
+            throw ValidationError("--maxima-csv: cannot create \(temporaryURL.path)")
+        }
+        handle = try FileHandle(forWritingTo: temporaryURL)
+        try handle.write(contentsOf: Data((FaintMaximum.tableHeader + "\n").utf8))
+    }
+
+    func append(_ maxima: [FaintMaximum], truth: [TruthNodule], seed: UInt64, caseID: String) throws {
+        try handle.write(contentsOf: Data(FaintMaximum.tableRows(maxima, truth: truth, seed: seed, caseID: caseID).utf8))
+    }
+
+    func finish() throws {
+        try handle.close()
+        let url = URL(fileURLWithPath: path)
+        _ = try? FileManager.default.removeItem(at: url)
+        try FileManager.default.moveItem(at: temporaryURL, to: url)
     }
 }

@@ -32,14 +32,16 @@ enum BlobFilter {
     /// The candidates to measure: every local maximum (`maxima`), chosen by `select`; the
     /// faint ones in 3D in the order of `faintPrior` when given.
     static func candidates(grid: WorkingGrid, lungs: LungMask, configuration: DetectorConfiguration,
-                           faintPrior: FaintCandidatePrior? = nil, workers: Int) -> [BlobCandidate] {
+                           faintPrior: FaintCandidatePrior? = nil,
+                           faintKeys: (([BlobCandidate]) -> [Double])? = nil, workers: Int) -> [BlobCandidate] {
         let all = maxima(grid: grid, lungs: lungs, configuration: configuration, workers: workers)
         let threeD = lungs.size.nz > 1
         // 2D keeps the suppression its model (fp-model-2d.json) was trained with: with the
         // mutual rule the real slices of ../shared/real-ct got 2 and 1 findings more (0.40, 0.11).
         return select(all, spacingMM: grid.spacingMM, configuration: configuration,
                       coarseQuota: threeD ? configuration.maximumCoarseFaintCandidates : 0,
-                      faintSeparation: threeD ? .mutual : .withinKept, faintPrior: threeD ? faintPrior : nil)
+                      faintSeparation: threeD ? .mutual : .withinKept, faintPrior: threeD ? faintPrior : nil,
+                      faintKeys: threeD ? faintKeys : nil)
     }
 
     /// Every local maximum of the dot response above `minimumBlobResponseHU`, at the best
@@ -140,12 +142,16 @@ enum BlobFilter {
     /// then up to `maximumFaintCandidates` faint ones (smoothed centre below
     /// `faintCandidateHU`) ranked by `faintRank`, suppressed against all kept with
     /// `faintSeparation` (3D: `Separation.mutual`); with `faintPrior`, the last ones in the
-    /// prior's order instead (the coarse ones keep `faintRank`'s).
+    /// prior's order instead (the coarse ones keep `faintRank`'s); with `faintKeys` (the faint
+    /// network's logits, highest first), the first `faintNetworkPool` in `faintRank`'s order
+    /// that the strong and coarse candidates have not suppressed, in the keys' order (the
+    /// network costs about 0.2 ms a place, too much for all 7,000-22,000).
     /// A ground-glass nodule's dot response is about a third of a solid one's, so ranking by
     /// response alone fills the list with vessels before it reaches them.
     static func select(_ candidates: [BlobCandidate], spacingMM g: Double,
                        configuration: DetectorConfiguration, coarseQuota: Int,
-                       faintSeparation: Separation, faintPrior: FaintCandidatePrior? = nil) -> [BlobCandidate] {
+                       faintSeparation: Separation, faintPrior: FaintCandidatePrior? = nil,
+                       faintKeys: (([BlobCandidate]) -> [Double])? = nil) -> [BlobCandidate] {
         var kept = suppress(candidates, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
                             maximum: configuration.maximumCandidates)
         guard configuration.maximumFaintCandidates > 0 || coarseQuota > 0 else { return kept }
@@ -160,7 +166,18 @@ enum BlobFilter {
             }
         }
         var added = 0
-        for c in ordered(faint, by: faintPrior) where added < configuration.maximumFaintCandidates {
+        let faintInOrder: [BlobCandidate]
+        if let faintKeys, configuration.maximumFaintCandidates > 0 {
+            // Maxima within a kept candidate stay suppressed whatever their key (kept only grows).
+            let open = Array(faint.lazy.filter {
+                isSeparated($0, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
+                            rule: faintSeparation)
+            }.prefix(configuration.faintNetworkPool))
+            faintInOrder = ordered(open, keys: faintKeys(open))
+        } else {
+            faintInOrder = ordered(faint, by: faintPrior)
+        }
+        for c in faintInOrder where added < configuration.maximumFaintCandidates {
             if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
                            rule: faintSeparation) {
                 kept.append(c); added += 1
@@ -173,8 +190,13 @@ enum BlobFilter {
     /// keep `faintRank`'s order. Unchanged without a prior.
     static func ordered(_ faint: [BlobCandidate], by prior: FaintCandidatePrior?) -> [BlobCandidate] {
         guard let prior else { return faint }
-        let margins = faint.map { prior.margin($0) }
-        let order = faint.indices.sorted { margins[$0] > margins[$1] || (margins[$0] == margins[$1] && $0 < $1) }
+        return ordered(faint, keys: faint.map { prior.margin($0) })
+    }
+
+    /// `faint` sorted by `keys` (one per candidate), highest first; ties keep their order.
+    static func ordered(_ faint: [BlobCandidate], keys: [Double]) -> [BlobCandidate] {
+        precondition(keys.count == faint.count, "one key per faint candidate")
+        let order = faint.indices.sorted { keys[$0] > keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }
         return order.map { faint[$0] }
     }
 

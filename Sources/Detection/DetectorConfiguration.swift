@@ -45,10 +45,16 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// the maximum over scales, vessel twigs outrank it among the faint candidates, and the
     /// measurement seeds on the vessel. 3D only. Default 100; 0 turns the search off.
     public var maximumCoarseFaintCandidates: Int = 100
-    /// Take the faint candidates (all but the coarse ones) in the order of the learned prior
-    /// (`FaintCandidatePrior`, Sources/Detection/Model/faint-prior-3d.json) instead of
-    /// `BlobFilter.faintRank`'s, when the prior is bundled. 3D only. Default true.
+    /// Take the faint candidates (all but the coarse ones) in a learned order instead of
+    /// `BlobFilter.faintRank`'s: the faint network's (`FaintCandidateNetwork`,
+    /// Sources/Detection/Model/faint-network-3d.json) when bundled, else the learned prior's
+    /// (`FaintCandidatePrior`, faint-prior-3d.json) when bundled. 3D only. Default true.
     public var learnedFaintOrder: Bool = true
+    /// The faint maxima the faint network looks at: the first this many in `faintRank`'s order
+    /// that the strong and coarse candidates leave open (of 7,000-22,000 a scan; the network
+    /// costs about 0.2 ms a place, and the ground-glass nodules it reaches on held-out training
+    /// seeds rank 150-2,200 there). 3D only. Default 3000.
+    public var faintNetworkPool: Int = 3000
     /// Scale (mm) from which a faint candidate is coarse. Default 2.7 mm.
     public var coarseFaintSigmaMM: Double = 2.7
     /// Candidates closer than this (mm), or inside a stronger candidate's radius, are merged
@@ -249,6 +255,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case faintCandidateHU = "faint_candidate_hu"
         case maximumCoarseFaintCandidates = "maximum_coarse_faint_candidates"
         case learnedFaintOrder = "learned_faint_order"
+        case faintNetworkPool = "faint_network_pool"
         case coarseFaintSigmaMM = "coarse_faint_sigma_mm"
         case minimumSeparationMM = "minimum_separation_mm"
         case hilarOpeningRadiusMM = "hilar_opening_radius_mm"
@@ -299,6 +306,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         maximumCoarseFaintCandidates = try c.decodeIfPresent(Int.self, forKey: .maximumCoarseFaintCandidates)
             ?? d.maximumCoarseFaintCandidates
         learnedFaintOrder = try c.decodeIfPresent(Bool.self, forKey: .learnedFaintOrder) ?? d.learnedFaintOrder
+        faintNetworkPool = try c.decodeIfPresent(Int.self, forKey: .faintNetworkPool) ?? d.faintNetworkPool
         coarseFaintSigmaMM = try c.decodeIfPresent(Double.self, forKey: .coarseFaintSigmaMM) ?? d.coarseFaintSigmaMM
         minimumSeparationMM = try c.decodeIfPresent(Double.self, forKey: .minimumSeparationMM) ?? d.minimumSeparationMM
         hilarOpeningRadiusMM = try c.decodeIfPresent(Double.self, forKey: .hilarOpeningRadiusMM) ?? d.hilarOpeningRadiusMM
@@ -351,6 +359,9 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         guard maximumCandidates >= 1 && maximumCandidates <= 100_000 else { throw bad(.maximumCandidates, "must be 1...100000") }
         guard maximumFaintCandidates >= 0 && maximumFaintCandidates <= 100_000 else {
             throw bad(.maximumFaintCandidates, "must be 0...100000")
+        }
+        guard faintNetworkPool >= 1 && faintNetworkPool <= 100_000 else {
+            throw bad(.faintNetworkPool, "must be 1...100000")
         }
         guard faintCandidateHU > -1000 && faintCandidateHU < 0 else { throw bad(.faintCandidateHU, "must be between -1000 and 0 HU") }
         guard maximumCoarseFaintCandidates >= 0 && maximumCoarseFaintCandidates <= 100_000 else {

@@ -102,6 +102,28 @@ public struct FaintMaximum: Sendable {
     public var huMassRank: Double
 }
 
+extension FaintMaximum {
+    /// Columns of the faint-maxima table (`triage train-prior --maxima-csv`, the training
+    /// material of scripts/train_faint_network.py): the scan, the LPS centre, the features,
+    /// `faintRank`'s key, and the index of the truth nodule the maximum lies in (-1: none).
+    public static let tableHeader = (["seed", "case", "x_mm", "y_mm", "z_mm"] + FaintCandidatePrior.featureNames
+                                     + ["hu_mass_rank", "nodule"]).joined(separator: ",")
+
+    /// One table row per maximum, each ending in a newline. Numbers in Swift's shortest
+    /// round-trip form; a comma in the case id (the phantom's own, "case-003") is dropped.
+    public static func tableRows(_ maxima: [FaintMaximum], truth: [TruthNodule], seed: UInt64,
+                                 caseID: String) -> String {
+        let caseColumn = caseID.replacingOccurrences(of: ",", with: "")
+        var text = ""
+        for m in maxima {
+            let nodule = FaintPriorTrainingSet.nodule(at: m.centerMM, truth: truth) ?? -1
+            let values = [m.centerMM.x, m.centerMM.y, m.centerMM.z] + m.features + [m.huMassRank]
+            text += "\(seed),\(caseColumn)," + values.map { "\($0)" }.joined(separator: ",") + ",\(nodule)\n"
+        }
+        return text
+    }
+}
+
 /// Labelled faint maxima for `triage train-prior`. A maximum is positive when it lies within
 /// the radius (at least 1.5 mm) of a truth nodule, the rule of `TrainingSet.add` and LUNA16.
 /// A scan holds about a hundred times more negatives than positives; every

@@ -39,6 +39,10 @@ public struct NoduleDetector: Sendable {
     let faintPrior: FaintCandidatePrior?
     /// Why the bundled faint-candidate prior is not used (unreadable file), or nil.
     public let faintPriorProblem: String?
+    /// The network that orders the faint maxima (nil: the prior's or `faintRank`'s order).
+    let faintNetwork: FaintCandidateNetwork?
+    /// Why the bundled faint network is not used (unreadable file), or nil.
+    public let faintNetworkProblem: String?
 
     /// Uses the trained models bundled in Sources/Detection/Model/.
     public init(configuration: DetectorConfiguration = DetectorConfiguration()) {
@@ -60,6 +64,7 @@ public struct NoduleDetector: Sendable {
         modelProblem = problem
         patchNetworkProblem = networkProblem
         (faintPrior, faintPriorProblem) = Self.bundledFaintPrior()
+        (faintNetwork, faintNetworkProblem) = Self.bundledFaintNetwork()
     }
 
     /// The bundled faint-candidate prior, or why it cannot be used. It chooses which
@@ -67,6 +72,12 @@ public struct NoduleDetector: Sendable {
     /// their own scoring model still get it.
     static func bundledFaintPrior() -> (FaintCandidatePrior?, String?) {
         do { return (try FaintCandidatePrior.bundled(), nil) } catch { return (nil, "\(error)") }
+    }
+
+    /// The bundled faint network, or why it cannot be used (like the prior, it chooses what is
+    /// measured, not how it is scored).
+    static func bundledFaintNetwork() -> (FaintCandidateNetwork?, String?) {
+        do { return (try FaintCandidateNetwork.bundled(), nil) } catch { return (nil, "\(error)") }
     }
 
     /// Uses the given model for both modes, and optionally a patch network (training, tests).
@@ -84,6 +95,7 @@ public struct NoduleDetector: Sendable {
         modelProblem = nil
         self.patchNetworkProblem = patchNetworkProblem
         (faintPrior, faintPriorProblem) = Self.bundledFaintPrior()
+        (faintNetwork, faintNetworkProblem) = Self.bundledFaintNetwork()
     }
 
     /// Whether the bundled trained model was loaded (false: the hand-set prior is in use).
@@ -107,6 +119,9 @@ public struct NoduleDetector: Sendable {
         }
         if let problem = faintPriorProblem, configuration.learnedFaintOrder, volume.slices >= configuration.minimumSlicesFor3D {
             assessment.warnings.append("faint candidates in the hand-made order: the bundled faint-candidate prior is unreadable (\(problem))")
+        }
+        if let problem = faintNetworkProblem, configuration.learnedFaintOrder, volume.slices >= configuration.minimumSlicesFor3D {
+            assessment.warnings.append("faint candidates not ordered by the faint network: the bundled file is unreadable (\(problem))")
         }
         return assessment
     }
@@ -290,9 +305,23 @@ public struct NoduleDetector: Sendable {
                 LungOpacities.find(grid: grid, lungs: lungs, thresholdHU: Float(configuration.opacityThresholdHU),
                                    radiusMM: configuration.opacityRadiusMM, workers: workers)
             }
+            // The faint network (when bundled) orders the faint maxima by the HU around them.
+            let faintKeys: (([BlobCandidate]) -> [Double])? = configuration.learnedFaintOrder && !twoD
+                ? faintNetwork.map { network in
+                    { blobs in
+                        timed("faint_network") {
+                            network.logits(volume: volume, centersMM: blobs.map { c in
+                                let n = grid.nativeIndex(c.gridPosition)
+                                return volume.patientPosition(column: n.x, row: n.y, slice: n.z)
+                            }, workers: workers)
+                        }
+                    }
+                }
+                : nil
             let blobs = timed("candidates") {
                 BlobFilter.candidates(grid: grid, lungs: lungs, configuration: configuration,
-                                      faintPrior: configuration.learnedFaintOrder ? faintPrior : nil, workers: workers)
+                                      faintPrior: configuration.learnedFaintOrder ? faintPrior : nil,
+                                      faintKeys: faintKeys, workers: workers)
             }
             let model = twoD ? model2D : model3D
             let geometry = LungGeometry(grid: grid, lungs: lungs, volume: volume, superiorIsHighZ: superiorIsHighZ)

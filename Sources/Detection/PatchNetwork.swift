@@ -90,10 +90,11 @@ public struct PatchNetwork: Sendable {
         return 1 / (1 + exp(-z))
     }
 
-    /// Loads `patch-network-3d.json` from the module's resources; nil when absent.
-    public static func bundled() throws -> PatchNetwork? {
+    /// Loads `fileName` (by default `patch-network-3d.json`) from the module's resources; nil
+    /// when absent.
+    public static func bundled(fileName: String = "patch-network-3d.json") throws -> PatchNetwork? {
         guard let dir = Bundle.module.url(forResource: "Model", withExtension: nil) else { return nil }
-        let url = dir.appendingPathComponent("patch-network-3d.json")
+        let url = dir.appendingPathComponent(fileName)
         guard let data = try? Data(contentsOf: url) else { return nil }
         return try decode(data, name: url.lastPathComponent)
     }
