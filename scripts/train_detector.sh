@@ -39,6 +39,11 @@
 # Sources/Detection/Model/faint-prior-3d.json, then a rebuild before `triage train`) was tried on
 # 2026-12-07 and not adopted: one nodule more with a candidate of 106 on held-out training seeds
 # (docs/detection.md, "The learned faint order"); this script does not run it.
+# The faint network (scripts/train_faint_network.py on `triage train-prior --maxima-csv`'s table,
+# writing Sources/Detection/Model/faint-network-3d.json, then a rebuild before `triage train`)
+# was tried the same day, with this script's trees and patch network retrained on its
+# candidates, and not adopted: twice the false positives on the development sets for the same
+# CPM (docs/detection.md, "The faint network"); this script does not run it either.
 #
 # The patch network (Sources/Detection/PatchNetwork.swift) learns from the candidates of the
 # same scans, pathology seeds included (since 2026-12-07: trained before them, it lifted the
