@@ -153,7 +153,7 @@ final class FaintMaximaTable {
         let url = URL(fileURLWithPath: path)
         temporaryURL = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".tmp")
         guard FileManager.default.createFile(atPath: temporaryURL.path, contents: nil) else {
-            throw ValidationError("--maxima-csv: cannot create \(temporaryURL.path)")
+            throw ValidationError("--maxima-csv: cannot write \(path) (its folder must exist and be writable)")
         }
         handle = try FileHandle(forWritingTo: temporaryURL)
         try handle.write(contentsOf: Data((FaintMaximum.tableHeader + "\n").utf8))
