@@ -32,8 +32,8 @@ order and in the network's (over the first `--pool` maxima of the hand-made orde
 detector does): docs/detection.md, "The faint network". The committed file is fitted with
 no seed held out.
 
-Needs: numpy, scipy, pandas, pydicom, and PyTorch for CPU. About 3 min to sample the 144
-training scans of seeds 1100-1126 and 2 min to train on this 2-core machine. Deterministic for
+Needs: numpy, scipy, pandas, pydicom, and PyTorch for CPU. About 5 min to sample the 168
+training scans of seeds 1100-1110 and 1117-1126 and 2 min to train on this 2-core machine. Deterministic for
 a given --seed up to PyTorch's floating-point reduction order. Never give it evaluation seeds.
 """
 import argparse

@@ -145,7 +145,7 @@ enum BlobFilter {
     /// prior's order instead (the coarse ones keep `faintRank`'s); with `faintKeys` (the faint
     /// network's logits, highest first), the first `faintNetworkPool` in `faintRank`'s order
     /// that the strong and coarse candidates have not suppressed, in the keys' order (the
-    /// network costs about 0.2 ms a place, too much for all 7,000-22,000).
+    /// network takes about 0.5 s for 3000 places on two cores, too much for all 7,000-22,000).
     /// A ground-glass nodule's dot response is about a third of a solid one's, so ranking by
     /// response alone fills the list with vessels before it reaches them.
     static func select(_ candidates: [BlobCandidate], spacingMM g: Double,
