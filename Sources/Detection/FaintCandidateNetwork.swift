@@ -37,11 +37,6 @@ public struct FaintCandidateNetwork: Sendable {
         try PatchNetwork.bundled(fileName: bundledFileName).map(FaintCandidateNetwork.init)
     }
 
-    /// Decodes and checks a network file (`PatchNetwork.decode`).
-    public static func decode(_ data: Data, name: String) throws -> FaintCandidateNetwork {
-        FaintCandidateNetwork(network: try PatchNetwork.decode(data, name: name))
-    }
-
     /// The logit of each place (LPS, mm) of `volume`, computed on `workers` threads in chunks
     /// of `chunk` places (each place is one small serial network run).
     public func logits(volume: Volume, centersMM: [SIMD3<Double>], workers: Int, chunk: Int = 64) -> [Double] {
