@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The 15 development sets that docs/detection.md decides on: renders them (once), runs a
+# detector on them and prints one line per set and the totals that the decisions quote
+# (mean CPM, nodules hit, false positives, actionable false positives, findings outside the
+# phantoms' lungs).
+#
+#   scripts/development_sets.sh render [WORK_DIR]               render what is missing
+#   scripts/development_sets.sh run NAME [WORK_DIR] [CONFIG]    detect + evaluate + table
+#   scripts/development_sets.sh table NAME [WORK_DIR]           the table of an earlier run
+#
+# WORK_DIR defaults to /work/dev (the folder the docs' set names refer to). `run` uses
+# TRIAGE (default .build/release/triage; point it at a copy of the binary with its
+# resources, e.g. /tmp/bin/triage, to keep a run apart from rebuilds) and writes
+# WORK_DIR/runs/NAME/SET/{reports,evaluation}. CONFIG is a detector configuration (JSON or
+# YAML, `triage detect --config`); without it the defaults. Two sets run side by side (the
+# detector already uses both cores of the reference machine for most of its steps, but the
+# serial steps leave room). Rendering takes about an hour on 2 cores (120 scans of
+# 512x512x300), one run of the 15 sets 10-16 minutes.
+#
+# Development seeds are 1300-1305: neither training (1000-1999 except these) nor evaluation
+# (9000-9099) uses them. Every set has 8 cases, at most 8 nodules a case, 10 % clean:
+#   d1300-d1305  plain scans of seeds 1300-1305
+#   m1300, m1301 every juxtapleural nodule on the mediastinal pleura
+#   gg1302       multifocal ground-glass opacities in every case
+#   ce1303       pleural effusion and lobar consolidation, each in half the cases
+#   bx1300       cylindrical bronchiectasis of a lower lobe in every case
+#   bc1300       bx1300 with every widened bronchus ending in cysts (air, fluid level, full)
+#   pp1300, pp1301  pleural plaques in every case
+#   a4-1300      anatomy revision 4 (heart on the diaphragm, mediastinum shaped by vessels)
+# Sets of one seed share anatomy and nodules (the pathology has its own random streams),
+# so e.g. d1300, bx1300, bc1300 and pp1300 differ only by what was added.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TRIAGE=${TRIAGE:-.build/release/triage}
+SETS=(d1300 d1301 d1302 d1303 d1304 d1305 m1300 m1301 gg1302 ce1303 bx1300 bc1300 pp1300 pp1301 a4-1300)
+
+options_of() {
+    local common="--size 512 --slices 300 --max-nodules 8 --clean-fraction 0.1"
+    case $1 in
+        d13??) echo "--seed ${1#d} $common" ;;
+        m13??) echo "--seed ${1#m} $common --mediastinal-nodule-fraction 1" ;;
+        gg13??) echo "--seed ${1#gg} $common --ground-glass-fraction 1" ;;
+        ce13??) echo "--seed ${1#ce} $common --effusion-fraction 0.5 --consolidation-fraction 0.5" ;;
+        bx13??) echo "--seed ${1#bx} $common --bronchiectasis-fraction 1" ;;
+        bc13??) echo "--seed ${1#bc} $common --bronchiectasis-fraction 1 --bronchial-cyst-fraction 1" ;;
+        pp13??) echo "--seed ${1#pp} $common --pleural-plaque-fraction 1" ;;
+        a4-13??) echo "--seed ${1#a4-} $common --anatomy 4" ;;
+        *) echo "unknown development set $1" >&2; return 1 ;;
+    esac
+}
+
+render() {
+    local work=$1
+    mkdir -p "$work"
+    for set in "${SETS[@]}"; do
+        [ -f "$work/$set/truth.json" ] && continue
+        # shellcheck disable=SC2046 # the options are a list
+        "$TRIAGE" phantom "$work/$set" --cases 8 $(options_of "$set")
+    done
+}
+
+run_set() {
+    local work=$1 name=$2 config=$3 set=$4
+    local out="$work/runs/$name/$set"
+    rm -rf "$out"
+    mkdir -p "$out"
+    local extra=()
+    [ -n "$config" ] && extra=(--config "$config")
+    "$TRIAGE" detect "$work/$set" --out "$out/reports" "${extra[@]}" > "$out/detect.log" 2>&1
+    "$TRIAGE" evaluate --truth "$work/$set/truth.json" "$out/reports" --out "$out/evaluation" \
+        --phantom-lungs > "$out/evaluate.log" 2>&1
+}
+
+table() {
+    python3 - "$1/runs/$2" "${SETS[@]}" <<'EOF'
+import json, os, sys
+root, sets = sys.argv[1], sys.argv[2:]
+print(f"{'set':9s} {'CPM':>6s} {'hit':>4s} {'of':>4s} {'FP':>4s} {'act.FP':>6s} {'outside':>7s}")
+total = [0, 0, 0, 0, 0]; cpms = []
+for s in sets:
+    path = os.path.join(root, s, "evaluation")
+    if not os.path.exists(os.path.join(path, "evaluation.json")):
+        print(f"{s:9s} (no evaluation)"); continue
+    e = json.load(open(os.path.join(path, "evaluation.json")))
+    lung = json.load(open(os.path.join(path, "lung-check.json")))
+    f, froc = e["findings"], e["froc"]
+    row = [f["detected_nodules"], froc["nodules"], f["false_positives"],
+           f["actionable_false_positives"], len(lung["findings_outside"])]
+    cpms.append(froc["cpm"]); total = [a + b for a, b in zip(total, row)]
+    print(f"{s:9s} {froc['cpm']:6.3f} {row[0]:4d} {row[1]:4d} {row[2]:4d} {row[3]:6d} {row[4]:7d}")
+if cpms:
+    print(f"{'all ' + str(len(cpms)):9s} {sum(cpms) / len(cpms):6.4f} {total[0]:4d} {total[1]:4d} {total[2]:4d} {total[3]:6d} {total[4]:7d}  (mean CPM)")
+EOF
+}
+
+command=${1:-}
+case $command in
+    render)
+        render "${2:-/work/dev}" ;;
+    run)
+        name=${2:?run needs a NAME}; work=${3:-/work/dev}; config=${4:-}
+        render "$work"
+        # Two at a time: the second of each pair in the background.
+        for ((i = 0; i < ${#SETS[@]}; i += 2)); do
+            run_set "$work" "$name" "$config" "${SETS[i]}" &
+            if ((i + 1 < ${#SETS[@]})); then run_set "$work" "$name" "$config" "${SETS[i + 1]}"; fi
+            wait
+        done
+        table "$work" "$name" ;;
+    table)
+        table "${3:-/work/dev}" "${2:?table needs a NAME}" ;;
+    *)
+        sed -n '2,30p' "$0"; exit 2 ;;
+esac
