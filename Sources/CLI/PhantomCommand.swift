@@ -30,6 +30,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("max-diameter"), help: "Largest nodule diameter, mm.") var maxDiameter: Double = 30
     @Option(name: .customLong("vessel-territories"), help: "Terminal branches per vessel tree per lung.")
     var vesselTerritories: Int?
+    @Option(name: .customLong("vessel-density"),
+            help: "Multiplies the fine peripheral vessels (terminal territories) of every vessel tree, keeping the calibre of hilar and segmental vessels: 1-3; default 1 (the training and evaluation scans). 2 matches the peripheral vessels per area of real slices better (docs/phantoms.md).")
+    var vesselDensity: Double?
     @Option(name: .customLong("emphysema-fraction"),
             help: "Fraction of cases with emphysema (centrilobular, and in half of them paraseptal); default none.")
     var emphysemaFraction: Double?
@@ -121,6 +124,7 @@ struct PhantomCommand: ParsableCommand {
         o.minDiameterMM = minDiameter
         o.maxDiameterMM = maxDiameter
         o.vesselTerritories = vesselTerritories
+        o.vesselDensity = vesselDensity
         o.emphysemaFraction = emphysemaFraction
         o.atelectasisFraction = atelectasisFraction
         o.effusionFraction = effusionFraction

@@ -42,12 +42,17 @@ struct BranchingTree {
     /// consecutive ranges of `points` (lobes, in order): while a branch serves more than one
     /// group, it splits off the first group (upper lobe first, as the pulmonary artery does)
     /// instead of splitting by geometry, so no branch crosses from one group to another.
+    /// `loadScale` < 1 sizes a branch serving n territories as one serving n x loadScale (never
+    /// below the terminal radius): a tree grown to twice the territories with 1/2 keeps the
+    /// calibres of the sparser tree and adds fine vessels.
     static func grow(root: SIMD3<Double>, direction: SIMD3<Double>, points: [SIMD3<Double>],
                      groups: [Int] = [], terminalRadiusMM: Double, maximumRadiusMM: Double,
-                     random: inout PhantomRandom) -> BranchingTree {
+                     loadScale: Double = 1, random: inout PhantomRandom) -> BranchingTree {
         var tree = BranchingTree()
         let exponent = BranchingTree.radiusExponent
-        func radius(_ n: Int) -> Double { Swift.min(maximumRadiusMM, terminalRadiusMM * pow(Double(n), exponent)) }
+        func radius(_ n: Int) -> Double {
+            Swift.min(maximumRadiusMM, terminalRadiusMM * pow(Swift.max(1, Double(n) * loadScale), exponent))
+        }
         tree.nodes.append(Node(position: root, parent: -1, radiusMM: radius(points.count), load: points.count))
         // Group boundaries as absolute indices into `points`.
         var bounds: [Int] = []
@@ -87,7 +92,9 @@ struct BranchingTree {
             // the turn at a fork follows the load split, as in optimal (Murray) bifurcations:
             // the child carrying most of the flow bends ~10-20 degrees, a small side branch up
             // to ~55; paths therefore run on as long, gently curving lines.
-            let maxTurn = share >= 1 ? 1.45 : (n > 300 ? 1.2 : Swift.min(1.05, 0.3 + 0.9 * (1 - share)))
+            // Sized by the lung supplied (the load scaled as the radius is), not the point count.
+            let supplied = Double(n) * loadScale
+            let maxTurn = share >= 1 ? 1.45 : (supplied > 300 ? 1.2 : Swift.min(1.05, 0.3 + 0.9 * (1 - share)))
             // A pull away from the hilum keeps paths radial (vessels fan out from the hilum
             // rather than wandering across the lung). It grows for small branches, whose few
             // territories give a noisy centroid: without it half of them ran back towards the
@@ -101,7 +108,7 @@ struct BranchingTree {
             // 12-20%, so a lobe's first fork is near the hilum), but never past
             // the near edge of the territories (their 15% quantile along the branch), so the
             // children find their points ahead of them, not behind.
-            let fraction = share >= 1 ? random.uniform(0.12, 0.2) : (n > 800 ? random.uniform(0.2, 0.3) : random.uniform(0.35, 0.5))
+            let fraction = share >= 1 ? random.uniform(0.12, 0.2) : (supplied > 800 ? random.uniform(0.2, 0.3) : random.uniform(0.35, 0.5))
             var ahead = work[range].map { (($0 - from) * dir).sum() }
             let q = Int(Double(n - 1) * 0.15)
             let nearEdge = ahead.withUnsafeMutableBufferPointer { b -> Double in
@@ -123,7 +130,7 @@ struct BranchingTree {
             // lobar trunk runs through the middle of its lobe, and wedges around it alone
             // would leave the part of the lobe behind its first fork (e.g. the upper lobe just
             // above the minor fissure) almost without vessels.
-            let acrossBranch = n <= 300
+            let acrossBranch = supplied <= 300
             var cxx = 0.0, cyy = 0.0, czz = 0.0, cxy = 0.0, cxz = 0.0, cyz = 0.0
             for i in range {
                 var d = work[i] - centroid

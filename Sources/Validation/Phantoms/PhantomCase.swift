@@ -222,7 +222,12 @@ public struct PhantomCase: Sendable {
             }
 
         // Trees.
-        let territories = options.vesselTerritories ?? Swift.max(150, Int(4500 * Swift.min(1, pow(Double(options.size) / 512, 1.3))))
+        let baseTerritories = options.vesselTerritories ?? Swift.max(150, Int(4500 * Swift.min(1, pow(Double(options.size) / 512, 1.3))))
+        // Denser trees: more territories, each branch's load scaled back so calibres stay
+        // those of the base tree (a branch serving twice the territories at density 2 supplies
+        // the same lung, so it is as thick).
+        let vesselDensity = options.vesselDensity ?? 1
+        let territories = vesselDensity == 1 ? baseTerritories : Int((Double(baseTerritories) * vesselDensity).rounded())
         var vessels: [TubeSegment] = []
         var isVein: [Bool] = []
         var airways: [TubeSegment] = []
@@ -242,16 +247,18 @@ public struct PhantomCase: Sendable {
             let arteryPoints = PhantomCase.sampleLobes(a, side: side, count: territories, random: &treeRandom)
             let veinPoints = PhantomCase.sampleLobes(a, side: side, count: territories, random: &treeRandom)
             // Sub-millimetre terminal radius; sparse test trees keep a realistic hilar trunk.
-            let terminal = Swift.max(0.45 * a.scale, 6 * a.scale / pow(Double(territories), BranchingTree.radiusExponent))
+            let terminal = Swift.max(0.45 * a.scale, 6 * a.scale / pow(Double(baseTerritories), BranchingTree.radiusExponent))
             let trunk = 5.2 * a.scale
             // Both trees leave the hilum laterally (from the pulmonary arteries / the atrium).
             let lateral = SIMD3<Double>(side == 0 ? -1 : 1, 0, 0)
             let arteries = BranchingTree.grow(root: a.arteryHilum[side], direction: lateral,
                                               points: arteryPoints.points, groups: arteryPoints.groups,
-                                              terminalRadiusMM: terminal, maximumRadiusMM: trunk, random: &treeRandom)
+                                              terminalRadiusMM: terminal, maximumRadiusMM: trunk, loadScale: 1 / vesselDensity,
+                                              random: &treeRandom)
             let veins = BranchingTree.grow(root: a.veinHilum[side], direction: lateral,
                                            points: veinPoints.points, groups: veinPoints.groups,
-                                           terminalRadiusMM: terminal, maximumRadiusMM: trunk, random: &treeRandom)
+                                           terminalRadiusMM: terminal, maximumRadiusMM: trunk, loadScale: 1 / vesselDensity,
+                                           random: &treeRandom)
             vessels += arteries.segments; isVein += Array(repeating: false, count: arteries.nodes.count - 1)
             vessels += veins.segments; isVein += Array(repeating: true, count: veins.nodes.count - 1)
             // Bronchi run beside the arteries: the same branching, offset sideways, down to

@@ -21,6 +21,11 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Terminal territories per lung per vessel tree (density of the vessel trees);
     /// nil: about 4500 at full size, fewer for small matrices.
     public var vesselTerritories: Int? = nil
+    /// Multiplies the terminal territories of every vessel tree while each branch keeps the
+    /// calibre it has at density 1 for the lung it supplies: more fine peripheral vessels, the
+    /// same hilar and segmental ones (docs/phantoms.md, "Peripheral vessel density"). nil or
+    /// 1: the trees of earlier runs of the seed. 1...3.
+    public var vesselDensity: Double? = nil
     /// Fraction of cases with emphysema (centrilobular, upper-zone predominant, and in half of
     /// them paraseptal along the pleura), at a severity drawn per case; nil or 0: none, and
     /// the scans are those of earlier generator-3 runs of the seed.
@@ -129,6 +134,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let p = pixelSpacingMM, !(p > 0.05 && p < 20) { throw fail("--pixel-spacing must be in (0.05, 20) mm") }
         if let s = sliceSpacingMM, !(s > 0.05 && s < 20) { throw fail("--slice-spacing must be in (0.05, 20) mm") }
         guard (0...1).contains(cleanFraction) else { throw fail("--clean-fraction must be in [0, 1]") }
+        if let d = vesselDensity, !(d >= 1 && d <= 3) { throw fail("--vessel-density must be in [1, 3], got \(d)") }
         if let e = emphysemaFraction, !(0...1).contains(e) { throw fail("--emphysema-fraction must be in [0, 1]") }
         if let a = atelectasisFraction, !(0...1).contains(a) { throw fail("--atelectasis-fraction must be in [0, 1]") }
         if let e = effusionFraction, !(0...1).contains(e) { throw fail("--effusion-fraction must be in [0, 1]") }
