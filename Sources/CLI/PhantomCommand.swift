@@ -54,6 +54,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("streak-fraction"),
             help: "Fraction of cases with photon-starvation streaks (shoulders and lung apices); default none.")
     var streakFraction: Double?
+    @Option(name: .customLong("beam-hardening-fraction"),
+            help: "Fraction of cases with beam-hardening artefacts (dark bands between bones and between contrast and bone, cupping in thick bone); default none.")
+    var beamHardeningFraction: Double?
     @Option(name: .customLong("metal-fraction"),
             help: "Fraction of cases with a cardiac pacemaker (generator and leads; a third also with sternal wires) and its metal streaks; default none.")
     var metalFraction: Double?
@@ -132,6 +135,7 @@ struct PhantomCommand: ParsableCommand {
         o.groundGlassFraction = groundGlassFraction
         o.motionFraction = motionFraction
         o.streakFraction = streakFraction
+        o.beamHardeningFraction = beamHardeningFraction
         o.metalFraction = metalFraction
         o.granulomaFraction = granulomaFraction
         o.coronaryCalciumFraction = coronaryCalciumFraction

@@ -64,6 +64,8 @@ public struct PhantomCase: Sendable {
     public let respiratoryMotion: RespiratoryMotion?
     /// Photon-starvation streaks (`PhantomOptions.streakFraction`), nil when none.
     public let streaks: StreakArtefact?
+    /// Beam hardening (`PhantomOptions.beamHardeningFraction`), nil when none.
+    public let beamHardening: BeamHardening?
     /// Cardiac pulsation artefact (`PhantomOptions.cardiacMotionFraction`), nil when none.
     public let cardiacPulsation: CardiacPulsation?
     /// Cardiac pacemaker (`PhantomOptions.metalFraction`), nil when none.
@@ -445,6 +447,9 @@ public struct PhantomCase: Sendable {
                 lungZ: lungLow...a.lungHeightMM, nodules: nodules, random: &motionRandom)
         } else {
             respiratoryMotion = nil
+        }
+        beamHardening = Self.onRequest(options.beamHardeningFraction, seed: seed, stream: UInt64(index) &+ 30_000_001) {
+            BeamHardening.draw(random: &$0)
         }
         streaks = Self.onRequest(options.streakFraction, seed: seed, stream: UInt64(index) &+ 14_000_071) {
             StreakArtefact.draw(anatomy: a, random: &$0)

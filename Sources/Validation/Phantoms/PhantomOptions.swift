@@ -54,6 +54,10 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// Fraction of cases with photon-starvation streaks (fine, nearly horizontal dark and
     /// bright lines, strongest at the shoulders and lung apices); nil or 0: none.
     public var streakFraction: Double? = nil
+    /// Fraction of cases with beam-hardening artefacts from bone and iodine (dark bands
+    /// between dense structures, cupping inside thick bone; `BeamHardening`); nil or 0: none,
+    /// and the scans are unchanged.
+    public var beamHardeningFraction: Double? = nil
     /// Fraction of cases with a cardiac pacemaker (generator under the clavicle, leads down
     /// the superior vena cava into the right heart; a third also with sternotomy wires) and
     /// its metal streaks; nil or 0: none.
@@ -141,6 +145,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let c = consolidationFraction, !(0...1).contains(c) { throw fail("--consolidation-fraction must be in [0, 1]") }
         if let g = groundGlassFraction, !(0...1).contains(g) { throw fail("--ground-glass-fraction must be in [0, 1]") }
         if let s = streakFraction, !(0...1).contains(s) { throw fail("--streak-fraction must be in [0, 1]") }
+        if let b = beamHardeningFraction, !(0...1).contains(b) { throw fail("--beam-hardening-fraction must be in [0, 1]") }
         if let m = metalFraction, !(0...1).contains(m) { throw fail("--metal-fraction must be in [0, 1]") }
         if let g = granulomaFraction, !(0...1).contains(g) { throw fail("--granuloma-fraction must be in [0, 1]") }
         if let c = coronaryCalciumFraction, !(0...1).contains(c) { throw fail("--coronary-calcium-fraction must be in [0, 1]") }

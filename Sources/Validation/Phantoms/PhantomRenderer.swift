@@ -38,6 +38,8 @@ public struct PhantomRenderer {
                                     anatomy: ph.anatomy)
                 }
                 blur2D(dst, columns: cols, rows: rows, weights: psf, temp: &scratch.temp)
+                // Beam hardening is computed from the reconstructed (blurred) densities.
+                ph.beamHardening?.apply(to: dst, columns: cols, rows: rows, pixelMM: ph.pixelSpacingMM)
                 // Correlated noise, from a per-slice stream so threads do not change the result.
                 var random = PhantomRandom(seed: ph.seed, stream: UInt64(ph.index) << 20 | UInt64(k) | 1 << 62)
                 var i = 0

@@ -43,6 +43,8 @@ public struct PhantomTruth: Codable, Sendable {
         /// Photon-starvation streaks: their amplitude at the shoulders (HU) and the LPS z (mm)
         /// from which they are at full strength; absent when the case has none.
         public var streaks: Streaks?
+        /// Beam hardening: its error coefficient (per mm); absent when the case has none.
+        public var beamHardening: BeamHardeningTruth?
         /// Cardiac pacemaker; absent when the case has none.
         public var cardiacDevice: Device?
         /// Calcified granulomas (benign, Lung-RADS category 1; not nodules to find); absent
@@ -82,6 +84,7 @@ public struct PhantomTruth: Codable, Sendable {
             case groundGlassOpacities = "ground_glass_opacities"
             case nodulesCoveredByPathology = "nodules_covered_by_pathology"
             case respiratoryMotion = "respiratory_motion", streaks
+            case beamHardening = "beam_hardening"
             case cardiacDevice = "cardiac_device"
             case calcifiedGranulomas = "calcified_granulomas"
             case coronaryPlaques = "coronary_calcified_plaques"
@@ -267,6 +270,14 @@ public struct PhantomTruth: Codable, Sendable {
         }
     }
 
+    /// Beam hardening: a ray crossing p mm of dense excess ((HU - 100) / 1000 above 100 HU)
+    /// loses k p^2 of it (`BeamHardening`).
+    public struct BeamHardeningTruth: Codable, Sendable {
+        public var coefficientPerMM: Double
+
+        enum CodingKeys: String, CodingKey { case coefficientPerMM = "coefficient_per_mm" }
+    }
+
     /// Photon-starvation streaks: amplitude at full strength (HU), the LPS z (mm) from which
     /// they are at full strength, and the distance (mm) below it over which they fade out.
     public struct Streaks: Codable, Sendable {
@@ -403,6 +414,9 @@ public struct PhantomTruth: Codable, Sendable {
                         Streaks(amplitudeHU: (s.amplitudeHU * 10).rounded() / 10,
                                 fullStrengthZMM: (phantom.patientPosition(ofAnatomy: SIMD3(0, 0, s.fullZ)).z * 10).rounded() / 10,
                                 fadeMM: (s.fadeMM * 10).rounded() / 10)
+                    },
+                    beamHardening: phantom.beamHardening.map {
+                        BeamHardeningTruth(coefficientPerMM: ($0.coefficientPerMM * 1e5).rounded() / 1e5)
                     },
                     cardiacDevice: phantom.cardiacDevice.map { d in
                         let c = phantom.patientPosition(ofAnatomy: d.generatorCenter)
