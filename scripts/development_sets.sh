@@ -8,7 +8,8 @@
 #   scripts/development_sets.sh run NAME [WORK_DIR] [CONFIG]    detect + evaluate + table
 #   scripts/development_sets.sh table NAME [WORK_DIR]           the table of an earlier run
 #
-# WORK_DIR defaults to /work/dev (the folder the docs' set names refer to). `run` uses
+# WORK_DIR defaults to /work/dev (the folder the docs' set names refer to); SETS="d1300 d1301"
+# limits a command to some of the sets. `run` uses
 # TRIAGE (default .build/release/triage; point it at a copy of the binary with its
 # resources, e.g. /tmp/bin/triage, to keep a run apart from rebuilds) and writes
 # WORK_DIR/runs/NAME/SET/{reports,evaluation}. CONFIG is a detector configuration (JSON or
@@ -32,7 +33,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRIAGE=${TRIAGE:-.build/release/triage}
-SETS=(d1300 d1301 d1302 d1303 d1304 d1305 m1300 m1301 gg1302 ce1303 bx1300 bc1300 pp1300 pp1301 a4-1300)
+# SETS="d1300 d1301" in the environment limits render, run and table to those sets.
+read -r -a SETS <<< "${SETS:-d1300 d1301 d1302 d1303 d1304 d1305 m1300 m1301 gg1302 ce1303 bx1300 bc1300 pp1300 pp1301 a4-1300}"
 
 options_of() {
     local common="--size 512 --slices 300 --max-nodules 8 --clean-fraction 0.1"
@@ -54,8 +56,10 @@ render() {
     mkdir -p "$work"
     for set in "${SETS[@]}"; do
         [ -f "$work/$set/truth.json" ] && continue
-        # shellcheck disable=SC2046 # the options are a list
-        "$TRIAGE" phantom "$work/$set" --cases 8 $(options_of "$set")
+        local options
+        options=$(options_of "$set")   # an unknown name stops here (set -e)
+        # shellcheck disable=SC2086 # the options are a list
+        "$TRIAGE" phantom "$work/$set" --cases 8 $options
     done
 }
 
