@@ -31,7 +31,7 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("vessel-territories"), help: "Terminal branches per vessel tree per lung.")
     var vesselTerritories: Int?
     @Option(name: .customLong("vessel-density"),
-            help: "Multiplies the fine peripheral vessels (terminal territories) of every vessel tree, keeping the calibre of hilar and segmental vessels: 1-3; default 1 (the training and evaluation scans). 2 matches the peripheral vessels per area of real slices better (docs/phantoms.md).")
+            help: "Multiplies the fine peripheral vessels (terminal territories) of every vessel tree, keeping the calibre of hilar and segmental vessels: 1-3; default 1 (the training and evaluation scans). 2 comes closer to the real slices' vessels per area (docs/phantoms.md).")
     var vesselDensity: Double?
     @Option(name: .customLong("emphysema-fraction"),
             help: "Fraction of cases with emphysema (centrilobular, and in half of them paraseptal); default none.")

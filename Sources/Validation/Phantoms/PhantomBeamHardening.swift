@@ -13,7 +13,7 @@ import Foundation
 /// spine) and a darker centre inside thick bone (cupping). Simulated the way it arises, per
 /// slice on a coarse grid (about 3 mm pixels: the artefact is smooth across a few mm):
 ///
-///     rendered slice (HU) -> dense excess rho = max(0, HU - 100) / 1000 (coarse grid)
+///     rendered slice (HU) -> dense excess rho = clamp(HU - 100, 0, 1900) / 1000 (coarse grid)
 ///       -> parallel projections p(theta, t) = line integrals of rho (mm)
 ///       -> error e = -k p^2 -> ramp-filtered back projection -> x 1000 HU, added
 ///
@@ -42,11 +42,12 @@ public struct BeamHardening: Sendable, Equatable {
         let x0 = (n * f - columns) / 2, y0 = (n * f - rows) / 2
         for y in 0..<rows {
             let cy = (y + y0) / f
-            guard cy < n else { continue }
+            guard cy >= 0 && cy < n else { continue }
             for x in 0..<columns {
                 let cx = (x + x0) / f
-                guard cx < n else { continue }
-                rho[cy * n + cx] += Double(Swift.max(0, image[y * columns + x] - 100)) / 1000
+                guard cx >= 0 && cx < n else { continue }
+                // Capped at cortical bone: metal (a pacemaker) has its own streaks.
+                rho[cy * n + cx] += Double(Swift.min(Swift.max(0, image[y * columns + x] - 100), 1900)) / 1000
             }
         }
         let block = Double(f * f)

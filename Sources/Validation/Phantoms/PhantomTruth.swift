@@ -270,7 +270,7 @@ public struct PhantomTruth: Codable, Sendable {
         }
     }
 
-    /// Beam hardening: a ray crossing p mm of dense excess ((HU - 100) / 1000 above 100 HU)
+    /// Beam hardening: a ray crossing p mm of dense excess ((HU - 100) / 1000 above 100 HU, at most 1.9)
     /// loses k p^2 of it (`BeamHardening`).
     public struct BeamHardeningTruth: Codable, Sendable {
         public var coefficientPerMM: Double
