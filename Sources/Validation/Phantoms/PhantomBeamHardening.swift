@@ -77,16 +77,25 @@ public struct BeamHardening: Sendable, Equatable {
         (angles: n, bins: Int((Double(n) * 2.0.squareRoot()).rounded(.up)) | 1)
     }
 
+    /// The parallel-beam geometry `project` and `reconstruct` share: the grid's centre and
+    /// the central bin (in cells), and each angle's direction (cos, sin).
+    private static func rays(size n: Int) -> (centre: Double, half: Double, directions: [(c: Double, s: Double)]) {
+        let (angles, bins) = geometry(size: n)
+        let directions = (0..<angles).map { a -> (c: Double, s: Double) in
+            let theta = Double.pi * Double(a) / Double(angles)
+            return (c: cos(theta), s: sin(theta))
+        }
+        return (centre: Double(n - 1) / 2, half: Double(bins - 1) / 2, directions: directions)
+    }
+
     /// Parallel projections of `values` (n x n, cells of `cellMM`, centred on the grid's
     /// centre): angle-major, `bins` detector bins of one cell each, line integrals in value x mm
     /// (bilinear samples every cell along each ray).
     static func project(_ values: [Double], size n: Int, cellMM: Double) -> [Double] {
         let (angles, bins) = geometry(size: n)
-        let centre = Double(n - 1) / 2, half = Double(bins - 1) / 2
+        let (centre, half, directions) = rays(size: n)
         var out = [Double](repeating: 0, count: angles * bins)
-        for a in 0..<angles {
-            let theta = Double.pi * Double(a) / Double(angles)
-            let c = cos(theta), s = sin(theta)
+        for (a, (c, s)) in directions.enumerated() {
             for b in 0..<bins {
                 let t = Double(b) - half
                 var sum = 0.0
@@ -143,11 +152,9 @@ public struct BeamHardening: Sendable, Equatable {
                 filtered[a * bins + b] = sum / (cellMM * cellMM) * cellMM   // kernel per mm^2, times the bin width
             }
         }
-        let centre = Double(n - 1) / 2, half = Double(bins - 1) / 2
+        let (centre, half, directions) = rays(size: n)
         var image = [Double](repeating: 0, count: n * n)
-        for a in 0..<angles {
-            let theta = Double.pi * Double(a) / Double(angles)
-            let c = cos(theta), s = sin(theta)
+        for (a, (c, s)) in directions.enumerated() {
             for y in 0..<n {
                 for x in 0..<n {
                     let t = (Double(x) - centre) * c + (Double(y) - centre) * s + half

@@ -229,7 +229,7 @@ public struct PhantomCase: Sendable {
         // those of the base tree (a branch serving twice the territories at density 2 supplies
         // the same lung, so it is as thick).
         let vesselDensity = options.vesselDensity ?? 1
-        let territories = vesselDensity == 1 ? baseTerritories : Int((Double(baseTerritories) * vesselDensity).rounded())
+        let territories = Int((Double(baseTerritories) * vesselDensity).rounded())
         var vessels: [TubeSegment] = []
         var isVein: [Bool] = []
         var airways: [TubeSegment] = []
