@@ -19,6 +19,11 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Run detection this many times per series and report the median time.") var runs: Int = 1
     @Option(help: "Worker threads (default: one per core).") var workers: Int?
     @Flag(help: "Print one JSON line per series instead of text.") var json = false
+    @Flag(help: ArgumentHelp(
+        "Also write OUT/candidates/<series id>.csv: every maximum of the dot filter and the step where it left the detector.",
+        discussion: "Columns and fates in docs/detection.md (\"Where the missed nodules are lost\"); "
+            + "scripts/candidate_funnel.py matches the files to a truth file."))
+    var traceCandidates = false
 
     func run() throws {
         var configuration = DetectorConfiguration()
@@ -59,10 +64,16 @@ struct DetectCommand: ParsableCommand {
             }
             var times: [Double] = []
             var assessment: StudyAssessment? = nil
+            var trace: CandidateTrace? = nil
             do {
                 for _ in 0..<max(1, runs) {
                     let t0 = DispatchTime.now().uptimeNanoseconds
-                    assessment = try detector.assess(series)
+                    if traceCandidates {
+                        let (a, t) = try detector.assessTracingCandidates(volume: series.volume)
+                        assessment = a; trace = t
+                    } else {
+                        assessment = try detector.assess(series)
+                    }
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
                 }
             } catch {
@@ -75,6 +86,14 @@ struct DetectCommand: ParsableCommand {
             guard let a = assessment else { continue }
             let median = times.sorted()[times.count / 2]
             try writer.writeReport(folderName: descriptor.id, series: series, assessment: a, timingMS: ["detect": median])
+            if let trace {
+                // Named like the study's report folder (a digest, never a DICOM value); written
+                // to a temporary name and renamed.
+                let folder = URL(fileURLWithPath: out).appendingPathComponent("candidates", isDirectory: true)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try Data(trace.csv().utf8).write(to: folder.appendingPathComponent(descriptor.id + ".csv"),
+                                                 options: .atomic)
+            }
             let v = series.volume
             if json {
                 let line: [String: Any] = [

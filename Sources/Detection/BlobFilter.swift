@@ -29,19 +29,20 @@ struct BlobCandidate {
 /// which keeps the large scales cheap. Voxels outside the lung mask are set to -1000 HU first,
 /// so the chest wall does not hide nodules that touch the pleura.
 enum BlobFilter {
-    /// The candidates to measure: every local maximum (`maxima`), chosen by `select`; the
-    /// faint ones in 3D in the order of `faintPrior` when given.
+    /// The candidates to measure (`selected`): every local maximum (`maxima`, also returned),
+    /// chosen by `select`; the faint ones in 3D in the order of `faintPrior` when given.
     static func candidates(grid: WorkingGrid, lungs: LungMask, configuration: DetectorConfiguration,
-                           faintPrior: FaintCandidatePrior? = nil,
-                           faintKeys: (([BlobCandidate]) -> [Double])? = nil, workers: Int) -> [BlobCandidate] {
+                           faintPrior: FaintCandidatePrior? = nil, faintKeys: (([BlobCandidate]) -> [Double])? = nil,
+                           workers: Int) -> (selected: [BlobCandidate], maxima: [BlobCandidate]) {
         let all = maxima(grid: grid, lungs: lungs, configuration: configuration, workers: workers)
         let threeD = lungs.size.nz > 1
         // 2D keeps the suppression its model (fp-model-2d.json) was trained with: with the
         // mutual rule the real slices of ../shared/real-ct got 2 and 1 findings more (0.40, 0.11).
-        return select(all, spacingMM: grid.spacingMM, configuration: configuration,
-                      coarseQuota: threeD ? configuration.maximumCoarseFaintCandidates : 0,
-                      faintSeparation: threeD ? .mutual : .withinKept, faintPrior: threeD ? faintPrior : nil,
-                      faintKeys: threeD ? faintKeys : nil)
+        let selected = select(all, spacingMM: grid.spacingMM, configuration: configuration,
+                              coarseQuota: threeD ? configuration.maximumCoarseFaintCandidates : 0,
+                              faintSeparation: threeD ? .mutual : .withinKept, faintPrior: threeD ? faintPrior : nil,
+                              faintKeys: threeD ? faintKeys : nil)
+        return (selected, all)
     }
 
     /// Every local maximum of the dot response above `minimumBlobResponseHU`, at the best

@@ -108,7 +108,23 @@ public struct NoduleDetector: Sendable {
 
     /// Assesses one HU volume.
     public func assess(volume: Volume) throws -> StudyAssessment {
-        let (candidates, timing) = try detectCandidates(in: volume)
+        try assess(volume: volume, recorder: nil)
+    }
+
+    /// Assesses one HU volume and says where each maximum of the dot filter ended
+    /// (`CandidateTrace`). Slower than `assess` only by the bookkeeping.
+    public func assessTracingCandidates(volume: Volume) throws -> (StudyAssessment, CandidateTrace) {
+        let recorder = CandidateTraceRecorder()
+        let assessment = try assess(volume: volume, recorder: recorder)
+        let twoD = volume.slices < configuration.minimumSlicesFor3D
+        recorder.trace.markReported(assessment.findings,
+                                    minimumScore: twoD ? configuration.minimumScore2D : configuration.minimumScore,
+                                    minimumDiameterMM: configuration.minimumDiameterMM)
+        return (assessment, recorder.trace)
+    }
+
+    func assess(volume: Volume, recorder: CandidateTraceRecorder?) throws -> StudyAssessment {
+        let (candidates, timing) = try detectCandidates(in: volume, recorder: recorder)
         var assessment = Self.assessment(from: candidates, configuration: configuration, timing: timing,
                                          twoD: volume.slices < configuration.minimumSlicesFor3D)
         if let warning = Self.thickSliceWarning(volume) { assessment.warnings.append(warning) }
@@ -258,6 +274,12 @@ public struct NoduleDetector: Sendable {
 
     /// Every measured candidate with its score (no score threshold, no de-duplication).
     public func detectCandidates(in volume: Volume) throws -> ([DetectorCandidate], [String: Double]) {
+        try detectCandidates(in: volume, recorder: nil)
+    }
+
+    /// As above, telling `recorder` (when given) what became of every dot-filter maximum.
+    func detectCandidates(in volume: Volume, recorder: CandidateTraceRecorder?)
+        throws -> ([DetectorCandidate], [String: Double]) {
         guard volume.voxelCount > 0, volume.columns >= 8, volume.rows >= 8 else { throw DetectionError.emptyVolume }
         try configuration.validate()
         let workers = configuration.workerCount
@@ -318,10 +340,14 @@ public struct NoduleDetector: Sendable {
                     }
                 }
                 : nil
-            let blobs = timed("candidates") {
+            let (blobs, maxima) = timed("candidates") {
                 BlobFilter.candidates(grid: grid, lungs: lungs, configuration: configuration,
                                       faintPrior: configuration.learnedFaintOrder ? faintPrior : nil,
                                       faintKeys: faintKeys, workers: workers)
+            }
+            recorder?.record(maxima: maxima, selected: blobs) { c in
+                let n = grid.nativeIndex(c.gridPosition)
+                return volume.patientPosition(column: n.x, row: n.y, slice: n.z)
             }
             let model = twoD ? model2D : model3D
             let geometry = LungGeometry(grid: grid, lungs: lungs, volume: volume, superiorIsHighZ: superiorIsHighZ)
@@ -338,8 +364,10 @@ public struct NoduleDetector: Sendable {
             // Candidates kept (centred in the parenchyma) with the trees' score, and whether
             // they lie within the hilar or mediastinal margin (kept only if confident).
             var kept: [(measurement: CandidateMeasurement, treeScore: Double, nearMediastinum: Bool)] = []
+            var keptBlob: [Int] = []   // index into `blobs` of each kept candidate (the trace's)
             timed("score") {
-                for m in measured.compactMap({ $0 }) {
+                for (blob, measurement) in measured.enumerated() {
+                    guard let m = measurement else { recorder?.set(blob, .notMeasured); continue }
                     var gridCenter = grid.gridPosition(ofNative: m.regionCenterVoxel)
                     if twoD { gridCenter.z = 0 }
                     // Blob maxima lie in the lung mask, but measurement can move the centre
@@ -347,7 +375,9 @@ public struct NoduleDetector: Sendable {
                     // region's centroid, which they were chosen with): a centre that ends outside the
                     // mask sits on the mediastinum, a main bronchus's wall or a vessel beside
                     // it, or the chest wall, none of them lung.
-                    guard lungs.containsNearest(gridPosition: gridCenter) else { continue }
+                    guard lungs.containsNearest(gridPosition: gridCenter) else {
+                        recorder?.set(blob, .outsideLungMask); continue
+                    }
                     // Centred on a hilar vessel or bronchus: outside the lung parenchyma, unless
                     // what it sits on ends within 3 mm of its edge (away from the base it
                     // sits on): a nodule on the mediastinal pleura, which the opening joins to
@@ -364,7 +394,7 @@ public struct NoduleDetector: Sendable {
                                          && lungs.isBallOnHilarNeck(gridPosition: gridCenter,
                                                                     ratio: configuration.hilarNeckRatio,
                                                                     spacingMM: grid.spacingMM))
-                        else { continue }
+                        else { recorder?.set(blob, .hilarStructure); continue }
                         onMediastinalBump = true
                     }
                     // On or against a main bronchus's wall (or the artery beside it).
@@ -373,7 +403,7 @@ public struct NoduleDetector: Sendable {
                             && lungs.isNearAirwayWall(gridPosition: p, radiusMM: configuration.airwayMarginMM,
                                                       spacingMM: grid.spacingMM)
                     }
-                    if againstAirwayWall(gridCenter) { continue }
+                    if againstAirwayWall(gridCenter) { recorder?.set(blob, .airwayWall); continue }
                     // Against a hilar trunk or on the mediastinum's edge (aortic wall and fat in
                     // a corner the closing filled), or a nodule on the mediastinal pleura.
                     func withinMargins(_ p: SIMD3<Double>) -> Bool {
@@ -406,9 +436,14 @@ public struct NoduleDetector: Sendable {
                     var reportedGridCenter = grid.gridPosition(ofNative: reported.centerVoxel)
                     if twoD { reportedGridCenter.z = 0 }
                     if Self.isSurroundedByTissue(grid: grid, gridPosition: reportedGridCenter, longAxisMM: m.longAxisMM,
-                                                 configuration: configuration) { continue }
-                    if !twoD && Self.isPleuralPlate(m, configuration: configuration) { continue }
+                                                 configuration: configuration) {
+                        recorder?.set(blob, .surroundedByTissue); continue
+                    }
+                    if !twoD && Self.isPleuralPlate(m, configuration: configuration) {
+                        recorder?.set(blob, .pleuralPlate); continue
+                    }
                     kept.append((reported, model.score(m.features), nearMediastinum))
+                    keptBlob.append(blob)
                 }
             }
             var scores = kept.map(\.treeScore)
@@ -426,7 +461,9 @@ public struct NoduleDetector: Sendable {
             for (k, (m, treeScore, nearMediastinum)) in kept.enumerated() {
                 if nearMediastinum {
                     let deciding = configuration.treesDecideNearMediastinum ? min(scores[k], treeScore) : scores[k]
-                    if deciding < configuration.nearMediastinumMinimumScore { continue }
+                    if deciding < configuration.nearMediastinumMinimumScore {
+                        recorder?.set(keptBlob[k], .nearMediastinumLowScore); continue
+                    }
                 }
                 let diameter = 0.5 * (m.longAxisMM + m.shortAxisMM)
                 let category = LungRADS.category(type: m.type, diameterMM: diameter, solidComponentMM: m.solidDiameterMM,
@@ -446,6 +483,8 @@ public struct NoduleDetector: Sendable {
                 if opacity != 0, opacities.extentsMM[opacity - 1] > m.longAxisMM + 10 {
                     finding.opacityExtentMM = opacities.extentsMM[opacity - 1]
                 }
+                recorder?.scored(keptBlob[k], score: finding.score, centerMM: finding.centerMM,
+                                 diameterMM: finding.diameterMM, type: finding.type)
                 out.append(DetectorCandidate(features: m.features, finding: finding,
                                              opacity: opacity == 0 ? 0 : opacityOffset + opacity,
                                              regionCentroidMM: m.regionCenterMM))

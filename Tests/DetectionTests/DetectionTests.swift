@@ -174,19 +174,7 @@ struct LungMaskTests {
 
 @Suite("Hilar structures")
 struct HilarStructuresTests {
-    /// A 10 mm thick trunk from the mediastinum (x 44-52 mm) into the right lung, a 2 mm
-    /// vessel from the mediastinum into the left lung ending in a 10 mm ball, and an isolated
-    /// 10 mm ball in the right lung.
-    func chestWithHilum() -> SyntheticChest {
-        var chest = SyntheticChest()
-        chest.objects = [
-            (.tube(from: SIMD3(48, 40, 30), to: SIMD3(24, 40, 30), radiusMM: 5), 40),
-            (.tube(from: SIMD3(48, 40, 16), to: SIMD3(68, 40, 16), radiusMM: 1), 40),
-            (.ball(center: SIMD3(68, 40, 16), radiusMM: 5), 40),
-            (.ball(center: SIMD3(24, 40, 44), radiusMM: 5), 40),
-        ]
-        return chest
-    }
+    func chestWithHilum() -> SyntheticChest { .withHilum() }
 
     @Test("marks a thick trunk from the mediastinum, not a ball on a thin vessel nor an isolated ball")
     func trunkMarkedBallsNot() throws {

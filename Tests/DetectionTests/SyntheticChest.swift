@@ -118,3 +118,19 @@ struct SplitMix {
         return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
     }
 }
+
+extension SyntheticChest {
+    /// A 10 mm thick trunk from the mediastinum (x 44-52 mm) into the right lung, a 2 mm
+    /// vessel from the mediastinum into the left lung ending in a 10 mm ball, and an isolated
+    /// 10 mm ball in the right lung.
+    static func withHilum() -> SyntheticChest {
+        var chest = SyntheticChest()
+        chest.objects = [
+            (.tube(from: SIMD3(48, 40, 30), to: SIMD3(24, 40, 30), radiusMM: 5), 40),
+            (.tube(from: SIMD3(48, 40, 16), to: SIMD3(68, 40, 16), radiusMM: 1), 40),
+            (.ball(center: SIMD3(68, 40, 16), radiusMM: 5), 40),
+            (.ball(center: SIMD3(24, 40, 44), radiusMM: 5), 40),
+        ]
+        return chest
+    }
+}
