@@ -60,16 +60,20 @@ public struct CandidateTrace: Sendable {
 
     public init(entries: [Entry] = []) { self.entries = entries }
 
-    /// Marks the entries whose finding was reported: those reaching the score whose centre
-    /// and score equal a finding's; the other scored ones are below the threshold or not
-    /// reported (duplicates, pieces of a reported opacity).
+    /// Marks the entries whose finding was reported: for each finding, one entry that reached
+    /// the score with the finding's centre and score (two maxima measured alike give one
+    /// finding); the other scored ones are below the threshold or not reported (duplicates,
+    /// pieces of a reported opacity).
     mutating func markReported(_ findings: [Finding], minimumScore: Double, minimumDiameterMM: Double) {
-        for i in entries.indices where entries[i].fate == .belowThreshold {
-            guard let score = entries[i].score, let center = entries[i].centerMM,
-                  let diameter = entries[i].diameterMM else { continue }
-            if findings.contains(where: { $0.score == score && $0.centerMM == center }) {
+        for f in findings {
+            if let i = entries.firstIndex(where: { $0.fate == .belowThreshold && $0.score == f.score
+                                                   && $0.centerMM == f.centerMM }) {
                 entries[i].fate = .reported
-            } else if score >= minimumScore && diameter >= minimumDiameterMM {
+            }
+        }
+        for i in entries.indices where entries[i].fate == .belowThreshold {
+            if let score = entries[i].score, let diameter = entries[i].diameterMM,
+               score >= minimumScore && diameter >= minimumDiameterMM {
                 entries[i].fate = .notReported
             }
         }
