@@ -97,12 +97,15 @@ def main():
         sys.exit("give one --truth for all runs or one per run")
 
     tally = {}   # (group kind, group) -> {stage: count}
-    print(f"{'case':<10} {'id':<4} {'type':<12} {'location':<13} {'d_mm':>5}  {'stage':<26} "
+    print(f"{'run':<10} {'case':<10} {'id':<4} {'type':<12} {'location':<13} {'d_mm':>5}  {'stage':<26} "
           f"{'near_mm':>7} {'rank':>6} {'sigma':>5} {'nearest fate':<26} {'score':>7}")
     for k, run in enumerate(args.items):
         with open(args.truth[min(k, len(args.truth) - 1)]) as f:
             truth = json.load(f)
         traces = load_run(run)
+        # The run's name: its folder, or the folder above a `reports` one (development_sets.sh).
+        parts = os.path.normpath(run).split(os.sep)
+        label = parts[-2] if parts[-1] == "reports" and len(parts) > 1 else parts[-1]
         for case in truth["cases"]:
             rows = traces.get(case["series_instance_uid"])
             if rows is None:
@@ -117,7 +120,7 @@ def main():
                 if stage == "reported" and not args.all:
                     continue
                 score = nearest["score"] if nearest and nearest["score"] else ""
-                print(f"{case['case_id']:<10} {n['id']:<4} {n['type']:<12} {n['location']:<13} "
+                print(f"{label:<10} {case['case_id']:<10} {n['id']:<4} {n['type']:<12} {n['location']:<13} "
                       f"{n['diameter_mm']:5.1f}  {stage:<26} {dist:7.1f} {nearest['response_rank'] if nearest else '':>6} "
                       f"{nearest['sigma_mm'] if nearest else '':>5} {nearest['fate'] if nearest else '':<26} "
                       f"{score:>7}")

@@ -7,19 +7,25 @@
 #   scripts/development_sets.sh render [WORK_DIR]               render what is missing
 #   scripts/development_sets.sh run NAME [WORK_DIR] [CONFIG]    detect + evaluate + table
 #   scripts/development_sets.sh table NAME [WORK_DIR]           the table of an earlier run
+#   scripts/development_sets.sh funnel NAME [WORK_DIR]          where that run lost each nodule
 #
 # WORK_DIR defaults to /work/dev (the folder the docs' set names refer to); SETS="d1300 d1301"
 # limits a command to some of the sets. `run` uses
 # TRIAGE (default .build/release/triage; point it at a copy of the binary with its
 # resources, e.g. /tmp/bin/triage, to keep a run apart from rebuilds) and writes
-# WORK_DIR/runs/NAME/SET/{reports,evaluation}. CONFIG is a detector configuration (JSON or
+# WORK_DIR/runs/NAME/SET/{reports,evaluation}; with TRACE=1 also reports/candidates/ (`triage
+# detect --trace-candidates`, 1-3 MB a scan), which `funnel` reads (scripts/candidate_funnel.py:
+# the step at which each nodule without a finding was lost). CONFIG is a detector configuration (JSON or
 # YAML, `triage detect --config`); without it the defaults. Two sets run side by side (the
 # detector already uses both cores of the reference machine for most of its steps, but the
 # serial steps leave room). Rendering takes about an hour on 2 cores (120 scans of
 # 512x512x300), one run of the 15 sets 10-16 minutes.
 #
 # Development seeds are 1300-1305: neither training (1000-1999 except these) nor evaluation
-# (9000-9099) uses them. Every set has 8 cases, at most 8 nodules a case, 10 % clean:
+# (9000-9099) uses them. Every set has 8 cases of 512x512x300; at most 8 nodules a case and
+# 10 % of the cases clean, except m1300, m1301 and a4-1300, which have the generator's
+# defaults (at most 4 nodules, 25 % clean) as the decisions in docs/detection.md were made on
+# them (until 2026-12-07 this script gave them 8 and 10 % too, and so other scans):
 #   d1300-d1305  plain scans of seeds 1300-1305
 #   m1300, m1301 every juxtapleural nodule on the mediastinal pleura
 #   gg1302       multifocal ground-glass opacities in every case
@@ -28,8 +34,8 @@
 #   bc1300       bx1300 with every widened bronchus ending in cysts (air, fluid level, full)
 #   pp1300, pp1301  pleural plaques in every case
 #   a4-1300      anatomy revision 4 (heart on the diaphragm, mediastinum shaped by vessels)
-# Sets of one seed share anatomy and nodules (the pathology has its own random streams),
-# so e.g. d1300, bx1300, bc1300 and pp1300 differ only by what was added.
+# Sets of one seed and nodule options share anatomy and nodules (the pathology has its own
+# random streams), so e.g. d1300, bx1300, bc1300 and pp1300 differ only by what was added.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRIAGE=${TRIAGE:-.build/release/triage}
@@ -38,15 +44,16 @@ read -r -a SETS <<< "${SETS:-d1300 d1301 d1302 d1303 d1304 d1305 m1300 m1301 gg1
 
 options_of() {
     local common="--size 512 --slices 300 --max-nodules 8 --clean-fraction 0.1"
+    local defaults="--size 512 --slices 300"   # the generator's nodule defaults
     case $1 in
         d13??) echo "--seed ${1#d} $common" ;;
-        m13??) echo "--seed ${1#m} $common --mediastinal-nodule-fraction 1" ;;
+        m13??) echo "--seed ${1#m} $defaults --mediastinal-nodule-fraction 1" ;;
         gg13??) echo "--seed ${1#gg} $common --ground-glass-fraction 1" ;;
         ce13??) echo "--seed ${1#ce} $common --effusion-fraction 0.5 --consolidation-fraction 0.5" ;;
         bx13??) echo "--seed ${1#bx} $common --bronchiectasis-fraction 1" ;;
         bc13??) echo "--seed ${1#bc} $common --bronchiectasis-fraction 1 --bronchial-cyst-fraction 1" ;;
         pp13??) echo "--seed ${1#pp} $common --pleural-plaque-fraction 1" ;;
-        a4-13??) echo "--seed ${1#a4-} $common --anatomy 4" ;;
+        a4-13??) echo "--seed ${1#a4-} $defaults --anatomy 4" ;;
         *) echo "unknown development set $1" >&2; return 1 ;;
     esac
 }
@@ -58,8 +65,19 @@ render() {
         [ -f "$work/$set/truth.json" ] && continue
         local options
         options=$(options_of "$set")   # an unknown name stops here (set -e)
+        # Into a folder of this process's own, renamed when complete: an interrupted render
+        # leaves nothing that looks finished, and a second render of the same set at the same
+        # time (a `run` started while `render` works) cannot write into this one's files.
+        local partial="$work/.$set.partial.$$"
+        rm -rf "$partial"
         # shellcheck disable=SC2086 # the options are a list
-        "$TRIAGE" phantom "$work/$set" --cases 8 $options
+        "$TRIAGE" phantom "$partial" --cases 8 $options
+        if [ -f "$work/$set/truth.json" ]; then
+            rm -rf "$partial"   # the other render finished it first
+        else
+            rm -rf "${work:?}/$set"
+            mv "$partial" "$work/$set"
+        fi
     done
 }
 
@@ -70,6 +88,7 @@ run_set() {
     mkdir -p "$out"
     local extra=()
     [ -n "$config" ] && extra=(--config "$config")
+    [ "${TRACE:-0}" = 1 ] && extra+=(--trace-candidates)
     "$TRIAGE" detect "$work/$set" --out "$out/reports" "${extra[@]}" > "$out/detect.log" 2>&1
     "$TRIAGE" evaluate --truth "$work/$set/truth.json" "$out/reports" --out "$out/evaluation" \
         --phantom-lungs > "$out/evaluate.log" 2>&1
@@ -113,6 +132,19 @@ case $command in
         table "$work" "$name" ;;
     table)
         table "${3:-/work/dev}" "${2:?table needs a NAME}" ;;
+    funnel)
+        name=${2:?funnel needs a NAME}; work=${3:-/work/dev}
+        args=()
+        for set in "${SETS[@]}"; do
+            reports="$work/runs/$name/$set/reports"
+            if [ -d "$reports/candidates" ]; then
+                args+=(--truth "$work/$set/truth.json" "$reports")
+            else
+                echo "$set: no candidates in $reports (run with TRACE=1)" >&2
+            fi
+        done
+        [ ${#args[@]} -gt 0 ] || exit 1
+        python3 scripts/candidate_funnel.py "${args[@]}" ;;
     *)
-        sed -n '2,30p' "$0"; exit 2 ;;
+        sed -n '2,38p' "$0"; exit 2 ;;
 esac
