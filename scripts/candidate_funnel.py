@@ -124,6 +124,8 @@ def main():
                       f"{n['diameter_mm']:5.1f}  {stage:<26} {dist:7.1f} {nearest['response_rank'] if nearest else '':>6} "
                       f"{nearest['sigma_mm'] if nearest else '':>5} {nearest['fate'] if nearest else '':<26} "
                       f"{score:>7}")
+    if not tally:
+        sys.exit("no truth case has a trace (wrong --truth for these runs?)")
     print()
     used = [s for s in STAGES if any(s in v for v in tally.values())]
     print(f"{'group':<15} {'nodules':>7}  " + "  ".join(f"{s}" for s in used))
