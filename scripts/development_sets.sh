@@ -62,9 +62,17 @@ render() {
     local work=$1
     mkdir -p "$work"
     for set in "${SETS[@]}"; do
-        [ -f "$work/$set/truth.json" ] && continue
         local options
         options=$(options_of "$set")   # an unknown name stops here (set -e)
+        if [ -f "$work/$set/truth.json" ]; then
+            # Made with these options? (SET/options.txt, written since 2026-12-07: three sets
+            # were once rendered with other options and decided on as if they were the same.)
+            if [ -f "$work/$set/options.txt" ] && [ "$(cat "$work/$set/options.txt")" != "$options" ]; then
+                echo "$work/$set was rendered with other options ($(cat "$work/$set/options.txt")); remove it to render it again" >&2
+                exit 1
+            fi
+            continue
+        fi
         # Into a folder of this process's own, renamed when complete: an interrupted render
         # leaves nothing that looks finished, and a second render of the same set at the same
         # time (a `run` started while `render` works) cannot write into this one's files.
@@ -72,6 +80,7 @@ render() {
         rm -rf "$partial"
         # shellcheck disable=SC2086 # the options are a list
         "$TRIAGE" phantom "$partial" --cases 8 $options
+        echo "$options" > "$partial/options.txt"
         if [ -f "$work/$set/truth.json" ]; then
             rm -rf "$partial"   # the other render finished it first
         else
