@@ -33,6 +33,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("vessel-density"),
             help: "Multiplies the fine peripheral vessels (terminal territories) of every vessel tree, keeping the calibre of hilar and segmental vessels: 1-3; default 1 (the training and evaluation scans). 2 comes closer to the real slices' vessels per area (docs/phantoms.md).")
     var vesselDensity: Double?
+    @Option(name: .customLong("vessel-trees"),
+            help: "Vessel tree revision: 1 (default; the training and evaluation scans) or 2 (forks at Murray's angles, spaced side branches instead of twig fans at the periphery; docs/phantoms.md).")
+    var vesselTreeRevision: Int?
     @Option(name: .customLong("emphysema-fraction"),
             help: "Fraction of cases with emphysema (centrilobular, and in half of them paraseptal); default none.")
     var emphysemaFraction: Double?
@@ -128,6 +131,7 @@ struct PhantomCommand: ParsableCommand {
         o.maxDiameterMM = maxDiameter
         o.vesselTerritories = vesselTerritories
         o.vesselDensity = vesselDensity
+        o.vesselTreeRevision = vesselTreeRevision
         o.emphysemaFraction = emphysemaFraction
         o.atelectasisFraction = atelectasisFraction
         o.effusionFraction = effusionFraction

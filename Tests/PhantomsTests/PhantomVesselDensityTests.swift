@@ -16,31 +16,6 @@ import Testing
         return PhantomGenerator(options: o, seed: seed).plan(case: 0)
     }
 
-    /// Volume (mm3) of the vessels at least `minimumRadiusMM` thick: hilar, lobar and
-    /// segmental branches, which a denser tree must leave as they were.
-    private func thickVesselVolume(_ p: PhantomCase, minimumRadiusMM: Double) -> Double {
-        var volume = 0.0
-        for s in p.vesselSegments {
-            let r = 0.5 * (s.startRadiusMM + s.endRadiusMM)
-            guard r >= minimumRadiusMM else { continue }
-            let d = s.end - s.start
-            volume += Double.pi * r * r * (d * d).sum().squareRoot()
-        }
-        return volume
-    }
-
-    /// Length (mm) of vessel whose segment midpoint lies 5-20 mm inside the pleura.
-    private func peripheralLength(_ p: PhantomCase) -> Double {
-        var length = 0.0
-        for s in p.vesselSegments {
-            let depth = -p.anatomy.lungDistance(0.5 * (s.start + s.end)).distanceMM
-            guard depth >= 5 && depth <= 20 else { continue }
-            let d = s.end - s.start
-            length += (d * d).sum().squareRoot()
-        }
-        return length
-    }
-
     @Test func densityOneIsTheEarlierTree() {
         let earlier = plan(density: nil)
         let one = plan(density: 1)
@@ -61,11 +36,11 @@ import Testing
         let twigRatio = Double(twigsTwo) / Double(twigsOne)
         // Twice the twigs, and the last stem pieces (serving 2 territories, sized as 1) too.
         #expect(twigRatio > 1.8 && twigRatio < 3, "terminal-calibre segments \(twigsOne) -> \(twigsTwo)")
-        let peripheralRatio = peripheralLength(two) / peripheralLength(one)
+        let peripheralRatio = two.vesselLengthAndVolume(depthMM: 5...20).lengthMM / one.vesselLengthAndVolume(depthMM: 5...20).lengthMM
         #expect(peripheralRatio > 1.4, "vessel length 5-20 mm inside the pleura x\(peripheralRatio)")
-        let thickOne = thickVesselVolume(one, minimumRadiusMM: 1.5)
-        let thickTwo = thickVesselVolume(two, minimumRadiusMM: 1.5)
-        let thickUnscaled = thickVesselVolume(unscaled, minimumRadiusMM: 1.5)
+        let thickOne = one.vesselVolume(minimumRadiusMM: 1.5)
+        let thickTwo = two.vesselVolume(minimumRadiusMM: 1.5)
+        let thickUnscaled = unscaled.vesselVolume(minimumRadiusMM: 1.5)
         #expect(abs(thickTwo / thickOne - 1) < 0.15, "thick vessels \(thickOne) -> \(thickTwo) mm3")
         #expect(thickUnscaled / thickOne > 1.3, "unscaled \(thickUnscaled) mm3")
     }

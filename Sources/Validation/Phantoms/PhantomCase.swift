@@ -243,6 +243,11 @@ public struct PhantomCase: Sendable {
                 MucusPlugs.draw(random: &$0)
             }
         var treeRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 2_000_003)
+        // Revision 2's extra geometry draws its own stream (one per tree).
+        let branching = options.vesselTreeRevision ?? 1
+        func peripheralRandom(_ tree: UInt64) -> PhantomRandom? {
+            branching >= 2 ? PhantomRandom(seed: seed, stream: UInt64(index) &+ 32_000_003 &+ tree) : nil
+        }
         // The widened bronchi's ends (position, direction, lumen): where cysts can form.
         var widenedTips: [(position: SIMD3<Double>, direction: SIMD3<Double>, lumenMM: Double)] = []
         for side in 0..<2 {
@@ -256,10 +261,12 @@ public struct PhantomCase: Sendable {
             let arteries = BranchingTree.grow(root: a.arteryHilum[side], direction: lateral,
                                               points: arteryPoints.points, groups: arteryPoints.groups,
                                               terminalRadiusMM: terminal, maximumRadiusMM: trunk, loadScale: 1 / vesselDensity,
+                                              branching: branching, peripheralRandom: peripheralRandom(UInt64(2 * side)),
                                               random: &treeRandom)
             let veins = BranchingTree.grow(root: a.veinHilum[side], direction: lateral,
                                            points: veinPoints.points, groups: veinPoints.groups,
                                            terminalRadiusMM: terminal, maximumRadiusMM: trunk, loadScale: 1 / vesselDensity,
+                                           branching: branching, peripheralRandom: peripheralRandom(UInt64(2 * side + 1)),
                                            random: &treeRandom)
             vessels += arteries.segments; isVein += Array(repeating: false, count: arteries.nodes.count - 1)
             vessels += veins.segments; isVein += Array(repeating: true, count: veins.nodes.count - 1)
