@@ -34,6 +34,9 @@
 #   bc1300       bx1300 with every widened bronchus ending in cysts (air, fluid level, full)
 #   pp1300, pp1301  pleural plaques in every case
 #   a4-1300      anatomy revision 4 (heart on the diaphragm, mediastinum shaped by vessels)
+# Not among the 15 (give them in SETS): vessels nearer the real slices'
+#   vd1300, vd1301  twice the fine peripheral vessels (--vessel-density 2)
+#   vt1300, vt1301  those with vessel tree revision 2 (--vessel-trees 2 --vessel-density 2)
 # Sets of one seed and nodule options share anatomy and nodules (the pathology has its own
 # random streams), so e.g. d1300, bx1300, bc1300 and pp1300 differ only by what was added.
 set -euo pipefail
@@ -54,6 +57,8 @@ options_of() {
         bc13??) echo "--seed ${1#bc} $common --bronchiectasis-fraction 1 --bronchial-cyst-fraction 1" ;;
         pp13??) echo "--seed ${1#pp} $common --pleural-plaque-fraction 1" ;;
         a4-13??) echo "--seed ${1#a4-} $defaults --anatomy 4" ;;
+        vd13??) echo "--seed ${1#vd} $common --vessel-density 2" ;;
+        vt13??) echo "--seed ${1#vt} $common --vessel-trees 2 --vessel-density 2" ;;
         *) echo "unknown development set $1" >&2; return 1 ;;
     esac
 }
@@ -155,5 +160,5 @@ case $command in
         [ ${#args[@]} -gt 0 ] || exit 1
         python3 scripts/candidate_funnel.py "${args[@]}" ;;
     *)
-        sed -n '2,38p' "$0"; exit 2 ;;
+        sed -n '2,41p' "$0"; exit 2 ;;
 esac
