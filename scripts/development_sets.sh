@@ -103,9 +103,17 @@ run_set() {
     local extra=()
     [ -n "$config" ] && extra=(--config "$config")
     [ "${TRACE:-0}" = 1 ] && extra+=(--trace-candidates)
-    "$TRIAGE" detect "$work/$set" --out "$out/reports" "${extra[@]}" > "$out/detect.log" 2>&1
-    "$TRIAGE" evaluate --truth "$work/$set/truth.json" "$out/reports" --out "$out/evaluation" \
-        --phantom-lungs > "$out/evaluate.log" 2>&1
+    # A failure names the set and its log (the table then says "no evaluation") instead of
+    # ending the script without a word.
+    if ! "$TRIAGE" detect "$work/$set" --out "$out/reports" "${extra[@]}" > "$out/detect.log" 2>&1; then
+        echo "$set: triage detect failed: $(tail -n 3 "$out/detect.log" | head -n 1) (log: $out/detect.log)" >&2
+        return 1
+    fi
+    if ! "$TRIAGE" evaluate --truth "$work/$set/truth.json" "$out/reports" --out "$out/evaluation" \
+        --phantom-lungs > "$out/evaluate.log" 2>&1; then
+        echo "$set: triage evaluate failed (log: $out/evaluate.log)" >&2
+        return 1
+    fi
 }
 
 table() {
@@ -140,8 +148,8 @@ case $command in
         # Two at a time: the second of each pair in the background.
         for ((i = 0; i < ${#SETS[@]}; i += 2)); do
             run_set "$work" "$name" "$config" "${SETS[i]}" &
-            if ((i + 1 < ${#SETS[@]})); then run_set "$work" "$name" "$config" "${SETS[i + 1]}"; fi
-            wait
+            if ((i + 1 < ${#SETS[@]})); then run_set "$work" "$name" "$config" "${SETS[i + 1]}" || true; fi
+            wait || true
         done
         table "$work" "$name" ;;
     table)

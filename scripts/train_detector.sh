@@ -83,6 +83,9 @@ render() {
         fibrosis) nodules=(--clean-fraction 0.25 --fibrosis-fraction 0.6) ;;
         plaques) nodules=(--clean-fraction 0.25 --pleural-plaque-fraction 0.6) ;;
         cysts) nodules=(--clean-fraction 0.25 --bronchiectasis-fraction 0.6 --bronchial-cyst-fraction 1) ;;
+        # Vessels nearer real CT's (docs/phantoms.md, "Vessel tree revision 2"); not in the
+        # committed lists: e.g. PATHOLOGY_SEEDS="... 1130:512:300:vessels" to train with them.
+        vessels) nodules=(--clean-fraction 0.1 --vessel-trees 2 --vessel-density 2) ;;
         "") nodules=(--clean-fraction 0.1) ;;
         *) echo "unknown training seed kind: $kind" >&2; exit 1 ;;
     esac
