@@ -27,10 +27,10 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// 1: the trees of earlier runs of the seed. 1...3.
     public var vesselDensity: Double? = nil
     /// Vessel tree revision: nil or 1 (the trees of the training and evaluation scans), or 2:
-    /// forks turn at most by Murray's optimal angles (the main path runs on nearly straight), the
-    /// periphery tapers less, and the
-    /// last territories of a branch leave a tapering stem as spaced, curving side branches
-    /// instead of fans of straight twigs (docs/phantoms.md, "Vessel tree revision 2").
+    /// forks turn at most by Murray's optimal angles (the main path runs on nearly straight),
+    /// the periphery tapers less, and the last territories of a branch leave a tapering stem
+    /// as spaced, curving side branches instead of fans of straight twigs (docs/phantoms.md,
+    /// "Vessel tree revision 2").
     public var vesselTreeRevision: Int? = nil
     /// Fraction of cases with emphysema (centrilobular, upper-zone predominant, and in half of
     /// them paraseptal along the pleura), at a severity drawn per case; nil or 0: none, and
