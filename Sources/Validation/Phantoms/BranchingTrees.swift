@@ -204,32 +204,41 @@ struct BranchingTree {
         var along = 0.0
         var stem = parentIndex
         for (k, p) in sorted.enumerated() {
-            let base = nodes[stem].position
             if k == n - 1 {
                 // The stem ends at (towards) the last territory.
-                let d = p - base
-                let len = Swift.min((d * d).sum().squareRoot(), twigCap)
-                let end = BranchingTree.limitTurn(BranchingTree.normalized(d), from: dir, maxAngle: 0.35)
-                nodes.append(Node(position: base + end * Swift.max(len, 0.5), parent: stem,
-                                  radiusMM: terminalRadiusMM, load: 1))
+                appendTwig(from: stem, toward: p, axis: dir, maxAngle: 0.35, capMM: twigCap, minimumMM: 0.5,
+                           radiusMM: terminalRadiusMM)
                 break
             }
-            let rel = p - from
-            let projection = (rel * dir).sum()
-            let sideways = rel - projection * dir
-            let lateral = (sideways * sideways).sum().squareRoot()
+            let (projection, lateral) = BranchingTree.offset(of: p - from, along: dir)
             // The fork sits before the point's projection, so the twig leaves at an acute angle.
             along = Swift.max(along + 1.0, projection - 1.0 * lateral)
             nodes.append(Node(position: from + dir * along + bendAxis * (0.5 * curvature * along * along),
                               parent: stem, radiusMM: radius(n - k), load: n - k))
             stem = nodes.count - 1
-            let stemPosition = nodes[stem].position
-            let t = p - stemPosition
-            let len = Swift.min((t * t).sum().squareRoot(), twigCap)
-            let twig = BranchingTree.limitTurn(BranchingTree.normalized(t), from: dir, maxAngle: 0.9)
-            nodes.append(Node(position: stemPosition + twig * Swift.max(len, 0.5), parent: stem,
-                              radiusMM: terminalRadiusMM, load: 1))
+            appendTwig(from: stem, toward: p, axis: dir, maxAngle: 0.9, capMM: twigCap, minimumMM: 0.5,
+                       radiusMM: terminalRadiusMM)
         }
+    }
+
+    /// Appends a terminal-calibre segment from node `parent` towards `target`, turned at most
+    /// `maxAngle` from `axis`, as long as the distance but at most `capMM` and at least
+    /// `minimumMM`.
+    private mutating func appendTwig(from parent: Int, toward target: SIMD3<Double>, axis: SIMD3<Double>,
+                                     maxAngle: Double, capMM: Double, minimumMM: Double, radiusMM: Double) {
+        let base = nodes[parent].position
+        let d = target - base
+        let len = Swift.min((d * d).sum().squareRoot(), capMM)
+        let direction = BranchingTree.limitTurn(BranchingTree.normalized(d), from: axis, maxAngle: maxAngle)
+        nodes.append(Node(position: base + direction * Swift.max(len, minimumMM), parent: parent,
+                          radiusMM: radiusMM, load: 1))
+    }
+
+    /// `v` split into its length along the unit `axis` and its distance from it.
+    private static func offset(of v: SIMD3<Double>, along axis: SIMD3<Double>) -> (projection: Double, lateral: Double) {
+        let projection = (v * axis).sum()
+        let sideways = v - projection * axis
+        return (projection, (sideways * sideways).sum().squareRoot())
     }
 
     /// A stem's direction (towards its territories and away from the hilum, turned at most
@@ -283,19 +292,12 @@ struct BranchingTree {
         var along = 0.0
         var stem = parentIndex
         for (k, p) in sorted.enumerated() {
-            let base = nodes[stem].position
             if k == n - 1 {
-                let d = p - base
-                let len = Swift.min((d * d).sum().squareRoot(), twigCap)
-                let end = BranchingTree.limitTurn(BranchingTree.normalized(d), from: dir, maxAngle: 0.3)
-                nodes.append(Node(position: base + end * Swift.max(len, 2 * scale), parent: stem,
-                                  radiusMM: terminalRadiusMM, load: 1))
+                appendTwig(from: stem, toward: p, axis: dir, maxAngle: 0.3, capMM: twigCap, minimumMM: 2 * scale,
+                           radiusMM: terminalRadiusMM)
                 break
             }
-            let rel = p - from
-            let projection = (rel * dir).sum()
-            let sideways = rel - projection * dir
-            let lateral = (sideways * sideways).sum().squareRoot()
+            let (projection, lateral) = BranchingTree.offset(of: p - from, along: dir)
             // Spaced forks, but the stem does not run on past its farthest territory (it
             // would meet the pleura): the spacing shrinks when the room ahead runs out.
             let room = (farthest - along) / Double(n - k)
