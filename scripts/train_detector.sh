@@ -30,9 +30,12 @@
 # effusion and consolidation with nodules on the mediastinal pleura, 1123 ground glass with
 # nodules on the mediastinal pleura, 1124 interstitial fibrosis (0.6; added the same day).
 # The committed trees are this script's, byte for byte, on the detector of 2026-12-07 (checked
-# that day: the seeds rendered afresh gave the same candidate tables and the same file;
-# docs/detection.md, "Training (reproducible)"); a change to the detector's candidates or
-# features needs the script run again. On this 2-core machine rendering takes about 30-60 s
+# that morning from the seeds rendered afresh, and again that evening at 8c32f0d with the plate
+# rule off; docs/detection.md,
+# "Training (reproducible)"). They were fitted before the plate rule (`pleural_plate_axis_ratio`,
+# e649aa6), which also drops candidates while they are collected (60,635 instead of 64,043), so
+# the collection runs with it off (COLLECT_CONFIG below); a change to the detector's candidates
+# or features needs the script run again. On this 2-core machine rendering takes about 30-60 s
 # per scan and collecting candidates about 7-15 s per scan.
 #
 # A learned order of the faint candidates (`triage train-prior --from <the same folders>`, writing
@@ -66,6 +69,12 @@ PATHOLOGY_SEEDS=${PATHOLOGY_SEEDS:-"1120:512:200:ground-glass 1121:512:200:airwa
 PATCH_SEEDS=${PATCH_SEEDS:-"1117:512:140 1118:512:170 1119:512:140:small"}
 swift build -c release --product triage --scratch-path "$SCRATCH" >&2
 TRIAGE="$SCRATCH/release/triage"
+# Detector settings while collecting candidates: those the committed models were trained with
+# (the plate rule came after them; with it on, the trees come out different: docs/detection.md,
+# "Refitted on the evening's detector").
+mkdir -p "$WORK"
+COLLECT_CONFIG="$WORK/collect-config.json"
+echo '{"pleural_plate_axis_ratio": 0}' > "$COLLECT_CONFIG"
 # Renders one seed's 8 cases (unless already there) and prints its folder.
 render() {
     local seed size slices kind dir nodules
@@ -103,7 +112,7 @@ PATHOLOGY_DIRS=()
 for entry in $PATHOLOGY_SEEDS; do PATHOLOGY_DIRS+=("$(render "$entry")"); done
 for dir in "${PATHOLOGY_DIRS[@]}"; do FROM+=(--from "$dir"); done
 for mode in ${MODES:-3d}; do
-    "$TRIAGE" train --mode "$mode" "${FROM[@]}" --features-csv "$WORK/features-$mode.csv" \
+    "$TRIAGE" train --mode "$mode" --config "$COLLECT_CONFIG" "${FROM[@]}" --features-csv "$WORK/features-$mode.csv" \
         --out "Sources/Detection/Model/fp-model-$mode.json"
 done
 if [ "${PATCH:-1}" = 1 ]; then
@@ -114,7 +123,7 @@ if [ "${PATCH:-1}" = 1 ]; then
     PATCH_FROM=()
     for dir in "${PATCH_DIRS[@]}"; do PATCH_FROM+=(--from "$dir"); done
     # The candidates of all patch-training scans (the trees fitted here are not used).
-    "$TRIAGE" train --mode 3d "${PATCH_FROM[@]}" --features-csv "$WORK/features-patch.csv" \
+    "$TRIAGE" train --mode 3d --config "$COLLECT_CONFIG" "${PATCH_FROM[@]}" --features-csv "$WORK/features-patch.csv" \
         --out "$WORK/unused-fp-model.json"
     python3 scripts/train_patch_network.py --features "$WORK/features-patch.csv" --from "${PATCH_DIRS[@]}" \
         --out Sources/Detection/Model/patch-network-3d.json
