@@ -87,6 +87,7 @@ WORK=${1:-/tmp/triage-evaluation}
 swift build -c release --product triage >&2
 TRIAGE=.build/release/triage
 mkdir -p "$WORK"
+NAMES=()   # every set, in the order rendered; each is detected below
 for entry in "E1:9001:12:" "E2:9002:8:" "E3:9003:8:--slice-spacing 2.5 --slices 140" \
              "E4:9004:8:--slice-spacing 0.625 --slices 500" \
              "E5:9005:8:--effusion-fraction 0.5 --consolidation-fraction 0.5 --motion-fraction 0.5" \
@@ -107,6 +108,7 @@ for entry in "E1:9001:12:" "E2:9002:8:" "E3:9003:8:--slice-spacing 2.5 --slices 
              "A4-E1:9001:12:--anatomy 4" "A4-E2:9002:8:--anatomy 4" \
              "M-E1:9001:12:--mediastinal-nodule-fraction 1" "M-E2:9002:8:--mediastinal-nodule-fraction 1"; do
     IFS=: read -r name seed cases extra <<< "$entry"
+    NAMES+=("$name")
     if [ ! -f "$WORK/$name/truth.json" ]; then
         # shellcheck disable=SC2086 # $extra is a list of options
         "$TRIAGE" phantom "$WORK/$name" --cases "$cases" --seed "$seed" $extra
@@ -127,7 +129,7 @@ rm -rf "$WORK/reports" "$WORK/reports-E5" "$WORK/reports-E6" "$WORK/reports-E7" 
     "$WORK/reports-E9" "$WORK/reports-E9-plain" "$WORK/reports-E10" "$WORK/reports-E10-plain" \
     "$WORK/reports-E11" "$WORK/reports-E11-plain" "$WORK/reports-E12" "$WORK/reports-E13" \
     "$WORK/reports-E13-plain" "$WORK/reports-E14" "$WORK/reports-E14-plain" "$WORK/reports-E15" "$WORK/reports-E15-plain" "$WORK/reports-E16" "$WORK/reports-E17" "$WORK/reports-E18" "$WORK/reports-E19" "$WORK/reports-E19-plain" "$WORK/reports-A4" "$WORK/reports-M"
-for name in E1 E2 E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 E13 E13-plain E14 E14-plain E15 E15-plain E16 E17 E18 E19 E19-plain A4-E1 A4-E2 M-E1 M-E2; do
+for name in "${NAMES[@]}"; do
     "$TRIAGE" detect "$WORK/$name" --out "$(reports_of "$name")" > "$WORK/detect-$name.log"
 done
 # One truth file for several seeds: their case lists concatenated.
