@@ -46,7 +46,10 @@
 # writing Sources/Detection/Model/faint-network-3d.json, then a rebuild before `triage train`)
 # was tried the same day, with this script's trees and patch network retrained on its
 # candidates, and not adopted: twice the false positives on the development sets for the same
-# CPM (docs/detection.md, "The faint network"); this script does not run it either.
+# CPM (docs/detection.md, "The faint network"); added to the hand-made faint candidates
+# (`faint_network_candidates`) and trained with the `vessels` seeds and hard negatives that
+# night, again (431 false positives against 203; "The faint network added to the hand-made
+# faint candidates"). This script does not run it either.
 #
 # The patch network (Sources/Detection/PatchNetwork.swift) learns from the candidates of the
 # same scans, pathology seeds included (since 2026-12-07: trained before them, it lifted the

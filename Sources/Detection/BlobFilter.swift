@@ -144,9 +144,10 @@ enum BlobFilter {
     /// `faintCandidateHU`) ranked by `faintRank`, suppressed against all kept with
     /// `faintSeparation` (3D: `Separation.mutual`); with `faintPrior`, the last ones in the
     /// prior's order instead (the coarse ones keep `faintRank`'s); with `faintKeys` (the faint
-    /// network's logits, highest first), the first `faintNetworkPool` in `faintRank`'s order
-    /// that the strong and coarse candidates have not suppressed, in the keys' order (the
-    /// network takes about 0.5 s for 3000 places on two cores, too much for all 7,000-22,000).
+    /// network's logits, highest first), then up to `faintNetworkCandidates` more: of the
+    /// first `faintNetworkPool` in `faintRank`'s order that the candidates kept so far have not
+    /// suppressed, in the keys' order (the network takes about 0.5 s for 3000 places on two
+    /// cores, too much for all 7,000-22,000).
     /// A ground-glass nodule's dot response is about a third of a solid one's, so ranking by
     /// response alone fills the list with vessels before it reaches them.
     static func select(_ candidates: [BlobCandidate], spacingMM g: Double,
@@ -155,7 +156,8 @@ enum BlobFilter {
                        faintKeys: (([BlobCandidate]) -> [Double])? = nil) -> [BlobCandidate] {
         var kept = suppress(candidates, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
                             maximum: configuration.maximumCandidates)
-        guard configuration.maximumFaintCandidates > 0 || coarseQuota > 0 else { return kept }
+        let networkQuota = faintKeys == nil ? 0 : configuration.faintNetworkCandidates
+        guard configuration.maximumFaintCandidates > 0 || coarseQuota > 0 || networkQuota > 0 else { return kept }
         let faint = candidates.filter { $0.smoothedHU < configuration.faintCandidateHU }
             .sorted { faintRank($0) > faintRank($1) }
         var coarseAdded = 0
@@ -166,23 +168,23 @@ enum BlobFilter {
                 kept.append(c); coarseAdded += 1
             }
         }
-        var added = 0
-        let faintInOrder: [BlobCandidate]
-        if let faintKeys, configuration.maximumFaintCandidates > 0 {
+        func take(_ inOrder: [BlobCandidate], upTo quota: Int) {
+            var added = 0
+            for c in inOrder where added < quota {
+                if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
+                               rule: faintSeparation) {
+                    kept.append(c); added += 1
+                }
+            }
+        }
+        take(faintKeys == nil ? ordered(faint, by: faintPrior) : faint, upTo: configuration.maximumFaintCandidates)
+        if let faintKeys, networkQuota > 0 {
             // Maxima within a kept candidate stay suppressed whatever their key (kept only grows).
             let open = Array(faint.lazy.filter {
                 isSeparated($0, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
                             rule: faintSeparation)
             }.prefix(configuration.faintNetworkPool))
-            faintInOrder = ordered(open, keys: faintKeys(open))
-        } else {
-            faintInOrder = ordered(faint, by: faintPrior)
-        }
-        for c in faintInOrder where added < configuration.maximumFaintCandidates {
-            if isSeparated(c, from: kept, spacingMM: g, minimumSeparationMM: configuration.minimumSeparationMM,
-                           rule: faintSeparation) {
-                kept.append(c); added += 1
-            }
+            take(ordered(open, keys: faintKeys(open)), upTo: networkQuota)
         }
         return kept
     }

@@ -45,16 +45,25 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// the maximum over scales, vessel twigs outrank it among the faint candidates, and the
     /// measurement seeds on the vessel. 3D only. Default 100; 0 turns the search off.
     public var maximumCoarseFaintCandidates: Int = 100
-    /// Take the faint candidates (all but the coarse ones) in a learned order instead of
-    /// `BlobFilter.faintRank`'s: the faint network's (`FaintCandidateNetwork`,
-    /// Sources/Detection/Model/faint-network-3d.json) when bundled, else the learned prior's
-    /// (`FaintCandidatePrior`, faint-prior-3d.json) when bundled. 3D only. Default true.
+    /// Use a learned order of the faint maxima when one is bundled: the faint network's
+    /// (`FaintCandidateNetwork`, Sources/Detection/Model/faint-network-3d.json) chooses
+    /// `faintNetworkCandidates` more after the hand-made faint ones; else the learned prior
+    /// (`FaintCandidatePrior`, faint-prior-3d.json) orders the faint candidates (all but the
+    /// coarse ones) instead of `BlobFilter.faintRank`. 3D only. Default true.
     public var learnedFaintOrder: Bool = true
     /// The faint maxima the faint network looks at: the first this many in `faintRank`'s order
-    /// that the strong and coarse candidates leave open (of 7,000-22,000 a scan; the network
+    /// that the candidates kept before it (strong, coarse, hand-made faint) leave open (of 7,000-22,000 a scan; the network
     /// takes about 0.5 s for 3000 places on two cores, and the ground-glass nodules it reaches on held-out training
     /// seeds rank 150-2,200 there). 3D only. Default 3000.
     public var faintNetworkPool: Int = 3000
+    /// With a faint network bundled: after the `maximumFaintCandidates` faint candidates in
+    /// `faintRank`'s order, up to this many more in the network's order, from the first
+    /// `faintNetworkPool` faint maxima the others leave open. Added rather than replacing the
+    /// hand-made ones: in place of them, the network's candidates cost the retrained models 188
+    /// false positives on the development sets (docs/detection.md, "The faint network"). The
+    /// network alone orders the faint list with `maximum_faint_candidates` 0 and this 200. 3D
+    /// only. Default 100.
+    public var faintNetworkCandidates: Int = 100
     /// Scale (mm) from which a faint candidate is coarse. Default 2.7 mm.
     public var coarseFaintSigmaMM: Double = 2.7
     /// Candidates closer than this (mm), or inside a stronger candidate's radius, are merged
@@ -256,6 +265,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case maximumCoarseFaintCandidates = "maximum_coarse_faint_candidates"
         case learnedFaintOrder = "learned_faint_order"
         case faintNetworkPool = "faint_network_pool"
+        case faintNetworkCandidates = "faint_network_candidates"
         case coarseFaintSigmaMM = "coarse_faint_sigma_mm"
         case minimumSeparationMM = "minimum_separation_mm"
         case hilarOpeningRadiusMM = "hilar_opening_radius_mm"
@@ -307,6 +317,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
             ?? d.maximumCoarseFaintCandidates
         learnedFaintOrder = try c.decodeIfPresent(Bool.self, forKey: .learnedFaintOrder) ?? d.learnedFaintOrder
         faintNetworkPool = try c.decodeIfPresent(Int.self, forKey: .faintNetworkPool) ?? d.faintNetworkPool
+        faintNetworkCandidates = try c.decodeIfPresent(Int.self, forKey: .faintNetworkCandidates) ?? d.faintNetworkCandidates
         coarseFaintSigmaMM = try c.decodeIfPresent(Double.self, forKey: .coarseFaintSigmaMM) ?? d.coarseFaintSigmaMM
         minimumSeparationMM = try c.decodeIfPresent(Double.self, forKey: .minimumSeparationMM) ?? d.minimumSeparationMM
         hilarOpeningRadiusMM = try c.decodeIfPresent(Double.self, forKey: .hilarOpeningRadiusMM) ?? d.hilarOpeningRadiusMM
@@ -362,6 +373,9 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         }
         guard faintNetworkPool >= 1 && faintNetworkPool <= 100_000 else {
             throw bad(.faintNetworkPool, "must be 1...100000")
+        }
+        guard faintNetworkCandidates >= 0 && faintNetworkCandidates <= 100_000 else {
+            throw bad(.faintNetworkCandidates, "must be 0...100000")
         }
         guard faintCandidateHU > -1000 && faintCandidateHU < 0 else { throw bad(.faintCandidateHU, "must be between -1000 and 0 HU") }
         guard maximumCoarseFaintCandidates >= 0 && maximumCoarseFaintCandidates <= 100_000 else {

@@ -1337,7 +1337,7 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 42)
+        #expect(DetectorConfiguration.validKeys.count == 43)
         #expect(DetectorConfiguration.validKeys.contains("minimum_score_2d"))
         #expect(DetectorConfiguration.validKeys.contains("pleural_plate_axis_ratio"))
         let handMadeOrder = try JSONDecoder().decode(DetectorConfiguration.self,

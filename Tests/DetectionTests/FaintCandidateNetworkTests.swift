@@ -14,7 +14,8 @@ struct FaintCandidateNetworkTests {
     func selectAsksForOpenPlacesOnly() {
         var configuration = DetectorConfiguration()
         configuration.maximumCandidates = 1
-        configuration.maximumFaintCandidates = 2
+        configuration.maximumFaintCandidates = 0   // the network's order alone
+        configuration.faintNetworkCandidates = 2
         configuration.faintNetworkPool = 3
         let solid = BlobCandidate(gridPosition: SIMD3(-50, 0, 0), response: 600, sigmaMM: 2, roundness: 0.9,
                                   tubularity: 1, smoothedHU: -100)
@@ -32,10 +33,44 @@ struct FaintCandidateNetworkTests {
         #expect(asked == [[10, 20, 30]])
         // The two highest keys: c (30), then b (20).
         #expect(kept.map(\.gridPosition.x) == [-50, 30, 20])
-        // Without keys, the HU-mass order.
+        // Without keys, the HU-mass order (and no network quota).
+        configuration.maximumFaintCandidates = 2
         let handMade = BlobFilter.select([solid, d, c, b, a, hidden], spacingMM: 1, configuration: configuration,
                                          coarseQuota: 0, faintSeparation: .mutual)
         #expect(handMade.map(\.gridPosition.x) == [-50, 10, 20])
+    }
+
+    @Test("select: the network's candidates come after the hand-made faint ones, from the places those leave open")
+    func networkCandidatesAddToHandMade() {
+        var configuration = DetectorConfiguration()
+        configuration.maximumCandidates = 1
+        configuration.maximumFaintCandidates = 1
+        configuration.faintNetworkCandidates = 1
+        configuration.faintNetworkPool = 3
+        let solid = BlobCandidate(gridPosition: SIMD3(-50, 0, 0), response: 600, sigmaMM: 2, roundness: 0.9,
+                                  tubularity: 1, smoothedHU: -100)
+        let a = faintBlob(10, sigmaMM: 2.4), b = faintBlob(20, sigmaMM: 2.3)
+        let c = faintBlob(30, sigmaMM: 2.2), d = faintBlob(40, sigmaMM: 2.1), e = faintBlob(50, sigmaMM: 2.0)
+        let nearA = faintBlob(10.5, sigmaMM: 2.35)   // within a's radius: the same blob
+        var asked: [[Double]] = []
+        let kept = BlobFilter.select([solid, e, d, c, b, nearA, a], spacingMM: 1, configuration: configuration,
+                                     coarseQuota: 0, faintSeparation: .mutual, faintKeys: { places in
+                                         asked.append(places.map(\.gridPosition.x))
+                                         return places.map { -abs($0.gridPosition.x - 40) }   // d best, then c and e
+                                     })
+        // a first by HU mass; the network sees the next three open places (not a, not nearA, not e).
+        #expect(asked == [[20, 30, 40]])
+        #expect(kept.map(\.gridPosition.x) == [-50, 10, 40])
+        // A quota of 0 never asks the network.
+        configuration.faintNetworkCandidates = 0
+        var askedAgain = false
+        let handMade = BlobFilter.select([solid, e, d, c, b, nearA, a], spacingMM: 1, configuration: configuration,
+                                         coarseQuota: 0, faintSeparation: .mutual, faintKeys: { places in
+                                             askedAgain = true
+                                             return places.map { _ in 0 }
+                                         })
+        #expect(!askedAgain)
+        #expect(handMade.map(\.gridPosition.x) == [-50, 10])
     }
 
     @Test("logits: one per place, the network's own, the same on one worker and on two")
@@ -88,13 +123,19 @@ struct FaintCandidateNetworkTests {
         #expect(x == 11.5 && rank == 0.1 + 0.2 && tiny == 1e-7)
     }
 
-    @Test("faint_network_pool is read from a pipeline's detect section and range-checked")
+    @Test("faint_network_pool and faint_network_candidates are read from a pipeline's detect section and range-checked")
     func poolSetting() throws {
         let decoded = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"faint_network_pool": 500}"#.utf8))
         #expect(decoded.faintNetworkPool == 500)
         #expect(DetectorConfiguration().faintNetworkPool == 3000)
         var bad = DetectorConfiguration()
         bad.faintNetworkPool = 0
+        #expect(throws: DetectionError.self) { try bad.validate() }
+        let quota = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"faint_network_candidates": 0}"#.utf8))
+        #expect(quota.faintNetworkCandidates == 0)
+        #expect(DetectorConfiguration().faintNetworkCandidates == 100)
+        bad = DetectorConfiguration()
+        bad.faintNetworkCandidates = -1
         #expect(throws: DetectionError.self) { try bad.validate() }
     }
 }
