@@ -52,17 +52,19 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     /// coarse ones) instead of `BlobFilter.faintRank`. 3D only. Default true.
     public var learnedFaintOrder: Bool = true
     /// The faint maxima the faint network looks at: the first this many in `faintRank`'s order
-    /// that the candidates kept before it (strong, coarse, hand-made faint) leave open (of 7,000-22,000 a scan; the network
-    /// takes about 0.5 s for 3000 places on two cores, and the ground-glass nodules it reaches on held-out training
-    /// seeds rank 150-2,200 there). 3D only. Default 3000.
+    /// that the candidates kept before it (strong, coarse, hand-made faint) leave open (of
+    /// 7,000-22,000 a scan; the network takes about 0.5 s for 3000 places on two cores, and
+    /// the ground-glass nodules it reaches on held-out training seeds rank 150-2,200 there).
+    /// 3D only. Default 3000.
     public var faintNetworkPool: Int = 3000
     /// With a faint network bundled: after the `maximumFaintCandidates` faint candidates in
     /// `faintRank`'s order, up to this many more in the network's order, from the first
     /// `faintNetworkPool` faint maxima the others leave open. Added rather than replacing the
     /// hand-made ones: in place of them, the network's candidates cost the retrained models 188
-    /// false positives on the development sets (docs/detection.md, "The faint network"). The
-    /// network alone orders the faint list with `maximum_faint_candidates` 0 and this 200. 3D
-    /// only. Default 100.
+    /// false positives on the development sets (docs/detection.md, "The faint network");
+    /// added, 228 with a network trained on its pool ("The faint network added to the
+    /// hand-made faint candidates"), so none is bundled. The network alone orders the faint
+    /// list with `maximum_faint_candidates` 0 and this 200. 3D only. Default 100.
     public var faintNetworkCandidates: Int = 100
     /// Scale (mm) from which a faint candidate is coarse. Default 2.7 mm.
     public var coarseFaintSigmaMM: Double = 2.7
