@@ -28,9 +28,10 @@ with binary cross-entropy on batches of 64 a quarter positive, AdamW (lr 2e-3 on
 weight decay 1e-4), 8 epochs of 24,000 cubes, each cropped at a random shift of up to 2 mm per
 axis, flipped along each axis at random and its axes permuted. With `--hard-negatives F` (the
 default 0.1) it then scores every negative cube, keeps the fraction F it scores highest, and
-trains again from the start with half of each batch's negatives drawn from those (hard-negative
-mining, as in Setio et al., IEEE TMI 35(5), 2016). It folds batch normalisation into the
-convolutions and writes the file in the patch network's format (`combination` unused).
+trains again from the start with half of each batch's negatives drawn from those
+(hard-negative mining, the "bootstrapping" of Sung & Poggio, IEEE TPAMI 20(1), 1998). It
+folds batch normalisation into the convolutions and writes the file in the patch network's
+format (`combination` unused).
 
 With `--holdout-seeds` those seeds' scans are left out of the fit and the script prints, for
 them, how many nodules the faint maxima reach (no suppression, an approximation of the
