@@ -37,6 +37,8 @@
 # Not among the 15 (give them in SETS): vessels nearer the real slices'
 #   vd1300, vd1301  twice the fine peripheral vessels (--vessel-density 2)
 #   vt1300, vt1301  those with vessel tree revision 2 (--vessel-trees 2 --vessel-density 2)
+#   v3-1300, v3-1301  and with revision 3 (--vessel-trees 3 --vessel-density 2: four pulmonary
+#                   veins clear of the arteries; docs/phantoms.md, "Vessel tree revision 3")
 # Sets of one seed and nodule options share anatomy and nodules (the pathology has its own
 # random streams), so e.g. d1300, bx1300, bc1300 and pp1300 differ only by what was added.
 set -euo pipefail
@@ -59,6 +61,7 @@ options_of() {
         a4-13??) echo "--seed ${1#a4-} $defaults --anatomy 4" ;;
         vd13??) echo "--seed ${1#vd} $common --vessel-density 2" ;;
         vt13??) echo "--seed ${1#vt} $common --vessel-trees 2 --vessel-density 2" ;;
+        v3-13??) echo "--seed ${1#v3-} $common --vessel-trees 3 --vessel-density 2" ;;
         *) echo "unknown development set $1" >&2; return 1 ;;
     esac
 }

@@ -34,7 +34,7 @@ struct PhantomCommand: ParsableCommand {
             help: "Multiplies the fine peripheral vessels (terminal territories) of every vessel tree, keeping the calibre of hilar and segmental vessels: 1-3; default 1 (the training and evaluation scans). 2 comes closer to the real slices' vessels per area (docs/phantoms.md).")
     var vesselDensity: Double?
     @Option(name: .customLong("vessel-trees"),
-            help: "Vessel tree revision: 1 (default; the training and evaluation scans) or 2 (forks at Murray's angles, spaced side branches instead of twig fans at the periphery; docs/phantoms.md).")
+            help: "Vessel tree revision: 1 (default; the training and evaluation scans), 2 (forks at Murray's angles, spaced side branches instead of twig fans at the periphery) or 3 (2, with those side branches bending outward and four pulmonary veins running between the arteries); docs/phantoms.md.")
     var vesselTreeRevision: Int?
     @Option(name: .customLong("emphysema-fraction"),
             help: "Fraction of cases with emphysema (centrilobular, and in half of them paraseptal); default none.")

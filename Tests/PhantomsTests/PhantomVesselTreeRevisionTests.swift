@@ -3,7 +3,8 @@ import Testing
 @testable import Phantoms
 
 /// `PhantomOptions.vesselTreeRevision` 2: Murray's fork angles, spaced peripheral side
-/// branches instead of twig fans, and a gentler taper.
+/// branches instead of twig fans, and a gentler taper; 3: those side branches bending
+/// outward, four pulmonary veins, veins clear of the arteries.
 @Suite struct PhantomVesselTreeRevisionTests {
     /// Half size, as `PhantomVesselDensityTests`: the trees are planned, not rendered.
     private func plan(revision: Int?, seed: UInt64 = 1300) -> PhantomCase {
@@ -87,10 +88,102 @@ import Testing
         #expect(abs(thickTwo / thickOne - 1) < 0.25, "vessels >= 2 mm radius \(thickOne) -> \(thickTwo) mm3")
     }
 
+    /// Per vein segment of mid calibre (radius `radiusMM`, full-size mm scaled), the gap (mm)
+    /// between its midpoint's surface and the nearest artery surface of at least half its
+    /// calibre, capped at `capMM` (arteries are bucketed on a grid of that size).
+    private func veinArteryGaps(_ p: PhantomCase, radiusMM: ClosedRange<Double>, capMM: Double) -> [Double] {
+        let s = p.anatomy.scale
+        let arteries = p.vesselSegments.indices.filter { !p.vesselIsVein[$0] }.map { p.vesselSegments[$0] }
+        var grid: [SIMD3<Int>: [Int]] = [:]
+        func cell(_ x: SIMD3<Double>) -> SIMD3<Int> {
+            SIMD3(Int((x.x / capMM).rounded(.down)), Int((x.y / capMM).rounded(.down)), Int((x.z / capMM).rounded(.down)))
+        }
+        for (i, a) in arteries.enumerated() {
+            let lo = cell(pointwiseMin(a.start, a.end)), hi = cell(pointwiseMax(a.start, a.end))
+            for x in lo.x...hi.x { for y in lo.y...hi.y { for z in lo.z...hi.z { grid[SIMD3(x, y, z), default: []].append(i) } } }
+        }
+        var gaps: [Double] = []
+        for (i, v) in p.vesselSegments.enumerated() where p.vesselIsVein[i] {
+            let r = 0.5 * (v.startRadiusMM + v.endRadiusMM)
+            guard radiusMM.contains(r / s) else { continue }
+            let mid = 0.5 * (v.start + v.end)
+            var best = capMM
+            let c = cell(mid)
+            var seen = Set<Int>()
+            for dx in -1...1 { for dy in -1...1 { for dz in -1...1 {
+                for j in grid[c &+ SIMD3(dx, dy, dz)] ?? [] where seen.insert(j).inserted && arteries[j].maxRadiusMM >= 0.5 * r {
+                    best = Swift.min(best, arteries[j].signedDistance(mid) - r)
+                }
+            } } }
+            gaps.append(best)
+        }
+        return gaps
+    }
+
+    @Test func revisionThreeVeinsRunBetweenTheArteries() {
+        let two = plan(revision: 2)
+        let three = plan(revision: 3)
+        let s = three.anatomy.scale
+        // Segmental to peripheral veins (0.6-2.5 mm radius at full size), gaps capped at 8 mm.
+        let gapsTwo = veinArteryGaps(two, radiusMM: 0.6...2.5, capMM: 8 * s).sorted()
+        let gapsThree = veinArteryGaps(three, radiusMM: 0.6...2.5, capMM: 8 * s).sorted()
+        #expect(gapsTwo.count > 500 && gapsThree.count > 500, "\(gapsTwo.count), \(gapsThree.count) veins")
+        // Touching or overlapping an artery of their calibre (gap under 0.5 mm at full size):
+        // grown independently, the veins cross the arteries at random.
+        func touching(_ g: [Double]) -> Double { Double(g.filter { $0 < 0.5 * s }.count) / Double(g.count) }
+        #expect(touching(gapsThree) < 0.6 * touching(gapsTwo),
+                "veins touching an artery: \(touching(gapsTwo)) -> \(touching(gapsThree))")
+        let medianTwo = gapsTwo[gapsTwo.count / 2], medianThree = gapsThree[gapsThree.count / 2]
+        #expect(medianThree > medianTwo + 0.5 * s, "median vein-artery gap \(medianTwo / s) -> \(medianThree / s) mm (full size)")
+    }
+
+    @Test func revisionThreeHasFourPulmonaryVeinsEachDrainingItsLobes() {
+        let two = plan(revision: 2)
+        let three = plan(revision: 3)
+        let a = three.anatomy
+        #expect(two.anatomy.superiorVeinHilum.isEmpty)
+        #expect(a.superiorVeinHilum.count == 2)
+        // Two more tubes into the left atrium: the superior veins, each ending at its hilum.
+        #expect(a.mediastinalTubes.count == two.anatomy.mediastinalTubes.count + 2)
+        for side in 0..<2 {
+            #expect(a.mediastinalTubes.contains { $0.segment.end == a.superiorVeinHilum[side] })
+            // The superior vein leaves the hilum in front of and below the artery, above the
+            // inferior vein.
+            #expect(a.superiorVeinHilum[side].y < a.arteryHilum[side].y)
+            #expect(a.superiorVeinHilum[side].z < a.arteryHilum[side].z)
+            #expect(a.superiorVeinHilum[side].z > a.veinHilum[side].z)
+        }
+        // Each tree, followed from its root along the segments (a child starts where its
+        // parent ends), ends only in its own lobes: the superior veins in the upper lobe (and
+        // the right middle lobe), the inferior ones in the lower lobe.
+        var children: [SIMD3<Double>: [Int]] = [:]
+        for (i, v) in three.vesselSegments.enumerated() where three.vesselIsVein[i] {
+            children[v.start, default: []].append(i)
+        }
+        for side in 0..<2 {
+            let lower = side == 0 ? 2 : 1
+            for (root, superior) in [(a.superiorVeinHilum[side], true), (a.veinHilum[side], false)] {
+                var stack = [root], seen = Set<SIMD3<Double>>(), ends: [SIMD3<Double>] = []
+                while let p = stack.popLast() {
+                    guard seen.insert(p).inserted else { continue }
+                    let next = children[p] ?? []
+                    if next.isEmpty { ends.append(p) }
+                    stack += next.map { three.vesselSegments[$0].end }
+                }
+                #expect(ends.count > 200, "side \(side) superior \(superior): \(ends.count) ends")
+                let inOwnLobes = ends.filter { (a.lobe(side: side, $0) == lower) != superior }.count
+                #expect(Double(inOwnLobes) / Double(Swift.max(1, ends.count)) > 0.95,
+                        "side \(side) superior \(superior): \(inOwnLobes) of \(ends.count) ends in its lobes")
+            }
+        }
+    }
+
     @Test func revisionOutsideItsRangeIsRefused() {
         var o = PhantomOptions()
-        o.vesselTreeRevision = 3
+        o.vesselTreeRevision = 4
         #expect(throws: PhantomError.self) { try o.validate() }
+        o.vesselTreeRevision = 3
+        #expect(throws: Never.self) { try o.validate() }
         o.vesselTreeRevision = 0
         #expect(throws: PhantomError.self) { try o.validate() }
         o.vesselTreeRevision = 2

@@ -153,8 +153,8 @@ private func smallOptions(size: Int = 48, slices: Int = 16) -> PhantomOptions {
         return out
     }
 
-    /// Both tree revisions (`PhantomOptions.vesselTreeRevision`).
-    @Test(arguments: [1, 2])
+    /// The tree revisions (`PhantomOptions.vesselTreeRevision`).
+    @Test(arguments: [1, 2, 3])
     func branchesRunOutwardFromTheHilumAndBendGently(branching: Int) {
         var r = PhantomRandom(seed: 11)
         let tree = BranchingTree.grow(root: .zero, direction: SIMD3(1, 0, 0), points: lungCloud(2000, seed: 5),
@@ -196,8 +196,9 @@ private func smallOptions(size: Int = 48, slices: Int = 16) -> PhantomOptions {
         // Revision 2's side branches bend half-way towards their territory, which often lies
         // behind the fork: 38 % of those second halves run outward, 62 % of all segments
         // (docs/phantoms.md, "Vessel tree revision 2"; a limit of the revision, pinned here).
+        // Revision 3 pulls that bend away from the hilum: as many outward as revision 1.
         let allOutward = Double(outward) / Double(total)
-        #expect(allOutward > (branching == 1 ? 0.7 : 0.6), "\(outward) of \(total) branches run outward")
+        #expect(allOutward > (branching == 2 ? 0.6 : 0.7), "\(outward) of \(total) branches run outward")
         mainTurns.sort()
         let median = mainTurns[mainTurns.count / 2] * 180 / .pi
         #expect(median < 25, "median turn of the continuing branch \(median) degrees")

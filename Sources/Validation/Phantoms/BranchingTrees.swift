@@ -48,10 +48,15 @@ struct BranchingTree {
     /// `branching` 2 (`PhantomOptions.vesselTreeRevision`) caps the turn at each fork of the
     /// smaller branches at Murray's optimal angle, tapers the periphery less, and grows the last territories as spaced side branches instead of twig fans
     /// (`growSpacedStem`); its extra random draws come from `peripheralRandom`, so the tree's
-    /// own stream is drawn as in revision 1.
+    /// own stream is drawn as in revision 1. `branching` 3 also bends those side branches'
+    /// second halves away from the hilum as the larger branches are.
+    /// `avoiding` (vessel tree revision 3, the veins): the branches below the lobar trunks, the
+    /// spaced stems and their side branches are steered away from these arteries
+    /// (`VesselClearance`), so the veins run between the bronchovascular bundles.
     static func grow(root: SIMD3<Double>, direction: SIMD3<Double>, points: [SIMD3<Double>],
                      groups: [Int] = [], terminalRadiusMM: Double, maximumRadiusMM: Double,
                      loadScale: Double = 1, branching: Int = 1, peripheralRandom: PhantomRandom? = nil,
+                     avoiding: VesselClearance? = nil,
                      random: inout PhantomRandom) -> BranchingTree {
         var spacedRandom = peripheralRandom ?? PhantomRandom(seed: 0)
         var tree = BranchingTree()
@@ -95,7 +100,8 @@ struct BranchingTree {
                 if branching >= 2 {
                     tree.growSpacedStem(from: parentIndex, points: Array(work[range]), centroid: centroid, root: root,
                                         parentDirection: parentDirection, share: share, radius: radius,
-                                        terminalRadiusMM: terminalMM, random: &random, own: &spacedRandom)
+                                        terminalRadiusMM: terminalMM, outwardBend: branching >= 3,
+                                        avoiding: avoiding, random: &random, own: &spacedRandom)
                 } else {
                     tree.growStem(from: parentIndex, points: Array(work[range]), centroid: centroid, root: root,
                                   parentDirection: parentDirection, share: share, radius: radius,
@@ -121,6 +127,11 @@ struct BranchingTree {
             let radial = normalized(from - root)
             let pull = share >= 1 || parentIndex == 0 ? 0.0 : 0.3 + 1 / Double(n).squareRoot()
             var dir = limitTurn(normalized(normalized(toward) + pull * radial), from: parentDirection, maxAngle: maxTurn)
+            if let avoiding, share < 1, parentIndex != 0 {
+                let ahead = Swift.min(0.4 * distance, 6 * radius(n))
+                dir = limitTurn(avoiding.steer(dir, from: from, lookAheadMM: ahead, radiusMM: radius(n)),
+                                from: parentDirection, maxAngle: maxTurn)
+            }
             // Gentle tortuosity (a few degrees per branch, not a zigzag).
             dir = normalized(dir + random.unitVector() * 0.05)
             // Tawhai's 40% of the way to the centroid (big trunks sooner, lobar trunks within
@@ -245,12 +256,15 @@ struct BranchingTree {
     /// `maxTurn` from its parent), its territories in order along it, and its gentle bend
     /// (an arc of 80-250 mm radius in a random plane: perfectly straight stems looked like
     /// needles in the reformats). The two draws of the tree's stream are those of every stem.
+    /// `steer` (revision 3's veins) turns the direction before the turn is limited.
     func stemCourse(from: SIMD3<Double>, points: [SIMD3<Double>], centroid: SIMD3<Double>, root: SIMD3<Double>,
-                    parentDirection: SIMD3<Double>, maxTurn: Double, random: inout PhantomRandom)
+                    parentDirection: SIMD3<Double>, maxTurn: Double,
+                    steer: ((SIMD3<Double>) -> SIMD3<Double>)? = nil, random: inout PhantomRandom)
         -> (direction: SIMD3<Double>, sorted: [SIMD3<Double>], bendAxis: SIMD3<Double>, curvature: Double) {
-        let dir = BranchingTree.limitTurn(BranchingTree.normalized(BranchingTree.normalized(centroid - from)
-                                              + 0.8 * BranchingTree.normalized(from - root)),
-                                          from: parentDirection, maxAngle: maxTurn)
+        var wanted = BranchingTree.normalized(BranchingTree.normalized(centroid - from)
+                                              + 0.8 * BranchingTree.normalized(from - root))
+        if let steer { wanted = steer(wanted) }
+        let dir = BranchingTree.limitTurn(wanted, from: parentDirection, maxAngle: maxTurn)
         let sorted = points.sorted { (($0 - from) * dir).sum() < (($1 - from) * dir).sum() }
         var bendAxis = random.unitVector()
         bendAxis = BranchingTree.normalized(bendAxis - (bendAxis * dir).sum() * dir)
@@ -279,13 +293,18 @@ struct BranchingTree {
     mutating func growSpacedStem(from parentIndex: Int, points: [SIMD3<Double>], centroid: SIMD3<Double>,
                                  root: SIMD3<Double>, parentDirection: SIMD3<Double>, share: Double,
                                  radius: (Int) -> Double, terminalRadiusMM: Double,
+                                 outwardBend: Bool = false, avoiding: VesselClearance? = nil,
                                  random: inout PhantomRandom, own: inout PhantomRandom) {
         let from = nodes[parentIndex].position
         let n = points.count
-        let (dir, sorted, bendAxis, curvature) = stemCourse(from: from, points: points, centroid: centroid, root: root,
-                                                            parentDirection: parentDirection,
-                                                            maxTurn: BranchingTree.murrayAngle(share: share),
-                                                            random: &random)
+        let stemRadius = radius(n)
+        let (dir, sorted, bendAxis, curvature) = stemCourse(
+            from: from, points: points, centroid: centroid, root: root, parentDirection: parentDirection,
+            maxTurn: BranchingTree.murrayAngle(share: share),
+            steer: avoiding.map { clearance in
+                { clearance.steer($0, from: from, lookAheadMM: 6 * stemRadius, radiusMM: stemRadius) }
+            },
+            random: &random)
         let scale = terminalRadiusMM / (0.45 * BranchingTree.peripheralThickening)
         let farthest = ((sorted[n - 1] - from) * dir).sum()
         let twigCap = 30 * 0.45 * scale
@@ -311,12 +330,24 @@ struct BranchingTree {
             // a bend towards the territory.
             let t = p - stemPosition
             let len = Swift.min((t * t).sum().squareRoot(), twigCap)
-            let first = BranchingTree.limitTurn(BranchingTree.normalized(t), from: dir,
+            // Revision 3: both halves of the side branch lean away from the hilum.
+            var out = outwardBend
+                ? BranchingTree.normalized(BranchingTree.normalized(t) + 0.5 * BranchingTree.normalized(stemPosition - root))
+                : BranchingTree.normalized(t)
+            if let avoiding {
+                out = avoiding.steer(out, from: stemPosition, lookAheadMM: 0.5 * len, radiusMM: terminalRadiusMM)
+            }
+            let first = BranchingTree.limitTurn(out, from: dir,
                                                 maxAngle: BranchingTree.murrayAngle(share: 1 / Double(n - k)))
             let middle = stemPosition + first * Swift.max(0.5 * len, 1.5 * scale)
             nodes.append(Node(position: middle, parent: stem, radiusMM: terminalRadiusMM, load: 1))
-            let towards = BranchingTree.limitTurn(BranchingTree.normalized(p - middle), from: first,
-                                                  maxAngle: own.uniform(0.15, 0.45))
+            // The bend towards the territory also pulls away from the hilum (the territory
+            // often lies behind the fork, and in revision 2 most of these halves ran back
+            // towards the hilum).
+            let bend = outwardBend
+                ? BranchingTree.normalized(BranchingTree.normalized(p - middle) + 1.0 * BranchingTree.normalized(middle - root))
+                : BranchingTree.normalized(p - middle)
+            let towards = BranchingTree.limitTurn(bend, from: first, maxAngle: own.uniform(0.15, 0.45))
             nodes.append(Node(position: middle + towards * Swift.max(0.5 * len, 1.5 * scale),
                               parent: nodes.count - 1, radiusMM: terminalRadiusMM, load: 1))
         }

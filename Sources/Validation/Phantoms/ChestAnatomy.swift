@@ -96,9 +96,13 @@ public struct ChestAnatomy: Sendable {
     /// Carina height (mm) and the great vessels / central airways of the mediastinum.
     public let carinaZ: Double
     public let mediastinalTubes: [MediastinalTube]
-    /// Hilar points where each lung's artery, vein and bronchial trees start.
+    /// Hilar points where each lung's artery, vein and bronchial trees start. With four
+    /// pulmonary veins `veinHilum` is where each inferior vein leaves the hilum.
     public let arteryHilum: [SIMD3<Double>]
     public let veinHilum: [SIMD3<Double>]
+    /// Where each superior pulmonary vein leaves the hilum (right, left), in front of and below
+    /// the pulmonary artery; empty with one vein per lung (vessel tree revisions 1 and 2).
+    public let superiorVeinHilum: [SIMD3<Double>]
     public let bronchusHilum: [SIMD3<Double>]
 
     /// The kind of a mediastinal tube, which decides how it is painted.
@@ -112,7 +116,10 @@ public struct ChestAnatomy: Sendable {
 
     /// `random` draws the lungs, mediastinum and skeleton; `details` (a separate stream) the
     /// fissure shapes and the body details, so adding details never moves a seed's lungs.
-    public init(scale s: Double, random r: inout PhantomRandom, details: PhantomRandom, revision: Int = 3) {
+    /// `fourPulmonaryVeins` (vessel tree revision 3) gives each lung a superior and an inferior
+    /// pulmonary vein into the left atrium instead of one; it draws nothing.
+    public init(scale s: Double, random r: inout PhantomRandom, details: PhantomRandom, revision: Int = 3,
+                fourPulmonaryVeins: Bool = false) {
         var d = details
         scale = s
         self.revision = revision
@@ -248,8 +255,21 @@ public struct ChestAnatomy: Sendable {
         let atrium = SIMD3(heartCenter.x - 10 * s, heartCenter.y + heartSemiAxes.y * 0.7, heartCenter.z + heartSemiAxes.z * 0.3)
         let veinHilum = [SIMD3(-44 * s, trachea.y + 14 * s, carinaZ - 52 * s),
                          SIMD3(46 * s, trachea.y + 16 * s, carinaZ - 56 * s)]
-        tubes.append(.init(segment: TubeSegment(atrium, veinHilum[0], 8 * s, 7 * s), kind: .vessel, hu: venous))
-        tubes.append(.init(segment: TubeSegment(atrium, veinHilum[1], 8 * s, 7 * s), kind: .vessel, hu: venous))
+        // One vein per lung drains all of it; of four, each drains about half (the upper, with
+        // the middle lobe on the right; the lower), so each is narrower.
+        let veinR = fourPulmonaryVeins ? 7.0 * s : 8 * s
+        tubes.append(.init(segment: TubeSegment(atrium, veinHilum[0], veinR, veinR - s), kind: .vessel, hu: venous))
+        tubes.append(.init(segment: TubeSegment(atrium, veinHilum[1], veinR, veinR - s), kind: .vessel, hu: venous))
+        // The superior veins (appended last, so the indices above stay): they leave the hilum in
+        // front of and below the pulmonary artery and run down and back to the atrium's upper
+        // corners, the inferior ones nearly horizontally from the lower hilum.
+        let superiorVeinHilum = fourPulmonaryVeins
+            ? [SIMD3(-46 * s, trachea.y - 8 * s, carinaZ - 34 * s), SIMD3(48 * s, trachea.y - 8 * s, carinaZ - 30 * s)]
+            : []
+        for (side, hilum) in superiorVeinHilum.enumerated() {
+            let ostium = atrium + SIMD3((side == 0 ? -12 : 12) * s, -4 * s, 8 * s)
+            tubes.append(.init(segment: TubeSegment(ostium, hilum, veinR, veinR - s), kind: .vessel, hu: venous))
+        }
         mediastinalTubes = tubes
         // Revision 4's mediastinum: trachea (tube 0), oesophagus (3), aorta (4-7) and its
         // branches (8-10), superior vena cava (11) and pulmonary trunk (12); not the main
@@ -266,6 +286,7 @@ public struct ChestAnatomy: Sendable {
         }
         self.arteryHilum = arteryHilum
         self.veinHilum = veinHilum
+        self.superiorVeinHilum = superiorVeinHilum
         self.bronchusHilum = bronchusHilum
     }
 

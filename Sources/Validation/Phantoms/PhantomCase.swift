@@ -137,13 +137,15 @@ public struct PhantomCase: Sendable {
         let scale = drawnFOV / 2 * r.uniform(0.8, 0.9) / ChestAnatomy.referenceBodyHalfWidthMM
         var anatomyRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 1_000_001)
         let details = PhantomRandom(seed: seed, stream: UInt64(index) &+ 4_000_037)
-        var a = ChestAnatomy(scale: scale, random: &anatomyRandom, details: details, revision: options.anatomyRevision ?? 3)
+        let fourVeins = (options.vesselTreeRevision ?? 1) >= 3
+        var a = ChestAnatomy(scale: scale, random: &anatomyRandom, details: details, revision: options.anatomyRevision ?? 3,
+                             fourPulmonaryVeins: fourVeins)
         // Generator 2's retries (smaller scale while its body outline left that FOV), kept
         // unchanged because they decide the lungs.
         var tries = 0
         while a.legacyBodyRadiusMM > drawnFOV / 2 * 0.97 && tries < 8 {
             a = ChestAnatomy(scale: scale * pow(0.95, Double(tries + 1)), random: &anatomyRandom, details: details,
-                             revision: options.anatomyRevision ?? 3)
+                             revision: options.anatomyRevision ?? 3, fourPulmonaryVeins: fourVeins)
             tries += 1
         }
         // Mediastinal and hilar lymph nodes, from their own stream.
@@ -263,13 +265,34 @@ public struct PhantomCase: Sendable {
                                               terminalRadiusMM: terminal, maximumRadiusMM: trunk, loadScale: 1 / vesselDensity,
                                               branching: branching, peripheralRandom: peripheralRandom(UInt64(2 * side)),
                                               random: &treeRandom)
-            let veins = BranchingTree.grow(root: a.veinHilum[side], direction: lateral,
-                                           points: veinPoints.points, groups: veinPoints.groups,
-                                           terminalRadiusMM: terminal, maximumRadiusMM: trunk, loadScale: 1 / vesselDensity,
-                                           branching: branching, peripheralRandom: peripheralRandom(UInt64(2 * side + 1)),
-                                           random: &treeRandom)
             vessels += arteries.segments; isVein += Array(repeating: false, count: arteries.nodes.count - 1)
-            vessels += veins.segments; isVein += Array(repeating: true, count: veins.nodes.count - 1)
+            if branching >= 3 {
+                // Revision 3: a superior vein drains the upper lobe (and the middle lobe on the
+                // right), an inferior one the lower lobe, each from its own hilar point and
+                // steered clear of this lung's arteries (`VesselClearance`), with their own
+                // random streams. (The arteries differ from revision 2's too: the superior
+                // veins' tubes carve the lung, which moves the sampled territories.)
+                let clearance = VesselClearance(arteries: arteries.segments, scale: a.scale)
+                let upper = veinPoints.groups.first ?? veinPoints.points.count
+                let drained = [(a.superiorVeinHilum[side], Array(veinPoints.points[..<upper])),
+                               (a.veinHilum[side], Array(veinPoints.points[upper...]))]
+                for (k, (hilum, points)) in drained.enumerated() where !points.isEmpty {
+                    var veinRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 34_000_009 &+ UInt64(2 * side + k))
+                    let veins = BranchingTree.grow(root: hilum, direction: lateral, points: points,
+                                                   terminalRadiusMM: terminal, maximumRadiusMM: trunk,
+                                                   loadScale: 1 / vesselDensity, branching: branching,
+                                                   peripheralRandom: PhantomRandom(seed: seed, stream: UInt64(index) &+ 35_000_011 &+ UInt64(2 * side + k)),
+                                                   avoiding: clearance, random: &veinRandom)
+                    vessels += veins.segments; isVein += Array(repeating: true, count: veins.nodes.count - 1)
+                }
+            } else {
+                let veins = BranchingTree.grow(root: a.veinHilum[side], direction: lateral,
+                                               points: veinPoints.points, groups: veinPoints.groups,
+                                               terminalRadiusMM: terminal, maximumRadiusMM: trunk, loadScale: 1 / vesselDensity,
+                                               branching: branching, peripheralRandom: peripheralRandom(UInt64(2 * side + 1)),
+                                               random: &treeRandom)
+                vessels += veins.segments; isVein += Array(repeating: true, count: veins.nodes.count - 1)
+            }
             // Bronchi run beside the arteries: the same branching, offset sideways, down to
             // about 1 mm lumen radius (smaller airways are invisible on CT).
             // The sideways offset is carried down the tree (made perpendicular to each branch),

@@ -30,7 +30,9 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// forks turn at most by Murray's optimal angles (the main path runs on nearly straight),
     /// the periphery tapers less, and the last territories of a branch leave a tapering stem
     /// as spaced, curving side branches instead of fans of straight twigs (docs/phantoms.md,
-    /// "Vessel tree revision 2").
+    /// "Vessel tree revision 2"). 3: revision 2, with those side branches bending away from
+    /// the hilum, and four pulmonary veins (a superior and an inferior per lung) whose trees
+    /// keep clear of the arteries ("Vessel tree revision 3").
     public var vesselTreeRevision: Int? = nil
     /// Fraction of cases with emphysema (centrilobular, upper-zone predominant, and in half of
     /// them paraseptal along the pleura), at a severity drawn per case; nil or 0: none, and
@@ -145,7 +147,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let s = sliceSpacingMM, !(s > 0.05 && s < 20) { throw fail("--slice-spacing must be in (0.05, 20) mm") }
         guard (0...1).contains(cleanFraction) else { throw fail("--clean-fraction must be in [0, 1]") }
         if let d = vesselDensity, !(d >= 1 && d <= 3) { throw fail("--vessel-density must be in [1, 3], got \(d)") }
-        if let r = vesselTreeRevision, !(1...2).contains(r) { throw fail("--vessel-trees must be 1 or 2, got \(r)") }
+        if let r = vesselTreeRevision, !(1...3).contains(r) { throw fail("--vessel-trees must be 1, 2 or 3, got \(r)") }
         if let e = emphysemaFraction, !(0...1).contains(e) { throw fail("--emphysema-fraction must be in [0, 1]") }
         if let a = atelectasisFraction, !(0...1).contains(a) { throw fail("--atelectasis-fraction must be in [0, 1]") }
         if let e = effusionFraction, !(0...1).contains(e) { throw fail("--effusion-fraction must be in [0, 1]") }
