@@ -53,7 +53,7 @@ real = cp.real("A002304_coronal_19001231-076.dcm")
 cp.show(axes[0, 0], real, "real coronal reformat (GE)")
 axes[1, 0].text(0.05, 0.5, "MIP: maximum over the slab\n(vessels as continuous trees)\n\n"
                 "revision 3: a superior and an\ninferior pulmonary vein per lung;\n"
-                "veins steered clear of the\narteries; side branches bend\naway from the hilum",
+                "larger veins (1 mm and more)\nsteered clear of the arteries;\nside branches bend away\nfrom the hilum",
                 color="white", fontsize=13, transform=axes[1, 0].transAxes)
 for col, (label, folder) in enumerate([("revision 2", rev2_dir), ("revision 3", rev3_dir)], start=1):
     vol, z, origin, spacing = cp.load(folder)

@@ -50,9 +50,10 @@ struct BranchingTree {
     /// (`growSpacedStem`); its extra random draws come from `peripheralRandom`, so the tree's
     /// own stream is drawn as in revision 1. `branching` 3 also bends those side branches'
     /// second halves away from the hilum as the larger branches are.
-    /// `avoiding` (vessel tree revision 3, the veins): the branches below the lobar trunks, the
-    /// spaced stems and their side branches are steered away from these arteries
-    /// (`VesselClearance`), so the veins run between the bronchovascular bundles.
+    /// `avoiding` (vessel tree revision 3, the veins): the branches below the lobar trunks down
+    /// to `VesselClearance.smallestSteeredRadiusMM` are steered away from these arteries, so
+    /// the larger veins run between the bronchovascular bundles; the fine peripheral ones are
+    /// not (steered, they converged into knots: `VesselClearance`).
     static func grow(root: SIMD3<Double>, direction: SIMD3<Double>, points: [SIMD3<Double>],
                      groups: [Int] = [], terminalRadiusMM: Double, maximumRadiusMM: Double,
                      loadScale: Double = 1, branching: Int = 1, peripheralRandom: PhantomRandom? = nil,
@@ -101,7 +102,7 @@ struct BranchingTree {
                     tree.growSpacedStem(from: parentIndex, points: Array(work[range]), centroid: centroid, root: root,
                                         parentDirection: parentDirection, share: share, radius: radius,
                                         terminalRadiusMM: terminalMM, outwardBend: branching >= 3,
-                                        avoiding: avoiding, random: &random, own: &spacedRandom)
+                                        random: &random, own: &spacedRandom)
                 } else {
                     tree.growStem(from: parentIndex, points: Array(work[range]), centroid: centroid, root: root,
                                   parentDirection: parentDirection, share: share, radius: radius,
@@ -127,7 +128,7 @@ struct BranchingTree {
             let radial = normalized(from - root)
             let pull = share >= 1 || parentIndex == 0 ? 0.0 : 0.3 + 1 / Double(n).squareRoot()
             var dir = limitTurn(normalized(normalized(toward) + pull * radial), from: parentDirection, maxAngle: maxTurn)
-            if let avoiding, share < 1, parentIndex != 0 {
+            if let avoiding, share < 1, parentIndex != 0, radius(n) >= avoiding.smallestSteeredRadiusMM {
                 let ahead = Swift.min(0.4 * distance, 6 * radius(n))
                 dir = limitTurn(avoiding.steer(dir, from: from, lookAheadMM: ahead, radiusMM: radius(n)),
                                 from: parentDirection, maxAngle: maxTurn)
@@ -256,15 +257,12 @@ struct BranchingTree {
     /// `maxTurn` from its parent), its territories in order along it, and its gentle bend
     /// (an arc of 80-250 mm radius in a random plane: perfectly straight stems looked like
     /// needles in the reformats). The two draws of the tree's stream are those of every stem.
-    /// `steer` (revision 3's veins) turns the direction before the turn is limited.
     func stemCourse(from: SIMD3<Double>, points: [SIMD3<Double>], centroid: SIMD3<Double>, root: SIMD3<Double>,
-                    parentDirection: SIMD3<Double>, maxTurn: Double,
-                    steer: ((SIMD3<Double>) -> SIMD3<Double>)? = nil, random: inout PhantomRandom)
+                    parentDirection: SIMD3<Double>, maxTurn: Double, random: inout PhantomRandom)
         -> (direction: SIMD3<Double>, sorted: [SIMD3<Double>], bendAxis: SIMD3<Double>, curvature: Double) {
-        var wanted = BranchingTree.normalized(BranchingTree.normalized(centroid - from)
-                                              + 0.8 * BranchingTree.normalized(from - root))
-        if let steer { wanted = steer(wanted) }
-        let dir = BranchingTree.limitTurn(wanted, from: parentDirection, maxAngle: maxTurn)
+        let dir = BranchingTree.limitTurn(BranchingTree.normalized(BranchingTree.normalized(centroid - from)
+                                              + 0.8 * BranchingTree.normalized(from - root)),
+                                          from: parentDirection, maxAngle: maxTurn)
         let sorted = points.sorted { (($0 - from) * dir).sum() < (($1 - from) * dir).sum() }
         var bendAxis = random.unitVector()
         bendAxis = BranchingTree.normalized(bendAxis - (bendAxis * dir).sum() * dir)
@@ -293,18 +291,14 @@ struct BranchingTree {
     mutating func growSpacedStem(from parentIndex: Int, points: [SIMD3<Double>], centroid: SIMD3<Double>,
                                  root: SIMD3<Double>, parentDirection: SIMD3<Double>, share: Double,
                                  radius: (Int) -> Double, terminalRadiusMM: Double,
-                                 outwardBend: Bool = false, avoiding: VesselClearance? = nil,
+                                 outwardBend: Bool = false,
                                  random: inout PhantomRandom, own: inout PhantomRandom) {
         let from = nodes[parentIndex].position
         let n = points.count
-        let stemRadius = radius(n)
-        let (dir, sorted, bendAxis, curvature) = stemCourse(
-            from: from, points: points, centroid: centroid, root: root, parentDirection: parentDirection,
-            maxTurn: BranchingTree.murrayAngle(share: share),
-            steer: avoiding.map { clearance in
-                { clearance.steer($0, from: from, lookAheadMM: 6 * stemRadius, radiusMM: stemRadius) }
-            },
-            random: &random)
+        let (dir, sorted, bendAxis, curvature) = stemCourse(from: from, points: points, centroid: centroid, root: root,
+                                                            parentDirection: parentDirection,
+                                                            maxTurn: BranchingTree.murrayAngle(share: share),
+                                                            random: &random)
         let scale = terminalRadiusMM / (0.45 * BranchingTree.peripheralThickening)
         let farthest = ((sorted[n - 1] - from) * dir).sum()
         let twigCap = 30 * 0.45 * scale
@@ -331,12 +325,9 @@ struct BranchingTree {
             let t = p - stemPosition
             let len = Swift.min((t * t).sum().squareRoot(), twigCap)
             // Revision 3: both halves of the side branch lean away from the hilum.
-            var out = outwardBend
+            let out = outwardBend
                 ? BranchingTree.normalized(BranchingTree.normalized(t) + 0.5 * BranchingTree.normalized(stemPosition - root))
                 : BranchingTree.normalized(t)
-            if let avoiding {
-                out = avoiding.steer(out, from: stemPosition, lookAheadMM: 0.5 * len, radiusMM: terminalRadiusMM)
-            }
             let first = BranchingTree.limitTurn(out, from: dir,
                                                 maxAngle: BranchingTree.murrayAngle(share: 1 / Double(n - k)))
             let middle = stemPosition + first * Swift.max(0.5 * len, 1.5 * scale)
