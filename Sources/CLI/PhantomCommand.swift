@@ -96,6 +96,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("mitral-calcium-fraction"),
             help: "Fraction of cases with mitral annular calcification (a C-shaped band of calcium along the posterior mitral annulus; in truth.json's mitral_annular_calcifications, in the heart, not nodules); default none.")
     var mitralCalciumFraction: Double?
+    @Option(name: .customLong("cardiophrenic-fat-fraction"),
+            help: "Fraction of cases with pericardial fat pads at the cardiophrenic angles (fat between the heart, the diaphragm and the anterior chest wall; the right one always, the left in half; not in truth.json); default none.")
+    var cardiophrenicFatFraction: Double?
     @Option(name: .customLong("cardiac-motion-fraction"),
             help: "Fraction of cases with a cardiac pulsation artefact (heart border and nearby lung vessels doubled, as on a scan without ECG gating; in truth.json's cardiac_pulsation); default none.")
     var cardiacMotionFraction: Double?
@@ -154,6 +157,7 @@ struct PhantomCommand: ParsableCommand {
         o.valveCalciumFraction = valveCalciumFraction
         o.cardiacMotionFraction = cardiacMotionFraction
         o.mitralCalciumFraction = mitralCalciumFraction
+        o.cardiophrenicFatFraction = cardiophrenicFatFraction
         o.mediastinalNoduleFraction = mediastinalNoduleFraction
         o.anatomyRevision = anatomyRevision
         o.pngCopies = png

@@ -65,6 +65,10 @@ public struct ChestAnatomy: Sendable {
     /// Mediastinal and hilar lymph nodes (not nodules: never in truth.json); placed by
     /// `PhantomCase` from their own random stream once the anatomy is fixed.
     public internal(set) var lymphNodes: [LymphNode] = []
+    /// Pericardial fat pads at the cardiophrenic angles (`CardiophrenicFatPad`; none unless
+    /// asked for); they carve the lung. Set by `PhantomCase` from their own random stream
+    /// before the vessel territories are sampled.
+    public internal(set) var cardiophrenicFat: [CardiophrenicFatPad] = []
 
     /// Anatomy revision (`PhantomOptions.anatomyRevision`): 3, or 4 for the heart resting on
     /// the diaphragm, the mediastinum shaped by the great vessels and a shallower chest.
@@ -372,6 +376,10 @@ public struct ChestAnatomy: Sendable {
         if revision >= 4 && abs(x) < 90 * scale { sd = Swift.max(sd, -mediastinalEnvelopeDistance(SIMD3(x, y, z))) }
         sd = Swift.max(sd, spineBound(x: x, y: y))
         sd = Swift.max(sd, diaphragmBound(side: side, x: x, y: y, z: z))
+        // Both lungs: a right pad's medial part can lie left of the midline, under the heart.
+        for pad in cardiophrenicFat {
+            sd = Swift.max(sd, -pad.distance(x: x, y: y, z: z, anatomy: self))
+        }
         return sd
     }
 

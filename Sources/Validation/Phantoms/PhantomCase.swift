@@ -151,6 +151,9 @@ public struct PhantomCase: Sendable {
         // Mediastinal and hilar lymph nodes, from their own stream.
         var nodeRandom = PhantomRandom(seed: seed, stream: UInt64(index) &+ 5_000_011)
         a.lymphNodes = LymphNode.place(in: a, random: &nodeRandom)
+        a.cardiophrenicFat = Self.onRequest(options.cardiophrenicFatFraction, seed: seed, stream: UInt64(index) &+ 36_000_013) {
+            CardiophrenicFatPad.draw(anatomy: a, random: &$0)
+        } ?? []
         anatomy = a
 
         // Slices: cover apex to the costophrenic recesses (plus some neck and abdomen).

@@ -114,6 +114,10 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
     /// posterior mitral annulus, deep in the heart; truth.json's
     /// `mitral_annular_calcifications`, not nodules); nil or 0: none.
     public var mitralCalciumFraction: Double? = nil
+    /// Fraction of cases with pericardial fat pads at the cardiophrenic angles (the right
+    /// one always, the left in half of them; `CardiophrenicFatPad`); nil or 0: none, and the
+    /// scans are those of earlier runs of the seed.
+    public var cardiophrenicFatFraction: Double? = nil
     /// Fraction of the juxtapleural nodules moved to the mediastinal pleura (location
     /// `juxtamediastinal`: touching the mediastinum, the heart or the side of the hilum,
     /// where a detector must tell a nodule from the edge of a trunk); nil or 0: none, and the
@@ -165,6 +169,7 @@ public struct PhantomOptions: Sendable, Codable, Equatable {
         if let f = pleuralPlaqueFraction, !(0...1).contains(f) { throw fail("--pleural-plaque-fraction must be in [0, 1]") }
         if let f = valveCalciumFraction, !(0...1).contains(f) { throw fail("--valve-calcium-fraction must be in [0, 1]") }
         if let f = mitralCalciumFraction, !(0...1).contains(f) { throw fail("--mitral-calcium-fraction must be in [0, 1]") }
+        if let f = cardiophrenicFatFraction, !(0...1).contains(f) { throw fail("--cardiophrenic-fat-fraction must be in [0, 1]") }
         if let m = mucusPlugFraction {
             if !(0...1).contains(m) { throw fail("--mucus-plug-fraction must be in [0, 1]") }
             if m > 0 && (bronchiectasisFraction ?? 0) == 0 {

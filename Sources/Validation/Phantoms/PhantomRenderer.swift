@@ -382,6 +382,15 @@ final class Scene: @unchecked Sendable {
                         v += (20 - v) * coverage(dHumerus + 3 * s)
                     }
                 }
+                // Pericardial fat pads in the cardiophrenic angles (the lungs are carved around
+                // them; the heart, painted after, covers their medial part).
+                for pad in a.cardiophrenicFat {
+                    let d = pad.distance(x: x, y: y, z: z, anatomy: a)
+                    if d < px {
+                        let fat = pad.hu + 12 * Scene.valueNoise(x / 3, y / 3, z / 3, seed: seed &+ 17)
+                        v += (fat - v) * coverage(d)
+                    }
+                }
                 // Lungs.
                 for side in 0..<2 {
                     guard let sec = sections[side] else { continue }

@@ -73,6 +73,9 @@ public struct PhantomTruth: Codable, Sendable {
         /// Cardiac pulsation artefact (the picture near the heart, not the anatomy); absent when
         /// the case has none.
         public var cardiacPulsation: Pulsation? = nil
+        /// Pericardial fat pads at the cardiophrenic angles (outside the lungs; not nodules);
+        /// absent when the case has none.
+        public var cardiophrenicFatPads: [FatPad]? = nil
 
         enum CodingKeys: String, CodingKey {
             case caseID = "case_id", patientID = "patient_id", studyInstanceUID = "study_instance_uid"
@@ -96,6 +99,20 @@ public struct PhantomTruth: Codable, Sendable {
             case interstitialFibrosis = "interstitial_fibrosis"
             case pleuralPlaques = "pleural_plaques"
             case cardiacPulsation = "cardiac_pulsation"
+            case cardiophrenicFatPads = "cardiophrenic_fat_pads"
+        }
+    }
+
+    /// A pericardial fat pad: the side, the centroid (LPS mm) and volume (ml) of the fat the
+    /// scan shows (outside the heart and its epicardial fat), and its mean HU.
+    public struct FatPad: Codable, Sendable {
+        public var side: String
+        public var centerMM: [Double]
+        public var volumeML: Double
+        public var hu: Double
+
+        enum CodingKeys: String, CodingKey {
+            case side, centerMM = "center_mm", volumeML = "volume_ml", hu
         }
     }
 
@@ -469,6 +486,13 @@ public struct PhantomTruth: Codable, Sendable {
         entry.cardiacPulsation = phantom.cardiacPulsation.map { p in
             Pulsation(amplitudeMM: (p.amplitudeMM * 100).rounded() / 100, ghostWeight: (p.ghostWeight * 100).rounded() / 100,
                       reachMM: (p.reachMM * 10).rounded() / 10, beatMM: (p.beatMM * 10).rounded() / 10)
+        }
+        let pads = phantom.anatomy.cardiophrenicFat
+        entry.cardiophrenicFatPads = pads.isEmpty ? nil : pads.map { pad in
+            let fat = pad.visibleFat(anatomy: phantom.anatomy)
+            let c = phantom.patientPosition(ofAnatomy: fat.centroid)
+            return FatPad(side: pad.side == 0 ? "right" : "left", centerMM: [c.x, c.y, c.z].map { ($0 * 100).rounded() / 100 },
+                          volumeML: (fat.volumeMM3 / 100).rounded() / 10, hu: (pad.hu * 10).rounded() / 10)
         }
         entry.pleuralPlaques = phantom.pleuralPlaques.map { $0.map { plaque in
             func r(_ v: Double, _ k: Double = 10) -> Double { (v * k).rounded() / k }
