@@ -67,6 +67,12 @@
 #       `--vessel-trees 2 --vessel-density 2`, and E19-plain, the same seed and nodule
 #       options with the default vessels (the nodules are placed by the vessels, so not the
 #       same nodules); scored each on its own (added 2026-12-07, third session)
+#   E20 seed 9020,  8 cases, 300 slices, up to 8 nodules a case and 10 % clean, with every
+#       revision the generator has that is nearer real CT and not yet the default: anatomy
+#       revision 4, vessel tree revision 3 (four pulmonary veins), twice the fine vessels and
+#       cardiophrenic fat pads (`--anatomy 4 --vessel-trees 3 --vessel-density 2
+#       --cardiophrenic-fat-fraction 1`: a candidate generator 4), and E20-plain, the same seed
+#       and nodule options with the defaults; scored each on its own (added 2026-12-08)
 #   A4-E1, A4-E2  seeds 9001 and 9002 as E1 and E2 but with anatomy revision 4
 #       (`--anatomy 4`: heart on the diaphragm, mediastinum shaped by its vessels, a
 #       shallower chest; added 2026-12-05), scored together (WORK_DIR/evaluation-A4): the
@@ -75,8 +81,8 @@
 #       to the mediastinal pleura (`--mediastinal-nodule-fraction 1`; added 2026-12-05; the
 #       other nodules stay where they are), scored together (WORK_DIR/evaluation-M): nodules
 #       against the heart, the great vessels and the hilum, against E1 + E2
-# E3-E19 are scored on their own (WORK_DIR/evaluation-E3 ... -E19) and E1-E4 together
-# (WORK_DIR/evaluation-all; E5-E19 stay out of it, so that figure compares with earlier
+# E3-E20 are scored on their own (WORK_DIR/evaluation-E3 ... -E20) and E1-E4 together
+# (WORK_DIR/evaluation-all; E5-E20 stay out of it, so that figure compares with earlier
 # runs).
 #
 # Rendered scans are kept in WORK_DIR and reused; reports are written afresh each run.
@@ -105,6 +111,8 @@ for entry in "E1:9001:12:" "E2:9002:8:" "E3:9003:8:--slice-spacing 2.5 --slices 
              "E18:9018:16:--vessel-trees 2 --vessel-density 2" \
              "E19:9019:8:--max-nodules 8 --clean-fraction 0.1 --vessel-trees 2 --vessel-density 2" \
              "E19-plain:9019:8:--max-nodules 8 --clean-fraction 0.1" \
+             "E20:9020:8:--max-nodules 8 --clean-fraction 0.1 --anatomy 4 --vessel-trees 3 --vessel-density 2 --cardiophrenic-fat-fraction 1" \
+             "E20-plain:9020:8:--max-nodules 8 --clean-fraction 0.1" \
              "A4-E1:9001:12:--anatomy 4" "A4-E2:9002:8:--anatomy 4" \
              "M-E1:9001:12:--mediastinal-nodule-fraction 1" "M-E2:9002:8:--mediastinal-nodule-fraction 1"; do
     IFS=: read -r name seed cases extra <<< "$entry"
@@ -119,7 +127,7 @@ done
 reports_of() {
     case $1 in
         E1|E2) echo "$WORK/reports/headline/$1" ;;
-        E5|E6|E7|E7-plain|E8|E9|E9-plain|E10|E10-plain|E11|E11-plain|E12|E13|E13-plain|E14|E14-plain|E15|E15-plain|E16|E17|E18|E19|E19-plain) echo "$WORK/reports-$1" ;;
+        E5|E6|E7|E7-plain|E8|E9|E9-plain|E10|E10-plain|E11|E11-plain|E12|E13|E13-plain|E14|E14-plain|E15|E15-plain|E16|E17|E18|E19|E19-plain|E20|E20-plain) echo "$WORK/reports-$1" ;;
         A4-*) echo "$WORK/reports-A4/$1" ;;
         M-*) echo "$WORK/reports-M/$1" ;;
         *) echo "$WORK/reports/$1" ;;
@@ -128,7 +136,7 @@ reports_of() {
 rm -rf "$WORK/reports" "$WORK/reports-E5" "$WORK/reports-E6" "$WORK/reports-E7" "$WORK/reports-E7-plain" "$WORK/reports-E8" \
     "$WORK/reports-E9" "$WORK/reports-E9-plain" "$WORK/reports-E10" "$WORK/reports-E10-plain" \
     "$WORK/reports-E11" "$WORK/reports-E11-plain" "$WORK/reports-E12" "$WORK/reports-E13" \
-    "$WORK/reports-E13-plain" "$WORK/reports-E14" "$WORK/reports-E14-plain" "$WORK/reports-E15" "$WORK/reports-E15-plain" "$WORK/reports-E16" "$WORK/reports-E17" "$WORK/reports-E18" "$WORK/reports-E19" "$WORK/reports-E19-plain" "$WORK/reports-A4" "$WORK/reports-M"
+    "$WORK/reports-E13-plain" "$WORK/reports-E14" "$WORK/reports-E14-plain" "$WORK/reports-E15" "$WORK/reports-E15-plain" "$WORK/reports-E16" "$WORK/reports-E17" "$WORK/reports-E18" "$WORK/reports-E19" "$WORK/reports-E19-plain" "$WORK/reports-E20" "$WORK/reports-E20-plain" "$WORK/reports-A4" "$WORK/reports-M"
 for name in "${NAMES[@]}"; do
     "$TRIAGE" detect "$WORK/$name" --out "$(reports_of "$name")" > "$WORK/detect-$name.log"
 done
@@ -148,14 +156,14 @@ merge all-truth.json E1 E2 E3 E4
 merge A4-truth.json A4-E1 A4-E2
 merge M-truth.json M-E1 M-E2
 "$TRIAGE" evaluate --truth "$WORK/merged-truth.json" "$WORK/reports/headline" --out "$WORK/evaluation"
-for name in E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 E13 E13-plain E14 E14-plain E15 E15-plain E16 E17 E18 E19 E19-plain; do
+for name in E3 E4 E5 E6 E7 E7-plain E8 E9 E9-plain E10 E10-plain E11 E11-plain E12 E13 E13-plain E14 E14-plain E15 E15-plain E16 E17 E18 E19 E19-plain E20 E20-plain; do
     "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/evaluation-$name"
 done
 "$TRIAGE" evaluate --truth "$WORK/all-truth.json" "$WORK/reports" --out "$WORK/evaluation-all"
 "$TRIAGE" evaluate --truth "$WORK/A4-truth.json" "$WORK/reports-A4" --out "$WORK/evaluation-A4"
 "$TRIAGE" evaluate --truth "$WORK/M-truth.json" "$WORK/reports-M" --out "$WORK/evaluation-M"
 # The phantom-lung check re-plans each seed's lungs, so it runs per truth file.
-for name in E1 E2 E3 E4 E5 E6 E7 E8 E9 E10 E11 E12 E13 E14 E15 E16 E17 E18 E19 E19-plain A4-E1 A4-E2 M-E1 M-E2; do
+for name in E1 E2 E3 E4 E5 E6 E7 E8 E9 E10 E11 E12 E13 E14 E15 E16 E17 E18 E19 E19-plain E20 E20-plain A4-E1 A4-E2 M-E1 M-E2; do
     "$TRIAGE" evaluate --truth "$WORK/$name/truth.json" "$(reports_of "$name")" --out "$WORK/lungs-$name" \
         --phantom-lungs | grep -A20 "outside the phantom"
 done
@@ -183,5 +191,6 @@ echo "evaluation: $WORK/evaluation (E1+E2: evaluation.json, froc.png); 2.5 mm: $
      "denser peripheral vessels and beam hardening: $WORK/evaluation-E17;" \
      "vessels as dense as real CT's (tree revision 2, density 2): $WORK/evaluation-E18;" \
      "the same with up to 8 nodules a case: $WORK/evaluation-E19 (default vessels: -E19-plain);" \
+     "anatomy 4, tree revision 3, density 2, fat pads: $WORK/evaluation-E20 (defaults: -E20-plain);" \
      "anatomy revision 4 (E1 + E2 seeds): $WORK/evaluation-A4;" \
      "nodules on the mediastinal pleura (E1 + E2 seeds): $WORK/evaluation-M"

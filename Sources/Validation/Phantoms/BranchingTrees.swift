@@ -48,8 +48,8 @@ struct BranchingTree {
     /// `branching` 2 (`PhantomOptions.vesselTreeRevision`) caps the turn at each fork of the
     /// smaller branches at Murray's optimal angle, tapers the periphery less, and grows the last territories as spaced side branches instead of twig fans
     /// (`growSpacedStem`); its extra random draws come from `peripheralRandom`, so the tree's
-    /// own stream is drawn as in revision 1. `branching` 3 also bends those side branches'
-    /// second halves away from the hilum as the larger branches are.
+    /// own stream is drawn as in revision 1. `branching` 3 also leans both halves of those side
+    /// branches away from the hilum, as the larger branches are pulled (`outwardBend`).
     /// `avoiding` (vessel tree revision 3, the veins): the branches below the lobar trunks down
     /// to `VesselClearance.smallestSteeredRadiusMM` are steered away from these arteries, so
     /// the larger veins run between the bronchovascular bundles; the fine peripheral ones are
@@ -287,7 +287,8 @@ struct BranchingTree {
     /// not in fans), each leaving at Murray's angle for its share and bending half-way towards
     /// its territory, so a slice shows curving, branching lines rather than small stars.
     /// Draws the tree's stream (`random`) exactly as `growStem` does; its own geometry uses
-    /// `own`.
+    /// `own`. `outwardBend` (revision 3) adds a pull away from the hilum to both halves of each
+    /// side branch.
     mutating func growSpacedStem(from parentIndex: Int, points: [SIMD3<Double>], centroid: SIMD3<Double>,
                                  root: SIMD3<Double>, parentDirection: SIMD3<Double>, share: Double,
                                  radius: (Int) -> Double, terminalRadiusMM: Double,

@@ -3,10 +3,11 @@ import Foundation
 /// The arteries a vein tree keeps clear of (vessel tree revision 3). Pulmonary arteries run
 /// with the bronchi in the core of the lobules and segments; the veins run apart from them,
 /// in the interlobular and intersegmental septa (Weibel, "Morphometry of the Human Lung",
-/// 1963; Netter's bronchopulmonary segments). A vein branch is steered by the sum of unit
-/// vectors pointing away from the arteries near it, each weighted by how far inside its reach
-/// it lies: between two arteries the pushes cancel along the line joining them and the branch
-/// runs in the gap, which is where a septum lies.
+/// 1963; Netter's bronchopulmonary segments). A vein branch of at least
+/// `smallestSteeredRadiusMM` is steered by the sum of unit vectors pointing away from the
+/// arteries near it, each weighted by how far inside its short reach it lies: it moves off an
+/// artery it would touch, and between two arteries the pushes cancel along the line joining
+/// them.
 ///
 /// The artery segments are bucketed on a uniform grid, so a query looks at the few segments
 /// in the cells its reach touches, not at the whole tree.
