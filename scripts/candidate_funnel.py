@@ -31,7 +31,7 @@ import os
 import sys
 
 # Funnel order, furthest first; a nodule is put at the first stage any of its candidates reached.
-RULES = ["near_mediastinum_low_score", "pleural_plate", "surrounded_by_tissue", "airway_wall",
+RULES = ["near_mediastinum_low_score", "fat_density", "pleural_plate", "surrounded_by_tissue", "airway_wall",
          "hilar_structure", "outside_lung_mask"]
 STAGES = ["reported", "not_reported", "below_threshold"] + RULES + ["centre_moved", "not_measured",
                                                                     "not_selected", "no_maximum"]

@@ -24,6 +24,8 @@ public struct CandidateTrace: Sendable {
         case surroundedByTissue = "surrounded_by_tissue"
         /// A plate on the pleura (`DetectorConfiguration.pleuralPlateAxisRatio`).
         case pleuralPlate = "pleural_plate"
+        /// Fat density (`DetectorConfiguration.fatDensityRule`).
+        case fatDensity = "fat_density"
         /// Within the hilar or mediastinal margin and scored below
         /// `nearMediastinumMinimumScore`.
         case nearMediastinumLowScore = "near_mediastinum_low_score"

@@ -244,6 +244,17 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
     public var pleuralPlateAxisRatio: Double = 0.4
     /// See `pleuralPlateAxisRatio`.
     public static let pleuralPlateDistanceMM = 2.0
+    /// Whether a candidate of fat density is dropped (`NoduleDetector.isFatDensity`): at least
+    /// `fatMinimumDiameterMM` across, its brightest voxel at most `fatMaximumHU` and its mean
+    /// within `fatMeanHU`: a pericardial fat pad at a cardiophrenic angle (held-out E20 had one
+    /// reported as a 10 mm solid 4A "nodule" outside the lung, mean -150 HU, maximum -38 HU) or
+    /// a lipoma, not a nodule. A nodule that holds fat (a hamartoma) also has soft tissue above
+    /// the maximum. 3D only. Default off until measured on the development sets.
+    public var fatDensityRule: Bool = false
+    /// See `fatDensityRule`.
+    public static let fatMaximumHU = -20.0
+    public static let fatMeanHU: ClosedRange<Double> = -190 ... -40
+    public static let fatMinimumDiameterMM = 5.0
     /// Voxels above this inside a nodule are its solid component. Default -300 HU.
     public var solidThresholdHU: Double = -300
     /// Series with fewer slices than this are processed slice by slice in 2D. Default 5.
@@ -294,6 +305,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         case recentreCandidates = "recentre_candidates"
         case patchNetwork = "patch_network"
         case pleuralPlateAxisRatio = "pleural_plate_axis_ratio"
+        case fatDensityRule = "fat_density_rule"
         case solidThresholdHU = "solid_threshold_hu"
         case minimumSlicesFor3D = "minimum_slices_for_3d"
         case threads
@@ -350,6 +362,7 @@ public struct DetectorConfiguration: Codable, Sendable, Equatable {
         recentreCandidates = try c.decodeIfPresent(Bool.self, forKey: .recentreCandidates) ?? d.recentreCandidates
         patchNetwork = try c.decodeIfPresent(Bool.self, forKey: .patchNetwork) ?? d.patchNetwork
         pleuralPlateAxisRatio = try c.decodeIfPresent(Double.self, forKey: .pleuralPlateAxisRatio) ?? d.pleuralPlateAxisRatio
+        fatDensityRule = try c.decodeIfPresent(Bool.self, forKey: .fatDensityRule) ?? d.fatDensityRule
         solidThresholdHU = try c.decodeIfPresent(Double.self, forKey: .solidThresholdHU) ?? d.solidThresholdHU
         minimumSlicesFor3D = try c.decodeIfPresent(Int.self, forKey: .minimumSlicesFor3D) ?? d.minimumSlicesFor3D
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads

@@ -682,6 +682,55 @@ struct PleuralPlateTests {
     }
 }
 
+@Suite("Fat density")
+struct FatDensityTests {
+    /// A measured ball of `radiusMM` and `hu` in the right lung, 10 mm from its costal pleura
+    /// (lateral edge at x = 8 mm), as it comes out of `NoduleMeasurement` (region growing,
+    /// blur of the synthetic chest, partial volume at the edge).
+    func measuredBall(radiusMM: Double, hu: Double) throws -> CandidateMeasurement {
+        var chest = SyntheticChest()
+        let center = SIMD3<Double>(8 + 10 + radiusMM, 40, 30)
+        chest.objects = [(.ball(center: center, radiusMM: radiusMM), hu)]
+        let volume = chest.makeVolume()
+        let (grid, lungs) = try segmentedLungs(chest, superiorIsHighZ: true)
+        let blob = BlobCandidate(gridPosition: grid.gridPosition(ofNative: center / SIMD3(1, 1, 1.25)), response: 100,
+                                 sigmaMM: 0.63 * radiusMM, roundness: 0.9, tubularity: 0.95, smoothedHU: hu - 200)
+        return try #require(NoduleMeasurement.measure(volume: volume, slice: nil, grid: grid, lungs: lungs, candidate: blob,
+                                                      configuration: DetectorConfiguration()))
+    }
+
+    @Test("a 10 mm ball of fat (-100 HU) is fat; soft-tissue balls of 6 and 10 mm (40 HU) and the rule off are not")
+    func fatRule() throws {
+        var on = DetectorConfiguration()
+        on.fatDensityRule = true
+        let fat = try measuredBall(radiusMM: 5, hu: -100)
+        #expect(fat.maxHU <= DetectorConfiguration.fatMaximumHU, "fat ball's maximum \(fat.maxHU) HU")
+        #expect(NoduleDetector.isFatDensity(fat, configuration: on), "mean \(fat.meanHU), max \(fat.maxHU), axes \(fat.longAxisMM) x \(fat.shortAxisMM)")
+        #expect(!NoduleDetector.isFatDensity(fat, configuration: DetectorConfiguration()))
+        for radius in [3.0, 5.0] {
+            let solid = try measuredBall(radiusMM: radius, hu: 40)
+            #expect(!NoduleDetector.isFatDensity(solid, configuration: on),
+                    "\(2 * radius) mm solid: mean \(solid.meanHU), max \(solid.maxHU)")
+        }
+        // A ground-glass ball (-550 HU): its mean lies far below fat.
+        let groundGlass = try measuredBall(radiusMM: 5, hu: -550)
+        #expect(!NoduleDetector.isFatDensity(groundGlass, configuration: on), "ground glass mean \(groundGlass.meanHU)")
+        // Below the size: a fat-like 4 mm measurement is kept (partial volume makes small solid
+        // nodules read low).
+        var small = fat
+        small.longAxisMM = 4.5
+        small.shortAxisMM = 4
+        #expect(!NoduleDetector.isFatDensity(small, configuration: on))
+    }
+
+    @Test("the key decodes and is off by default")
+    func decoded() throws {
+        #expect(!DetectorConfiguration().fatDensityRule)
+        let c = try JSONDecoder().decode(DetectorConfiguration.self, from: Data(#"{"fat_density_rule": true}"#.utf8))
+        #expect(c.fatDensityRule)
+    }
+}
+
 @Suite("Candidate selection")
 struct CandidateSelectionTests {
     /// A candidate on a 1 mm grid at x = `index` x 10 mm, far from every other.
@@ -1337,7 +1386,7 @@ struct ConfigurationTests {
         #expect(c.maximumFindings == 12)
         #expect(c.workingSpacingMM == DetectorConfiguration().workingSpacingMM)
         #expect(DetectorConfiguration.validKeys.contains("blob_scales_mm"))
-        #expect(DetectorConfiguration.validKeys.count == 43)
+        #expect(DetectorConfiguration.validKeys.count == 44)
         #expect(DetectorConfiguration.validKeys.contains("minimum_score_2d"))
         #expect(DetectorConfiguration.validKeys.contains("pleural_plate_axis_ratio"))
         let handMadeOrder = try JSONDecoder().decode(DetectorConfiguration.self,
