@@ -271,8 +271,8 @@ public struct PhantomCase: Sendable {
             vessels += arteries.segments; isVein += Array(repeating: false, count: arteries.nodes.count - 1)
             if branching >= 3 {
                 // Revision 3: a superior vein drains the upper lobe (and the middle lobe on the
-                // right), an inferior one the lower lobe, each from its own hilar point and
-                // steered clear of this lung's arteries (`VesselClearance`), with their own
+                // right), an inferior one the lower lobe, each from its own hilar point, their
+                // larger branches steered clear of this lung's arteries (`VesselClearance`), with their own
                 // random streams. (The arteries differ from revision 2's too: the superior
                 // veins' tubes carve the lung, which moves the sampled territories.)
                 let clearance = VesselClearance(arteries: arteries.segments, scale: a.scale)
